@@ -1,0 +1,178 @@
+"""Settings: one frozen object built from defaults < environment (KB_*) < command-line flags.
+
+Every setting is declared once in SETTINGS (name, default, help); the README table is tested
+against this list so documentation cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from kb.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return "KB_" + self.name.upper()
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError(f"must be a positive integer, got {number}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError(f"must be a positive number, got {number}")
+    return number
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 < number < 65536:
+        raise ValueError(f"must be between 1 and 65535, got {number}")
+    return number
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("content_dir", "articles", "Folder of Markdown articles, categories.yaml and policy.yaml."),
+    SettingSpec("index_dir", "search_index", "Folder of the Whoosh search index (generated)."),
+    SettingSpec("data_dir", "data", "Folder for the database and the generated secret key."),
+    SettingSpec("database", "", "SQLite database file (default: kb.sqlite3 in the data folder)."),
+    SettingSpec(
+        "secret_key", "", "Key that signs cookies; generated and stored in the data folder when unset.",
+        secret=True,
+    ),
+    SettingSpec("host", "127.0.0.1", "Address `kb serve` listens on."),
+    SettingSpec("port", 8000, "Port `kb serve` listens on.", _port),
+    SettingSpec("base_url", "", "Public URL of the site (for canonical links and feeds); default: the request's."),
+    SettingSpec("default_lang", "en", "Language used when the visitor's cannot be served."),
+    SettingSpec("page_size", 10, "Entries per page on category and search pages.", _positive_int),
+    SettingSpec("show_vote_counts", False, "Show \"N of M found this helpful\" under articles.", _bool),
+    SettingSpec("vote_rate_limit", 30, "Votes allowed per visitor and per client address per minute.", _positive_int),
+    SettingSpec("login_rate_limit", 10, "Login attempts allowed per client address per 15 minutes.", _positive_int),
+    SettingSpec("policy_url", "", "Optional HTTP(S) JSON endpoint of the live policy service."),
+    SettingSpec("policy_poll_seconds", 30.0, "How often the live policy source is polled.", _positive_float),
+    SettingSpec("watch_seconds", 1.0, "How often the content tree is checked for changes.", _positive_float),
+    SettingSpec("support_url", "mailto:support@example.com", "Where \"contact support\" links point."),
+)
+
+_SPECS = {spec.name: spec for spec in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with load_settings(), which fills every field from SETTINGS."""
+
+    content_dir: Path
+    index_dir: Path
+    data_dir: Path
+    database: Path
+    secret_key: str = field(repr=False)
+    host: str
+    port: int
+    base_url: str
+    default_lang: str
+    page_size: int
+    show_vote_counts: bool
+    vote_rate_limit: int
+    login_rate_limit: int
+    policy_url: str
+    policy_poll_seconds: float
+    watch_seconds: float
+    support_url: str
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+
+_PATHS = {"content_dir", "index_dir", "data_dir", "database"}
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    create_secret: bool = True,
+) -> Settings:
+    """Resolve every setting; raise ConfigError naming each bad value at once."""
+    environ = os.environ if environ is None else environ
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = set(overrides) - set(_SPECS)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for spec in SETTINGS:
+        raw: Any = spec.default
+        source = "default"
+        if spec.env in environ:
+            raw, source = environ[spec.env], spec.env
+        if spec.name in overrides:
+            raw, source = overrides[spec.name], f"--{spec.name.replace('_', '-')}"
+        try:
+            value = spec.parse(raw) if isinstance(raw, str) else raw
+        except ValueError as exc:
+            shown = "(hidden)" if spec.secret else repr(raw)
+            problems.append(f"{source}: invalid value {shown}: {exc}")
+            continue
+        values[spec.name] = value
+    if problems:
+        raise ConfigError("; ".join(problems))
+    for name in _PATHS:
+        values[name] = Path(values[name]) if values[name] else None
+    if values["database"] is None:
+        values["database"] = values["data_dir"] / "kb.sqlite3"
+    values["base_url"] = values["base_url"].rstrip("/")
+    if not values["secret_key"]:
+        values["secret_key"] = _stored_secret(values["data_dir"]) if create_secret else "unset"
+    return Settings(**values)
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """Read the generated key, or create it (owner-only file) on first run."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return key
+    except FileExistsError:  # another process created it first
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot store the secret key in {path}: {exc.strerror}") from exc

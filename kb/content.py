@@ -1,0 +1,400 @@
+"""Load and validate the content tree: categories.yaml and articles/{lang}/**/{slug}.md.
+
+Every problem of every file is collected as a Problem(path, line, message); an article with a
+fatal problem is left out, the rest is served. Link checking needs rendering, so it lives in
+kb.site, which completes these problems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CATEGORIES_FILE = "categories.yaml"
+ARTICLE_TYPES = ("faq", "tutorial", "video")
+STATUSES = ("draft", "published")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+LANG_RE = re.compile(r"^[a-z]{2}$")
+REQUIRED_FIELDS = ("id", "title", "summary", "category", "type", "status", "updated")
+KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + ("tags", "video"))
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    order: int
+    parent: str | None
+    titles: dict[str, str]
+    descriptions: dict[str, str]
+
+    def title(self, lang: str) -> str:
+        return self.titles.get(lang) or self.titles.get("en") or self.key
+
+    def description(self, lang: str) -> str:
+        return self.descriptions.get(lang) or self.descriptions.get("en") or ""
+
+
+@dataclass(frozen=True)
+class Article:
+    id: int
+    lang: str
+    slug: str
+    title: str
+    summary: str
+    category: str
+    tags: tuple[str, ...]
+    type: str
+    status: str
+    updated: date
+    video: str | None
+    path: Path  # relative to the content folder
+    source: str  # the whole file, front matter included (line numbers match the file)
+    revision: str  # hash of the file's bytes
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.lang, self.slug)
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
+
+
+@dataclass
+class ContentSet:
+    root: Path
+    categories: dict[str, Category] = field(default_factory=dict)
+    articles: dict[tuple[str, str], Article] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def revision(self) -> str:
+        """Changes whenever any article or the category file changes."""
+        digest = hashlib.sha256()
+        for key in sorted(self.articles):
+            digest.update(f"{key}:{self.articles[key].revision};".encode())
+        digest.update(repr(sorted(self.categories.items())).encode())
+        return digest.hexdigest()[:16]
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:80].rstrip("-") or "article"
+
+
+def file_revision(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def display_path(root: Path, relative: Path) -> str:
+    return str(root / relative)
+
+
+# --- categories -----------------------------------------------------------------------------
+
+
+def load_categories(root: Path, problems: list[Problem]) -> dict[str, Category]:
+    path = root / CATEGORIES_FILE
+    shown = display_path(root, Path(CATEGORIES_FILE))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.append(Problem(shown, 1, "missing: declare the categories here"))
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(shown, 1, f"cannot read: {exc}"))
+        return {}
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problems.append(Problem(shown, _yaml_error_line(exc, 0), f"invalid YAML: {_yaml_reason(exc)}"))
+        return {}
+    if not isinstance(data, dict):
+        problems.append(Problem(shown, 1, "must be a mapping of category key to fields"))
+        return {}
+    lines = _key_lines(node, 0)
+    categories: dict[str, Category] = {}
+    for key, value in data.items():
+        line = lines.get(str(key), 1)
+        category = _parse_category(str(key), value, line, shown, problems)
+        if category:
+            categories[category.key] = category
+    for category in categories.values():
+        if category.parent and category.parent not in categories:
+            problems.append(
+                Problem(shown, lines.get(category.key, 1), f"unknown parent category {category.parent!r}")
+            )
+    for category in categories.values():
+        if _has_cycle(category, categories):
+            problems.append(Problem(shown, lines.get(category.key, 1), "category is its own ancestor"))
+            return {}
+    return categories
+
+
+def _parse_category(
+    key: str, value: Any, line: int, shown: str, problems: list[Problem]
+) -> Category | None:
+    if not SLUG_RE.match(key):
+        problems.append(Problem(shown, line, f"category key {key!r} must be lowercase letters, digits and '-'"))
+        return None
+    if not isinstance(value, dict):
+        problems.append(Problem(shown, line, f"category {key!r} must be a mapping"))
+        return None
+    titles = value.get("title")
+    if isinstance(titles, str):
+        titles = {"en": titles}
+    if not isinstance(titles, dict) or not titles or not all(
+        isinstance(t, str) and t.strip() for t in titles.values()
+    ):
+        problems.append(Problem(shown, line, f"category {key!r} needs a title per language"))
+        return None
+    descriptions = value.get("description") or {}
+    if isinstance(descriptions, str):
+        descriptions = {"en": descriptions}
+    if not isinstance(descriptions, dict):
+        problems.append(Problem(shown, line, f"category {key!r}: description must map language to text"))
+        descriptions = {}
+    order = value.get("order", 0)
+    if not isinstance(order, int) or isinstance(order, bool):
+        problems.append(Problem(shown, line, f"category {key!r}: order must be an integer"))
+        order = 0
+    parent = value.get("parent")
+    if parent is not None and not isinstance(parent, str):
+        problems.append(Problem(shown, line, f"category {key!r}: parent must be a category key"))
+        parent = None
+    return Category(
+        key=key,
+        order=order,
+        parent=parent,
+        titles={str(k): str(v).strip() for k, v in titles.items()},
+        descriptions={str(k): str(v).strip() for k, v in descriptions.items()},
+    )
+
+
+def _has_cycle(category: Category, categories: dict[str, Category]) -> bool:
+    seen = {category.key}
+    parent = category.parent
+    while parent and parent in categories:
+        if parent in seen:
+            return True
+        seen.add(parent)
+        parent = categories[parent].parent
+    return False
+
+
+# --- articles -------------------------------------------------------------------------------
+
+
+def iter_article_files(root: Path) -> Iterable[Path]:
+    """Every .md file under the content folder, relative to it, in a stable order."""
+    if not root.is_dir():
+        return []
+    return sorted(p.relative_to(root) for p in root.rglob("*.md") if p.is_file())
+
+
+def split_front_matter(text: str) -> tuple[str, int] | None:
+    """Return (front matter text, number of the line after the closing ---) or None."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return None
+    for number, line in enumerate(lines[1:], start=1):
+        if line.rstrip() == "---":
+            return "\n".join(lines[1:number]), number + 1
+    return None
+
+
+def parse_article(root: Path, relative: Path, data: bytes, categories: dict[str, Category],
+                  problems: list[Problem]) -> Article | None:
+    """Parse one file; append its problems; return None when it cannot be served."""
+    shown = display_path(root, relative)
+    before = len(problems)
+
+    def problem(line: int, message: str) -> None:
+        problems.append(Problem(shown, line, message))
+
+    parts = relative.parts
+    if len(parts) < 2 or not LANG_RE.match(parts[0]):
+        problem(1, "articles must be inside a language folder such as en/ or pt/")
+        return None
+    lang, slug = parts[0], relative.stem
+    if not SLUG_RE.match(slug):
+        problem(1, f"file name {relative.name!r} must be a slug: lowercase letters, digits and '-'")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem(1, f"not valid UTF-8 (byte {exc.start})")
+        return None
+    split = split_front_matter(text)
+    if split is None:
+        problem(1, "missing front matter: the file must start with a '---' line and close it with '---'")
+        return None
+    front_text, _ = split
+    try:
+        node = yaml.compose(front_text, Loader=yaml.SafeLoader)
+        meta = yaml.safe_load(front_text)
+    except yaml.YAMLError as exc:
+        problem(_yaml_error_line(exc, 1), f"invalid YAML in front matter: {_yaml_reason(exc)}")
+        return None
+    if not isinstance(meta, dict):
+        problem(2, "front matter must be a mapping of field: value")
+        return None
+    lines = _key_lines(node, 1)
+    fields = _validate_fields(meta, lines, categories, problem)
+    if len(problems) > before or fields is None:
+        return None
+    return Article(
+        lang=lang, slug=slug, path=relative, source=text, revision=file_revision(data), **fields
+    )
+
+
+def _validate_fields(meta: dict[str, Any], lines: dict[str, int], categories: dict[str, Category],
+                     problem: Any) -> dict[str, Any] | None:
+    def line_of(name: str) -> int:
+        return lines.get(name, 1)
+
+    for name in REQUIRED_FIELDS:
+        if meta.get(name) in (None, ""):
+            problem(1, f"missing required field {name!r}")
+    for name in meta:
+        if str(name) not in KNOWN_FIELDS:
+            problem(line_of(str(name)), f"unknown field {name!r}")
+    article_id = meta.get("id")
+    if article_id is not None and (not isinstance(article_id, int) or isinstance(article_id, bool) or article_id <= 0):
+        problem(line_of("id"), "id must be a positive integer")
+    for name in ("title", "summary"):
+        value = meta.get(name)
+        if value is not None and not isinstance(value, str):
+            problem(line_of(name), f"{name} must be text")
+    category = meta.get("category")
+    if category is not None and category not in categories:
+        problem(line_of("category"), f"unknown category {category!r} (declare it in {CATEGORIES_FILE})")
+    tags = meta.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    if not isinstance(tags, list) or not all(isinstance(t, str | int) for t in tags):
+        problem(line_of("tags"), "tags must be a list of words")
+        tags = []
+    kind = meta.get("type")
+    if kind is not None and kind not in ARTICLE_TYPES:
+        problem(line_of("type"), f"type must be one of {', '.join(ARTICLE_TYPES)}, not {kind!r}")
+    status = meta.get("status")
+    if status is not None and status not in STATUSES:
+        problem(line_of("status"), f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    updated = meta.get("updated")
+    if isinstance(updated, str):
+        try:
+            updated = date.fromisoformat(updated)
+        except ValueError:
+            problem(line_of("updated"), f"updated must be a date like 2026-01-31, not {updated!r}")
+    elif updated is not None and not isinstance(updated, date):
+        problem(line_of("updated"), "updated must be a date like 2026-01-31")
+    video = meta.get("video")
+    if kind == "video":
+        if not video:
+            problem(1, "a video article needs a 'video' field with the video's URL")
+        elif not isinstance(video, str) or not re.match(r"^(https?://|/)\S+$", video):
+            problem(line_of("video"), "video must be an http(s) URL or a site path")
+    elif video:
+        problem(line_of("video"), "only articles of type 'video' have a video")
+    try:
+        return {
+            "id": int(article_id),  # type: ignore[arg-type]
+            "title": str(meta["title"]).strip(),
+            "summary": str(meta["summary"]).strip(),
+            "category": str(category),
+            "tags": tuple(str(t).strip().lower() for t in tags),
+            "type": str(kind),
+            "status": str(status),
+            "updated": updated if isinstance(updated, date) else date.min,
+            "video": str(video) if kind == "video" and video else None,
+        }
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def load_content(root: Path) -> ContentSet:
+    """Read the whole tree; never raises for bad content, only reports it."""
+    content = ContentSet(root=root)
+    if not root.is_dir():
+        content.problems.append(Problem(str(root), 1, "content folder does not exist"))
+        return content
+    content.categories = load_categories(root, content.problems)
+    ids: dict[tuple[str, int], Path] = {}
+    for relative in iter_article_files(root):
+        try:
+            data = (root / relative).read_bytes()
+        except OSError as exc:
+            content.problems.append(Problem(display_path(root, relative), 1, f"cannot read: {exc.strerror}"))
+            continue
+        article = parse_article(root, relative, data, content.categories, content.problems)
+        if article is None:
+            continue
+        shown = display_path(root, relative)
+        if article.key in content.articles:
+            other = content.articles[article.key].path
+            content.problems.append(Problem(shown, 1, f"duplicate slug {article.slug!r}: also {root / other}"))
+            continue
+        if (article.lang, article.id) in ids:
+            other = ids[(article.lang, article.id)]
+            content.problems.append(
+                Problem(shown, 2, f"duplicate id {article.id} in language {article.lang!r}: also {root / other}")
+            )
+            continue
+        ids[(article.lang, article.id)] = relative
+        content.articles[article.key] = article
+    content.problems.sort()
+    return content
+
+
+def next_free_id(root: Path) -> int:
+    """One more than the highest id of any file, valid or not, so `kb new` never collides."""
+    highest = 0
+    for relative in iter_article_files(root):
+        try:
+            split = split_front_matter((root / relative).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if split:
+            match = re.search(r"^id:\s*(\d+)\s*$", split[0], re.MULTILINE)
+            if match:
+                highest = max(highest, int(match.group(1)))
+    return highest + 1
+
+
+# --- YAML helpers ---------------------------------------------------------------------------
+
+
+def _key_lines(node: yaml.Node | None, offset: int) -> dict[str, int]:
+    """Map each top-level key to its 1-based line in the file (offset = lines before the YAML)."""
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(key.value): key.start_mark.line + 1 + offset for key, _ in node.value}
+
+
+def _yaml_error_line(exc: yaml.YAMLError, offset: int) -> int:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return (mark.line + 1 + offset) if mark is not None else 1 + offset
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    return str(getattr(exc, "problem", None) or exc).strip()

@@ -1,0 +1,248 @@
+"""The core the web routes, the CLI and the search index share: content, rendering, navigation.
+
+Site holds one loaded ContentSet and renders articles on demand, caching each rendering by the
+article's revision and the policy data version, so a page is rendered once per change, not once
+per request. `reload()` swaps in a freshly loaded tree and tells listeners what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from kb.content import Article, Category, ContentSet, Problem, display_path, load_content
+from kb.errors import NotFound
+from kb.render import Rendered, RenderEnv, Renderer
+
+log = logging.getLogger("kb.site")
+
+# Files next to articles that the site serves (images and attachments; never .md or .yaml).
+SERVED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif", ".pdf",
+                             ".mp4", ".webm", ".vtt"})
+
+
+class PolicySource(Protocol):
+    """What the renderer needs of the live policy data (see kb.policy)."""
+
+    @property
+    def version(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Change:
+    """Articles added, changed or removed by a reload, as (lang, slug) keys."""
+
+    changed: frozenset[tuple[str, str]]
+    removed: frozenset[tuple[str, str]]
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.removed)
+
+
+Listener = Callable[[Change], None]
+
+
+def article_url(article: Article) -> str:
+    return f"/{article.lang}/articles/{quote(article.slug)}"
+
+
+def category_url(lang: str, key: str) -> str:
+    return f"/{lang}/{quote(key)}/"
+
+
+class Site:
+    def __init__(self, content_dir: Path, renderer: Renderer | None = None) -> None:
+        self.content_dir = content_dir
+        self.renderer = renderer or Renderer()
+        self.policy: Any = None  # set by kb.policy; None renders snippets as unavailable
+        self.content = ContentSet(root=content_dir)
+        self._cache: dict[tuple[str, str], tuple[tuple[str, str], Rendered]] = {}
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._by_path: dict[PurePosixPath, Article] = {}
+
+    # --- loading --------------------------------------------------------------------------
+
+    def load(self) -> Change:
+        """(Re)read the content tree; log its problems; notify listeners of what changed."""
+        fresh = load_content(self.content_dir)
+        with self._lock:
+            old = self.content.articles
+            self.content = fresh
+            self._by_path = {PurePosixPath(a.path.as_posix()): a for a in fresh.articles.values()}
+            self._cache = {k: v for k, v in self._cache.items() if k in fresh.articles}
+        changed = frozenset(
+            key for key, article in fresh.articles.items()
+            if key not in old or old[key].revision != article.revision
+        )
+        removed = frozenset(set(old) - set(fresh.articles))
+        for problem in fresh.problems:
+            log.warning("content problem: %s", problem)
+        change = Change(changed, removed)
+        if change:
+            for listener in list(self._listeners):
+                listener(change)
+        return change
+
+    def on_change(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def revision(self) -> str:
+        """Identifies what pages show: content plus policy data."""
+        policy = getattr(self.policy, "version", "") or ""
+        return f"{self.content.revision}-{policy}"
+
+    # --- lookups --------------------------------------------------------------------------
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages that have published content, in a stable order."""
+        return tuple(sorted({a.lang for a in self.content.articles.values() if a.published}))
+
+    def article(self, lang: str, slug: str, *, drafts: bool = False) -> Article:
+        found = self.content.articles.get((lang, slug))
+        if found is None or (not found.published and not drafts):
+            raise NotFound("article not found")
+        return found
+
+    def translations(self, article: Article) -> list[Article]:
+        """The same article in the other languages, published only."""
+        return sorted(
+            (a for a in self.content.articles.values()
+             if a.id == article.id and a.lang != article.lang and a.published),
+            key=lambda a: a.lang,
+        )
+
+    def by_id(self, article_id: int, lang: str) -> Article | None:
+        """The article with this id in `lang`, else in any language (English first)."""
+        versions = {a.lang: a for a in self.content.articles.values() if a.id == article_id and a.published}
+        return versions.get(lang) or versions.get("en") or next(iter(sorted(versions.items())), (None, None))[1]
+
+    def published(self, lang: str | None = None, *, category: str | None = None,
+                  type: str | None = None) -> list[Article]:
+        """Published articles, newest first, then by title."""
+        found = [
+            a for a in self.content.articles.values()
+            if a.published and (lang is None or a.lang == lang)
+            and (category is None or a.category == category) and (type is None or a.type == type)
+        ]
+        return sorted(found, key=lambda a: (-a.updated.toordinal(), a.title.lower(), a.lang))
+
+    def counts_by_type(self, lang: str) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for article in self.published(lang):
+            counts[article.type] += 1
+        return dict(counts)
+
+    # --- categories -----------------------------------------------------------------------
+
+    def category(self, key: str) -> Category:
+        found = self.content.categories.get(key)
+        if found is None:
+            raise NotFound("category not found")
+        return found
+
+    def children(self, parent: str | None) -> list[Category]:
+        return sorted(
+            (c for c in self.content.categories.values() if c.parent == parent),
+            key=lambda c: (c.order, c.key),
+        )
+
+    def ancestors(self, key: str) -> list[Category]:
+        """From the top-level category down to `key` itself."""
+        chain: list[Category] = []
+        current = self.content.categories.get(key)
+        while current is not None and current not in chain:
+            chain.insert(0, current)
+            current = self.content.categories.get(current.parent) if current.parent else None
+        return chain
+
+    def descendants(self, key: str) -> set[str]:
+        found = {key}
+        for child in self.children(key):
+            found |= self.descendants(child.key)
+        return found
+
+    def category_count(self, lang: str, key: str) -> int:
+        """Published articles in the category and its sub-categories."""
+        keys = self.descendants(key)
+        return sum(1 for a in self.published(lang) if a.category in keys)
+
+    def related(self, article: Article, limit: int = 5) -> list[Article]:
+        """Same language; the same category and shared tags weigh most, then a related category."""
+        tags = set(article.tags)
+        family = {c.key for c in self.ancestors(article.category)} | {c.key for c in self.children(article.category)}
+        scored = []
+        for other in self.published(article.lang):
+            if other.key == article.key:
+                continue
+            score = (2 * len(tags & set(other.tags)) + (3 if other.category == article.category else 0)
+                     + (1 if other.category in family else 0))
+            if score:
+                scored.append((-score, other.title.lower(), other))
+        return [other for *_, other in sorted(scored, key=lambda t: (t[0], t[1]))[:limit]]
+
+    # --- rendering ------------------------------------------------------------------------
+
+    def rendered(self, article: Article) -> Rendered:
+        policy_version = getattr(self.policy, "version", "") or ""
+        stamp = (article.revision, policy_version)
+        cached = self._cache.get(article.key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        result = self.render_source(article.source, article)
+        with self._lock:
+            self._cache[article.key] = (stamp, result)
+        return result
+
+    def render_source(self, source: str, article: Article) -> Rendered:
+        """Render any text as if it were `article`'s file (used by previews too)."""
+        env = RenderEnv(resolve=lambda href: self.resolve_link(article, href), policy=self.policy,
+                        lang=article.lang)
+        return self.renderer.render(source, env)
+
+    def resolve_link(self, article: Article, href: str) -> str | None:
+        """Map a relative link in `article` to a site URL, or None when nothing is there."""
+        path_part, hash_mark, fragment = href.partition("#")
+        path_part = path_part.split("?")[0]
+        joined = posixpath.normpath(posixpath.join(article.path.parent.as_posix(), path_part))
+        if joined.startswith("..") or joined.startswith("/"):
+            return None
+        target = PurePosixPath(joined)
+        suffix = f"#{fragment}" if hash_mark else ""
+        if target.suffix == ".md":
+            linked = self._by_path.get(target)
+            return article_url(linked) + suffix if linked else None
+        if target.suffix.lower() in SERVED_SUFFIXES and (self.content_dir / target).is_file():
+            return "/content/" + quote(target.as_posix())
+        return None
+
+    def media_path(self, relative: str) -> Path:
+        """The file behind /content/{relative}, refusing anything outside the content tree."""
+        target = PurePosixPath(posixpath.normpath(relative))
+        if (relative.startswith("/") or ".." in target.parts
+                or target.suffix.lower() not in SERVED_SUFFIXES):
+            raise NotFound("file not found")
+        path = self.content_dir / target
+        if not path.is_file():
+            raise NotFound("file not found")
+        return path
+
+    # --- checking -------------------------------------------------------------------------
+
+    def check(self) -> list[Problem]:
+        """Every problem of the tree, rendering included (links, policy snippets)."""
+        problems = list(self.content.problems)
+        for article in self.content.articles.values():
+            shown = display_path(self.content_dir, article.path)
+            for line, message in self.render_source(article.source, article).problems:
+                problems.append(Problem(shown, line, message))
+        return sorted(set(problems))

@@ -1,0 +1,89 @@
+"""create_app(settings): the Starlette application, its routes, middleware and lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+
+from kb import i18n
+from kb.config import PROJECT_ROOT, Settings
+from kb.site import Site
+from kb.storage.db import Database
+from kb.web import api, errors, openapi, pages, system
+from kb.web.security import VisitorMiddleware, csrf_token
+from kb.web.services import Services
+from kb.web.templating import StaticAssets, Templates
+
+log = logging.getLogger("kb")
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = PROJECT_ROOT / "static"
+
+
+
+
+def _request_context(settings: Settings) -> Any:
+    def context(request: Request) -> dict[str, Any]:
+        svc: Services = request.app.state.kb
+        visitor = getattr(request.state, "visitor", "")
+        return {
+            "csrf_token": csrf_token(settings.secret_key, visitor),
+            "site_languages": svc.site.languages,
+            "language_name": i18n.language_name,
+            "support_url": settings.support_url,
+        }
+
+    return context
+
+
+def create_app(settings: Settings) -> Starlette:
+    site = Site(settings.content_dir)
+    assets = StaticAssets(STATIC_DIR)
+    templates = Templates(TEMPLATES_DIR, assets, {}, _request_context(settings))
+    db = Database(settings.database)
+    svc = Services(settings=settings, site=site, templates=templates, db=db)
+    api_modules = [api]
+    routes: list[BaseRoute] = [
+        *system.routes(str(STATIC_DIR)),
+        openapi.route(openapi.build_document(api_modules)),
+        *api.routes,
+        *pages.routes,
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.open()
+        site.load()
+        log.info("serving %d articles in %s", len(site.content.articles), ", ".join(site.languages) or "no language")
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(GZipMiddleware, minimum_size=500),
+            Middleware(VisitorMiddleware, secret_key=settings.secret_key),
+        ],
+        exception_handlers=errors.handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.kb = svc
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for `uvicorn --factory` (used by `kb serve`, also with --reload)."""
+    from kb.config import load_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return create_app(load_settings())

@@ -1,0 +1,88 @@
+"""One place turns exceptions into answers: JSON under /api/, a page in the visitor's language elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from kb import i18n
+from kb.errors import KBError, TooManyRequests
+from kb.i18n import N_
+
+log = logging.getLogger("kb.web")
+
+_TITLES = {
+    400: N_("The request could not be understood"),
+    403: N_("You are not allowed to do this"),
+    404: N_("Page not found"),
+    405: N_("This method is not allowed here"),
+    409: N_("This change conflicts with another one"),
+    413: N_("The request is too large"),
+    415: N_("Unsupported content type"),
+    422: N_("Some fields are not valid"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong on our side"),
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error_lang(request: Request) -> str:
+    svc = getattr(request.app.state, "kb", None)
+    languages = svc.site.languages if svc else ()
+    first = request.url.path.strip("/").split("/")[0]
+    if first in languages:
+        return first
+    return i18n.negotiate(request.headers.get("accept-language"), i18n.ui_languages(), "en")
+
+
+def _respond(request: Request, status: int, message: str, details: object = None,
+             headers: dict[str, str] | None = None) -> Response:
+    if _wants_json(request):
+        body: dict[str, object] = {"error": message}
+        if details:
+            body["details"] = details
+        return JSONResponse(body, status_code=status, headers=headers)
+    svc = getattr(request.app.state, "kb", None)
+    if svc is None:
+        return PlainTextResponse(message, status_code=status, headers=headers)
+    lang = _error_lang(request)
+    title = i18n.gettext(lang, _TITLES.get(status, _TITLES[500]))
+    try:
+        body_html = svc.templates.render_string(lang, "error.html", {
+            "request": request, "lang": lang, "status": status, "title": title,
+            "message": message if status != 500 else "", "details": details,
+            **svc.templates.request_context(request),
+        })
+    except Exception:  # the error page itself must never fail
+        log.exception("error page failed to render")
+        return PlainTextResponse(title, status_code=status, headers=headers)
+    return Response(body_html, status_code=status, media_type="text/html; charset=utf-8", headers=headers)
+
+
+async def kb_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, KBError)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    if exc.status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+        return _respond(request, 500, "internal error")
+    return _respond(request, exc.status, exc.message, exc.details, headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if exc.status_code != 404 else "not found"
+    return _respond(request, exc.status_code, str(message), headers=dict(exc.headers or {}) or None)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return _respond(request, 500, "internal error")
+
+
+handlers = {KBError: kb_error, HTTPException: http_error, Exception: server_error}

@@ -1,0 +1,121 @@
+"""Site pages: home, category, article, permalinks. Thin: look up, then render."""
+
+from __future__ import annotations
+
+import math
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from kb import i18n
+from kb.content import Article
+from kb.errors import NotFound
+from kb.site import article_url, category_url
+from kb.web.services import int_param, page_lang, services
+
+RECENT_LIMIT = 6
+
+
+def absolute(request: Request, path: str) -> str:
+    base = services(request).settings.base_url or str(request.base_url).rstrip("/")
+    return base + path
+
+
+async def root(request: Request) -> Response:
+    svc = services(request)
+    lang = i18n.negotiate(request.headers.get("accept-language"), svc.site.languages,
+                          svc.settings.default_lang)
+    return RedirectResponse(f"/{lang}/", status_code=302, headers={"Vary": "Accept-Language"})
+
+
+async def home(request: Request) -> Response:
+    lang = page_lang(request)
+    svc = services(request)
+    site = svc.site
+    counts = site.counts_by_type(lang)
+    categories = [(c, site.category_count(lang, c.key)) for c in site.children(None)]
+    helpful_provider = svc.extra.get("most_helpful")
+    most_helpful: list[Article] = await helpful_provider(lang, RECENT_LIMIT) if helpful_provider else []
+    return svc.templates.response(request, lang, "home.html", {
+        "faq_count": counts.get("faq", 0),
+        "guide_count": counts.get("tutorial", 0) + counts.get("video", 0),
+        "categories": categories,
+        "recent": site.published(lang)[:RECENT_LIMIT],
+        "most_helpful": most_helpful,
+        "canonical": absolute(request, f"/{lang}/"),
+        "alternates": [(other, absolute(request, f"/{other}/")) for other in site.languages],
+    })
+
+
+async def category_page(request: Request) -> Response:
+    lang = page_lang(request)
+    svc = services(request)
+    site = svc.site
+    category = site.category(str(request.path_params["category"]))
+    faqs = site.published(lang, category=category.key, type="faq")
+    size = svc.settings.page_size
+    pages = max(1, math.ceil(len(faqs) / size))
+    page = int_param(request, "page", 1, minimum=1, maximum=pages)
+    shown = faqs[(page - 1) * size: page * size]
+    others = [a for a in site.published(lang, category=category.key) if a.type != "faq"]
+    subcategories = [(c, site.category_count(lang, c.key)) for c in site.children(category.key)]
+    path = category_url(lang, category.key)
+    return svc.templates.response(request, lang, "category.html", {
+        "category": category,
+        "breadcrumbs": site.ancestors(category.key)[:-1],
+        "subcategories": subcategories,
+        "faqs": [(a, site.rendered(a)) for a in shown],
+        "guides": others,
+        "page": page,
+        "pages": pages,
+        "canonical": absolute(request, path + (f"?page={page}" if page > 1 else "")),
+        "alternates": [(other, absolute(request, category_url(other, category.key)))
+                       for other in site.languages],
+        "translation_urls": {other: category_url(other, category.key) for other in site.languages},
+    })
+
+
+async def article_page(request: Request) -> Response:
+    lang = page_lang(request)
+    svc = services(request)
+    site = svc.site
+    article = site.article(lang, str(request.path_params["slug"]))
+    rendered = site.rendered(article)
+    translations = site.translations(article)
+    return svc.templates.response(request, lang, "article.html", {
+        "article": article,
+        "rendered": rendered,
+        "category": site.category(article.category),
+        "breadcrumbs": site.ancestors(article.category),
+        "related": site.related(article),
+        "translations": translations,
+        "canonical": absolute(request, article_url(article)),
+        "alternates": [(a.lang, absolute(request, article_url(a))) for a in [article, *translations]],
+        "translation_urls": {a.lang: article_url(a) for a in [article, *translations]},
+        "og_type": "article",
+    })
+
+
+async def permalink(request: Request) -> Response:
+    """/faq/{id}: the short link shared by all translations, in the visitor's language."""
+    svc = services(request)
+    try:
+        article_id = int(request.path_params["id"])
+    except ValueError:
+        raise NotFound("article not found") from None
+    lang = i18n.negotiate(request.headers.get("accept-language"), svc.site.languages,
+                          svc.settings.default_lang)
+    article = svc.site.by_id(article_id, request.query_params.get("lang") or lang)
+    if article is None:
+        raise NotFound("article not found")
+    return RedirectResponse(article_url(article), status_code=302, headers={"Vary": "Accept-Language"})
+
+
+routes = [
+    Route("/", root, name="root"),
+    Route("/faq/{id}", permalink, name="permalink"),
+    Route("/{lang:lang}/", home, name="home"),
+    Route("/{lang:lang}/articles/{slug}", article_page, name="article"),
+    Route("/{lang:lang}/{category}/", category_page, name="category"),
+]

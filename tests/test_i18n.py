@@ -1,0 +1,41 @@
+"""Every UI string is translatable, and the shipped catalogs are complete."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from kb.config import PROJECT_ROOT
+from kb.i18n import negotiate, parse_accept_language, ui_languages
+
+
+def test_accept_language_is_ordered_by_quality() -> None:
+    assert parse_accept_language("fr;q=0.5, pt-BR, en;q=0.8, *;q=0.1") == ["pt-br", "en", "fr"]
+    assert negotiate("de, fr;q=0.9", ("en", "fr"), "en") == "fr"
+    assert negotiate("", ("en", "fr"), "en") == "en"
+    assert negotiate("garbage;;;q=x", ("pt",), "en") == "pt"
+
+
+def test_catalogs_exist_for_english_portuguese_and_french() -> None:
+    assert set(ui_languages()) >= {"en", "pt", "fr"}
+
+
+def test_catalogs_hold_every_string_of_the_code_and_templates_translated(tmp_path: Path) -> None:
+    pot = tmp_path / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+                    "-o", str(pot), "--no-location", "."], cwd=PROJECT_ROOT, check=True, capture_output=True)
+    with pot.open("rb") as handle:
+        wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    for lang in ("pt", "fr"):
+        path = PROJECT_ROOT / "kb" / "locale" / lang / "LC_MESSAGES" / "messages.po"
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=lang)
+        translated = {
+            (m.id if isinstance(m.id, str) else m.id[0]) for m in catalog
+            if m.id and m.string and (isinstance(m.string, str) or all(m.string)) and not m.fuzzy
+        }
+        missing = sorted(wanted - translated)
+        assert not missing, f"{lang}: untranslated UI strings: {missing}"

@@ -1,0 +1,183 @@
+"""Pages customers see: home, categories, articles, permalinks, errors, caching."""
+
+from __future__ import annotations
+
+import gzip
+
+from bs4 import BeautifulSoup
+from conftest import ContentTree
+
+
+def soup(response) -> BeautifulSoup:  # type: ignore[no-untyped-def]
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def test_root_redirects_to_the_visitors_language(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/", headers={"Accept-Language": "pt-BR,pt;q=0.9,en;q=0.5"}).headers["location"] == "/pt/"
+    assert client.get("/", headers={"Accept-Language": "fr;q=0.4, de;q=0.9"}).headers["location"] == "/fr/"
+    assert client.get("/", headers={"Accept-Language": "ja"}).headers["location"] == "/en/"
+    assert client.get("/").headers["location"] == "/en/"
+
+
+def test_home_page_counts_live_content_and_lists_categories(client) -> None:  # type: ignore[no-untyped-def]
+    page = soup(client.get("/en/"))
+    hero = page.select_one(".hero-lead").get_text()
+    assert "4 FAQs" in hero and "4 tutorials and explainer videos" in hero
+    assert page.select_one("form[role=search] input[name=q]") is not None
+    titles = [a.get_text() for a in page.select(".category-cards h3 a")]
+    assert titles[0] == "Premium Support"
+    assert len(page.select("section[aria-labelledby=recent-title] li")) == 6
+
+
+def test_home_page_speaks_portuguese(client) -> None:  # type: ignore[no-untyped-def]
+    page = soup(client.get("/pt/"))
+    assert page.html["lang"] == "pt"
+    assert page.h1.get_text() == "Base de conhecimento"
+    assert "Aqui, você encontra apenas soluções!" in page.select_one(".hero-lead").get_text()
+
+
+def test_category_page_stacks_faq_answers_with_permalink_and_feedback(client) -> None:  # type: ignore[no-untyped-def]
+    page = soup(client.get("/en/premium-support/"))
+    entries = page.select("article.faq-entry")
+    assert len(entries) == 2
+    for entry in entries:
+        assert entry.select_one(".article-body p") is not None
+        assert entry.select_one(".permalink a")["href"].startswith("/faq/")
+        assert entry.select_one("section.feedback h2").get_text() == "Was this article helpful?"
+    guides = [a.get_text() for a in page.select("section[aria-labelledby=guides-title] a")]
+    assert any("upgrade" in g.lower() for g in guides)
+    crumbs = [li.get_text(strip=True) for li in page.select(".breadcrumbs li")]
+    assert crumbs == ["Knowledge base", "Premium Support"]
+
+
+def test_category_page_paginates(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+    for number in range(1, 6):
+        tree.add("en", f"question-{number}", id=number, updated=f"2026-01-0{number}")
+    client = make_client(tree.root, page_size=2)
+    first = soup(client.get("/en/billing/"))
+    assert len(first.select("article.faq-entry")) == 2
+    assert first.select_one("a[rel=next]")["href"] == "?page=2"
+    last = soup(client.get("/en/billing/?page=3"))
+    assert len(last.select("article.faq-entry")) == 1
+    assert client.get("/en/billing/?page=4").status_code == 400
+    assert client.get("/en/billing/?page=abc").status_code == 400
+
+
+def test_subcategories_are_listed_with_counts(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+    tree.add("en", "money-back", category="refunds")
+    page = soup(make_client(tree.root).get("/en/billing/"))
+    assert page.select_one(".subcategories a").get_text() == "Refunds"
+    assert "(1)" in page.select_one(".subcategories").get_text()
+
+
+def test_article_page_shows_everything_a_reader_needs(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/en/articles/write-and-publish-an-article")
+    page = soup(response)
+    assert page.h1.get_text() == "How to write and publish an article"
+    assert page.select_one(".lead").get_text()
+    assert page.select_one("time[datetime='2026-11-20']") is not None
+    assert len(page.select("nav.toc li")) >= 3
+    assert page.select_one("link[rel=canonical]")["href"].endswith("/en/articles/write-and-publish-an-article")
+    hreflangs = {link["hreflang"] for link in page.select("link[rel=alternate][hreflang]")}
+    assert hreflangs == {"en", "pt", "fr"}
+    assert page.select_one("meta[name=description]")["content"]
+    assert page.select_one("meta[property='og:title']")["content"] == "How to write and publish an article"
+    others = {a["hreflang"] for a in page.select("section[aria-labelledby=translations-title] a")}
+    assert others == {"pt", "fr"}
+    assert page.select("section[aria-labelledby=related-title] li")
+    assert page.select_one("section.feedback") is not None
+    assert page.select_one("a.skip-link")["href"] == "#main"
+
+
+def test_video_article_has_a_player_and_a_transcript(client) -> None:  # type: ignore[no-untyped-def]
+    page = soup(client.get("/en/articles/video-support-code-and-vip-code"))
+    video = page.select_one("figure.video video")
+    assert video is not None and video.has_attr("controls")
+    assert page.select_one("section.transcript h2").get_text() == "Transcript"
+    assert page.select_one("section.transcript .article-body p") is not None
+
+
+def test_raw_html_and_javascript_links_in_markdown_are_inert(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+    tree.add("en", "hostile", body=(
+        "<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n"
+        "[click](javascript:alert(3)) and [data](data:text/html;base64,PHNjcmlwdD4=)\n"))
+    page = soup(make_client(tree.root).get("/en/articles/hostile"))
+    body = page.select_one(".article-body")
+    assert body.find("script") is None and body.find("img") is None
+    assert "<script>alert(1)</script>" in body.get_text()
+    assert all(not a.get("href", "").startswith(("javascript:", "data:")) for a in page.find_all("a"))
+
+
+def test_drafts_are_not_served(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+    tree.add("en", "draft-one", status="draft")
+    tree.add("en", "live-one", id=2)
+    client = make_client(tree.root)
+    assert client.get("/en/articles/draft-one").status_code == 404
+    assert "draft-one" not in client.get("/en/billing/").text
+
+
+def test_permalink_redirects_to_the_visitors_language(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/faq/3", headers={"Accept-Language": "fr"}).headers["location"] == "/fr/articles/code-support-et-code-vip"
+    assert client.get("/faq/3").headers["location"] == "/en/articles/support-code-and-vip-code"
+    assert client.get("/faq/999").status_code == 404
+    assert client.get("/faq/abc").status_code == 404
+
+
+def test_permalink_falls_back_to_another_language(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+    tree.add("fr", "seulement-en-francais", id=7)
+    client = make_client(tree.root)
+    assert client.get("/faq/7", headers={"Accept-Language": "en"}).headers["location"] == "/fr/articles/seulement-en-francais"
+
+
+def test_404_page_is_in_the_visitors_language_with_a_search_box(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/fr/articles/nothing-here")
+    assert response.status_code == 404
+    page = soup(response)
+    assert page.h1.get_text() == "Page introuvable"
+    assert page.select_one("main form[role=search]") is not None
+    other = client.get("/no/such/page", headers={"Accept-Language": "pt"})
+    assert other.status_code == 404 and soup(other).h1.get_text() == "Página não encontrada"
+
+
+def test_unknown_language_is_a_404(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/de/").status_code == 404
+
+
+def test_pages_answer_304_when_unchanged(client) -> None:  # type: ignore[no-untyped-def]
+    first = client.get("/en/articles/support-code-and-vip-code")
+    etag = first.headers["etag"]
+    again = client.get("/en/articles/support-code-and-vip-code", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    other = client.get("/en/articles/support-code-and-vip-code", headers={"If-None-Match": '"stale"'})
+    assert other.status_code == 200
+
+
+def test_text_is_gzipped(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/en/", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+
+
+def test_static_assets_have_hashed_urls_and_long_cache(client) -> None:  # type: ignore[no-untyped-def]
+    href = soup(client.get("/en/")).select_one("link[rel=stylesheet]")["href"]
+    assert href.startswith("/static/css/kb.css?v=")
+    response = client.get(href)
+    assert response.status_code == 200
+    assert "immutable" in response.headers["cache-control"]
+
+
+def test_images_next_to_articles_are_served_but_sources_are_not(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+    (tree.root / "en" / "billing").mkdir(parents=True)
+    (tree.root / "en" / "billing" / "shot.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    tree.add("en", "with-image", body="![A screenshot](shot.png)\n")
+    client = make_client(tree.root)
+    page = soup(client.get("/en/articles/with-image"))
+    assert page.select_one(".article-body img")["src"] == "/content/en/billing/shot.png"
+    assert client.get("/content/en/billing/shot.png").content.startswith(b"\x89PNG")
+    assert client.get("/content/en/billing/with-image.md").status_code == 404
+    assert client.get("/content/categories.yaml").status_code == 404
+    assert client.get("/content/../pyproject.toml").status_code == 404
+
+
+def test_visitors_get_a_signed_httponly_samesite_cookie(client) -> None:  # type: ignore[no-untyped-def]
+    cookie = client.get("/en/").headers["set-cookie"]
+    assert cookie.startswith("kb_visitor=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie

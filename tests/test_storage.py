@@ -1,0 +1,62 @@
+"""The database: migrations, the single batching writer, durability."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from kb.errors import ConfigError
+from kb.storage.db import Database, migrations
+
+
+async def test_migrations_bring_a_new_database_to_the_latest_version(tmp_path: Path) -> None:
+    db = Database(tmp_path / "kb.sqlite3")
+    await db.open()
+    try:
+        row = await db.fetch_one("PRAGMA user_version")
+        assert row is not None and row[0] == migrations()[-1].version
+        mode = await db.fetch_one("PRAGMA journal_mode")
+        assert mode is not None and mode[0] == "wal"
+    finally:
+        await db.close()
+
+
+async def test_a_database_newer_than_the_code_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "kb.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 9999")
+    db = Database(path)
+    with pytest.raises(ConfigError, match="schema version 9999, newer than this kb"):
+        await db.open()
+
+
+async def test_a_file_that_is_not_a_database_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "kb.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ConfigError, match="not a usable kb database"):
+        await Database(path).open()
+
+
+async def test_concurrent_writes_are_batched_and_all_committed(tmp_path: Path) -> None:
+    db = Database(tmp_path / "kb.sqlite3")
+    await db.open()
+
+    def put(number: int):  # type: ignore[no-untyped-def]
+        async def op(conn):  # type: ignore[no-untyped-def]
+            await conn.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (f"k{number}", str(number)))
+            return number
+        return op
+
+    async def failing(conn):  # type: ignore[no-untyped-def]
+        await conn.execute("INSERT INTO kv (key, value) VALUES ('k1', 'duplicate')")
+
+    results = await asyncio.gather(*(db.write(put(n)) for n in range(300)), db.write(failing),
+                                   return_exceptions=True)
+    await db.close()
+    assert results[:300] == list(range(300))
+    assert isinstance(results[300], sqlite3.IntegrityError)
+    with sqlite3.connect(tmp_path / "kb.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM kv").fetchone()[0] == 300

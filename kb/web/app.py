@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from kb import i18n
 from kb.config import PROJECT_ROOT, Settings
 from kb.site import Site
 from kb.storage.db import Database
+from kb.watch import TreeWatcher
 from kb.web import api, errors, openapi, pages, system
 from kb.web.security import VisitorMiddleware, csrf_token
 from kb.web.services import Services
@@ -58,15 +60,20 @@ def create_app(settings: Settings) -> Starlette:
         *pages.routes,
     ]
 
+    watcher = TreeWatcher(settings.content_dir, settings.watch_seconds, site.load)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Start-up order matters: the database and the content first, then services that
+        # read them (search index, policy), then watchers. Shutdown runs in reverse.
         await db.open()
-        site.load()
+        await run_in_threadpool(site.load)
         log.info("serving %d articles in %s", len(site.content.articles), ", ".join(site.languages) or "no language")
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(db.close)
+            await watcher.start()
+            stack.push_async_callback(watcher.stop)
             yield
-        finally:
-            await db.close()
 
     app = Starlette(
         routes=routes,
@@ -78,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.kb = svc
+    app.state.watcher = watcher
     return app
 
 

@@ -214,7 +214,7 @@ class Site:
         path_part, hash_mark, fragment = href.partition("#")
         path_part = path_part.split("?")[0]
         joined = posixpath.normpath(posixpath.join(article.path.parent.as_posix(), path_part))
-        if joined.startswith("..") or joined.startswith("/"):
+        if joined.startswith(("..", "/")):
             return None
         target = PurePosixPath(joined)
         suffix = f"#{fragment}" if hash_mark else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 
 from itsdangerous import BadSignature, Signer
 from starlette.datastructures import MutableHeaders
@@ -57,7 +57,7 @@ class VisitorMiddleware:
                 cookie: SimpleCookie = SimpleCookie()
                 try:
                     cookie.load(value.decode("latin-1"))
-                except Exception:  # a malformed Cookie header is treated as no cookie
+                except CookieError:  # a malformed Cookie header is treated as no cookie
                     return None
                 morsel = cookie.get(VISITOR_COOKIE)
                 if morsel is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from xml.sax.saxutils import escape
 
 from starlette.requests import Request
@@ -37,7 +37,7 @@ async def robots(request: Request) -> Response:
 
 async def sitemap(request: Request) -> Response:
     site = services(request).site
-    entries = []
+    entries: list[tuple[str, date | None, list[tuple[str, str]]]] = []
     for lang in site.languages:
         entries.append((absolute(request, f"/{lang}/"), None, []))
         for category in site.content.categories.values():
@@ -48,8 +48,8 @@ async def sitemap(request: Request) -> Response:
         entries.append((absolute(request, article_url(article)), article.updated,
                         [(a.lang, absolute(request, article_url(a))) for a in others]))
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-             'xmlns:xhtml="http://www.w3.org/1999/xhtml">']
+             ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+              'xmlns:xhtml="http://www.w3.org/1999/xhtml">')]
     for loc, updated, alternates in entries:
         lines.append(f"  <url><loc>{escape(loc)}</loc>")
         if updated:

@@ -1,0 +1,1 @@
+"""kb: a self-hosted knowledge base and FAQ site."""

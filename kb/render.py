@@ -18,6 +18,7 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from kb.mdplugins.links import links_plugin
+from kb.mdplugins.snippets import snippets_plugin
 
 TOC_MIN_HEADINGS = 3
 
@@ -29,6 +30,7 @@ PLUGINS: list[Plugin] = [
     lambda md: anchors_plugin(md, min_level=2, max_level=3),
     admon_plugin,
     links_plugin,
+    snippets_plugin,
 ]
 
 

@@ -11,7 +11,7 @@ import logging
 import posixpath
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -67,6 +67,7 @@ class Site:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._by_path: dict[PurePosixPath, Article] = {}
+        self._policy_read = False
 
     # --- loading --------------------------------------------------------------------------
 
@@ -85,6 +86,13 @@ class Site:
         removed = frozenset(set(old) - set(fresh.articles))
         for problem in fresh.problems:
             log.warning("content problem: %s", problem)
+        if self.policy is None and not self._policy_read:  # kb.policy_live takes over when serving
+            from kb.policy import load_file
+
+            self._policy_read = True
+            self.policy, policy_problems = load_file(self.content_dir)
+            for problem in policy_problems:
+                log.warning("policy problem: %s", problem)
         change = Change(changed, removed)
         if change:
             for listener in list(self._listeners):
@@ -93,6 +101,23 @@ class Site:
 
     def on_change(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def set_policy(self, policy: PolicySource | None, changed_keys: Collection[str]) -> Change:
+        """Serve another policy version; tell listeners which articles show a changed key."""
+        from kb.policy import keys_overlap
+
+        used = {key: self.rendered(article).policy_keys for key, article in self.content.articles.items()}
+        with self._lock:
+            self.policy = policy
+        affected = frozenset(
+            key for key, keys in used.items()
+            if any(keys_overlap(u, c) for u in keys for c in changed_keys)
+        )
+        change = Change(affected, frozenset())
+        if change:
+            for listener in list(self._listeners):
+                listener(change)
+        return change
 
     @property
     def revision(self) -> str:
@@ -240,7 +265,9 @@ class Site:
 
     def check(self) -> list[Problem]:
         """Every problem of the tree, rendering included (links, policy snippets)."""
-        problems = list(self.content.problems)
+        from kb.policy import load_file
+
+        problems = list(self.content.problems) + load_file(self.content_dir)[1]
         for article in self.content.articles.values():
             shown = display_path(self.content_dir, article.path)
             for line, message in self.render_source(article.source, article).problems:

@@ -16,10 +16,13 @@ from starlette.routing import BaseRoute
 
 from kb import i18n
 from kb.config import PROJECT_ROOT, Settings
+from kb.policy_live import PolicyService
 from kb.site import Site
 from kb.storage.db import Database
 from kb.watch import TreeWatcher
 from kb.web import api, errors, openapi, pages, system
+from kb.web import policy as policy_web
+from kb.web import structured
 from kb.web.security import VisitorMiddleware, csrf_token
 from kb.web.services import Services
 from kb.web.templating import StaticAssets, Templates
@@ -52,11 +55,15 @@ def create_app(settings: Settings) -> Starlette:
     templates = Templates(TEMPLATES_DIR, assets, {}, _request_context(settings))
     db = Database(settings.database)
     svc = Services(settings=settings, site=site, templates=templates, db=db)
-    api_modules = [api]
+    templates.globals.update(structured.TEMPLATE_GLOBALS)
+    policy_service = PolicyService(settings, site, db)
+    svc.extra["policy"] = policy_service
+    api_modules = [api, policy_web]
     routes: list[BaseRoute] = [
         *system.routes(str(STATIC_DIR)),
         openapi.route(openapi.build_document(api_modules)),
         *api.routes,
+        *policy_web.routes,
         *pages.routes,
     ]
 
@@ -73,6 +80,8 @@ def create_app(settings: Settings) -> Starlette:
             stack.push_async_callback(db.close)
             await watcher.start()
             stack.push_async_callback(watcher.stop)
+            await policy_service.start()
+            stack.push_async_callback(policy_service.stop)
             yield
 
     app = Starlette(

@@ -15,12 +15,14 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from kb import i18n
+from kb.auth import Auth
 from kb.config import PROJECT_ROOT, Settings
+from kb.editor import Editor
 from kb.policy_live import PolicyService
 from kb.site import Site
 from kb.storage.db import Database
 from kb.watch import TreeWatcher
-from kb.web import api, errors, openapi, pages, system
+from kb.web import admin, api, errors, openapi, pages, system
 from kb.web import policy as policy_web
 from kb.web import structured
 from kb.web.security import VisitorMiddleware, csrf_token
@@ -59,8 +61,11 @@ def create_app(settings: Settings) -> Starlette:
     policy_service = PolicyService(settings, site, db)
     svc.extra["policy"] = policy_service
     api_modules = [api, policy_web]
+    svc.extra["auth"] = Auth(settings, db)
+    svc.extra["editor"] = Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang)
     routes: list[BaseRoute] = [
         *system.routes(str(STATIC_DIR)),
+        *admin.routes,
         openapi.route(openapi.build_document(api_modules)),
         *api.routes,
         *policy_web.routes,
@@ -90,7 +95,7 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(GZipMiddleware, minimum_size=500),
             Middleware(VisitorMiddleware, secret_key=settings.secret_key),
         ],
-        exception_handlers=errors.handlers,  # type: ignore[arg-type]
+        exception_handlers={**errors.handlers, **admin.exception_handlers},  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     app.state.kb = svc

@@ -1,0 +1,186 @@
+-- Analytics: page views, daily pre-aggregates kept exact by triggers, API tokens.
+--
+-- Reports never scan raw votes, searches or views: they read the *_daily tables, which the
+-- triggers below keep up to date inside the same transaction as each raw write (so they are
+-- exact, also when a visitor changes a vote). A vote counts on the day it was last cast
+-- (updated_at), with its current value.
+
+-- TEMPORARY fallbacks while the feedback (0002) and search (0003) migrations are not in the
+-- tree; on a fresh database those run first and these are no-ops.
+CREATE TABLE IF NOT EXISTS votes (
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL,
+    lang TEXT NOT NULL,
+    slug TEXT NOT NULL,
+    visitor TEXT NOT NULL,
+    helpful INTEGER NOT NULL,
+    reason TEXT,
+    comment TEXT,
+    revision TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (article_id, lang, visitor)
+);
+CREATE TABLE IF NOT EXISTS searches (
+    id INTEGER PRIMARY KEY,
+    query TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    category TEXT,
+    type TEXT,
+    results INTEGER NOT NULL,
+    took_ms REAL NOT NULL,
+    visitor TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS search_clicks (
+    id INTEGER PRIMARY KEY,
+    search_id INTEGER,
+    query TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    article_id INTEGER NOT NULL,
+    rank INTEGER NOT NULL,
+    visitor TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+-- Raw article page views: one row per visitor per article per day (the key deduplicates).
+CREATE TABLE page_views (
+    day TEXT NOT NULL,
+    article_id INTEGER NOT NULL,
+    lang TEXT NOT NULL,
+    visitor TEXT NOT NULL,
+    PRIMARY KEY (day, article_id, lang, visitor)
+) WITHOUT ROWID;
+
+CREATE TABLE view_daily (
+    day TEXT NOT NULL,
+    article_id INTEGER NOT NULL,
+    lang TEXT NOT NULL,
+    views INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, article_id, lang)
+) WITHOUT ROWID;
+CREATE INDEX view_daily_article ON view_daily (article_id, lang, day);
+
+CREATE TABLE vote_daily (
+    day TEXT NOT NULL,
+    article_id INTEGER NOT NULL,
+    lang TEXT NOT NULL,
+    yes INTEGER NOT NULL DEFAULT 0,
+    no INTEGER NOT NULL DEFAULT 0,
+    comments INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, article_id, lang)
+) WITHOUT ROWID;
+CREATE INDEX vote_daily_article ON vote_daily (article_id, lang, day);
+
+-- category and type are '' when the search had no such filter (NULL would break the key).
+CREATE TABLE search_daily (
+    day TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    category TEXT NOT NULL,
+    type TEXT NOT NULL,
+    query TEXT NOT NULL,
+    searches INTEGER NOT NULL DEFAULT 0,
+    zero INTEGER NOT NULL DEFAULT 0,
+    clicked INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, lang, category, type, query)
+) WITHOUT ROWID;
+
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    last_used_at TEXT,
+    revoked_at TEXT
+);
+
+-- Exports and drill-downs read raw rows by time and by search.
+CREATE INDEX IF NOT EXISTS votes_updated_at ON votes (updated_at);
+CREATE INDEX IF NOT EXISTS votes_article ON votes (article_id, lang);
+CREATE INDEX IF NOT EXISTS searches_created_at ON searches (created_at);
+CREATE INDEX IF NOT EXISTS search_clicks_search ON search_clicks (search_id);
+
+-- --- triggers: page views -------------------------------------------------------------------
+
+CREATE TRIGGER page_views_count AFTER INSERT ON page_views BEGIN
+    INSERT INTO view_daily (day, article_id, lang, views) VALUES (NEW.day, NEW.article_id, NEW.lang, 1)
+    ON CONFLICT (day, article_id, lang) DO UPDATE SET views = views + 1;
+END;
+
+-- --- triggers: votes (insert, change, delete) -----------------------------------------------
+
+CREATE TRIGGER votes_count_insert AFTER INSERT ON votes BEGIN
+    INSERT INTO vote_daily (day, article_id, lang, yes, no, comments)
+    VALUES (substr(COALESCE(NEW.updated_at, NEW.created_at), 1, 10), NEW.article_id, NEW.lang,
+            NEW.helpful != 0, NEW.helpful = 0, COALESCE(NEW.comment, '') != '')
+    ON CONFLICT (day, article_id, lang) DO UPDATE SET
+        yes = yes + excluded.yes, no = no + excluded.no, comments = comments + excluded.comments;
+END;
+
+CREATE TRIGGER votes_count_update AFTER UPDATE ON votes BEGIN
+    UPDATE vote_daily SET
+        yes = yes - (OLD.helpful != 0), no = no - (OLD.helpful = 0),
+        comments = comments - (COALESCE(OLD.comment, '') != '')
+    WHERE day = substr(COALESCE(OLD.updated_at, OLD.created_at), 1, 10)
+      AND article_id = OLD.article_id AND lang = OLD.lang;
+    INSERT INTO vote_daily (day, article_id, lang, yes, no, comments)
+    VALUES (substr(COALESCE(NEW.updated_at, NEW.created_at), 1, 10), NEW.article_id, NEW.lang,
+            NEW.helpful != 0, NEW.helpful = 0, COALESCE(NEW.comment, '') != '')
+    ON CONFLICT (day, article_id, lang) DO UPDATE SET
+        yes = yes + excluded.yes, no = no + excluded.no, comments = comments + excluded.comments;
+END;
+
+CREATE TRIGGER votes_count_delete AFTER DELETE ON votes BEGIN
+    UPDATE vote_daily SET
+        yes = yes - (OLD.helpful != 0), no = no - (OLD.helpful = 0),
+        comments = comments - (COALESCE(OLD.comment, '') != '')
+    WHERE day = substr(COALESCE(OLD.updated_at, OLD.created_at), 1, 10)
+      AND article_id = OLD.article_id AND lang = OLD.lang;
+END;
+
+-- --- triggers: searches and result clicks ---------------------------------------------------
+
+CREATE TRIGGER searches_count AFTER INSERT ON searches BEGIN
+    INSERT INTO search_daily (day, lang, category, type, query, searches, zero, clicked)
+    VALUES (substr(NEW.created_at, 1, 10), NEW.lang, COALESCE(NEW.category, ''), COALESCE(NEW.type, ''),
+            NEW.query, 1, NEW.results = 0, 0)
+    ON CONFLICT (day, lang, category, type, query) DO UPDATE SET
+        searches = searches + 1, zero = zero + excluded.zero;
+END;
+
+-- A search counts as clicked once, however many of its results were opened; the click is
+-- credited to the day and filters of its search when it is known.
+CREATE TRIGGER search_clicks_count AFTER INSERT ON search_clicks
+WHEN NEW.search_id IS NULL
+  OR NOT EXISTS (SELECT 1 FROM search_clicks WHERE search_id = NEW.search_id AND id != NEW.id)
+BEGIN
+    INSERT INTO search_daily (day, lang, category, type, query, searches, zero, clicked)
+    SELECT COALESCE(substr(s.created_at, 1, 10), substr(NEW.created_at, 1, 10)),
+           COALESCE(s.lang, NEW.lang), COALESCE(s.category, ''), COALESCE(s.type, ''),
+           COALESCE(s.query, NEW.query), 0, 0, 1
+    FROM (SELECT 1) LEFT JOIN searches AS s ON s.id = NEW.search_id
+    WHERE true
+    ON CONFLICT (day, lang, category, type, query) DO UPDATE SET clicked = clicked + 1;
+END;
+
+-- --- aggregates of rows written before this migration ---------------------------------------
+
+INSERT INTO vote_daily (day, article_id, lang, yes, no, comments)
+SELECT substr(COALESCE(updated_at, created_at), 1, 10), article_id, lang,
+       sum(helpful != 0), sum(helpful = 0), sum(COALESCE(comment, '') != '')
+FROM votes GROUP BY 1, 2, 3;
+
+INSERT INTO search_daily (day, lang, category, type, query, searches, zero, clicked)
+SELECT substr(created_at, 1, 10), lang, COALESCE(category, ''), COALESCE(type, ''), query,
+       count(*), sum(results = 0), 0
+FROM searches GROUP BY 1, 2, 3, 4, 5;
+
+UPDATE search_daily SET clicked = (
+    SELECT count(DISTINCT COALESCE(c.search_id, -c.id)) FROM search_clicks AS c
+    LEFT JOIN searches AS s ON s.id = c.search_id
+    WHERE COALESCE(substr(s.created_at, 1, 10), substr(c.created_at, 1, 10)) = search_daily.day
+      AND COALESCE(s.lang, c.lang) = search_daily.lang
+      AND COALESCE(s.category, '') = search_daily.category
+      AND COALESCE(s.type, '') = search_daily.type
+      AND COALESCE(s.query, c.query) = search_daily.query
+) WHERE EXISTS (SELECT 1 FROM search_clicks);

@@ -103,6 +103,15 @@ def _register_user(sub: Any, add_common: Callable[[argparse.ArgumentParser], Non
 EXTRA_COMMANDS.append(_register_user)
 
 
+def _register_index(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    from kb.search_cli import register
+
+    register(sub, add_common)
+
+
+EXTRA_COMMANDS.append(_register_index)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -19,12 +19,14 @@ from kb.auth import Auth
 from kb.config import PROJECT_ROOT, Settings
 from kb.editor import Editor
 from kb.policy_live import PolicyService
+from kb.search import SearchService
 from kb.site import Site
 from kb.storage.db import Database
 from kb.watch import TreeWatcher
 from kb.web import admin, api, errors, openapi, pages, system
 from kb.web import policy as policy_web
 from kb.web import structured
+from kb.web import search as search_web
 from kb.web.security import VisitorMiddleware, csrf_token
 from kb.web.services import Services
 from kb.web.templating import StaticAssets, Templates
@@ -57,10 +59,12 @@ def create_app(settings: Settings) -> Starlette:
     templates = Templates(TEMPLATES_DIR, assets, {}, _request_context(settings))
     db = Database(settings.database)
     svc = Services(settings=settings, site=site, templates=templates, db=db)
+    search = SearchService(site, settings.index_dir)
+    svc.extra["search"] = search
     templates.globals.update(structured.TEMPLATE_GLOBALS)
     policy_service = PolicyService(settings, site, db)
     svc.extra["policy"] = policy_service
-    api_modules = [api, policy_web]
+    api_modules = [api, search_web, policy_web]
     svc.extra["auth"] = Auth(settings, db)
     svc.extra["editor"] = Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang)
     routes: list[BaseRoute] = [
@@ -69,6 +73,7 @@ def create_app(settings: Settings) -> Starlette:
         openapi.route(openapi.build_document(api_modules)),
         *api.routes,
         *policy_web.routes,
+        *search_web.routes,
         *pages.routes,
     ]
 
@@ -83,6 +88,8 @@ def create_app(settings: Settings) -> Starlette:
         log.info("serving %d articles in %s", len(site.content.articles), ", ".join(site.languages) or "no language")
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(db.close)
+            await search.start()
+            stack.push_async_callback(search.close)
             await watcher.start()
             stack.push_async_callback(watcher.stop)
             await policy_service.start()

@@ -1,0 +1,1065 @@
+"""Full-text search: the one module of kb that imports Whoosh.
+
+It owns the schema and the per-language analysis, builds and updates the index, and answers
+queries (ranking, typo tolerance, "did you mean", phrases, exclusions, facets, highlighting,
+suggestions). Whoosh is synchronous with one writer per index: searches run in a thread pool on
+the last committed generation, writes go through one worker thread and one lock.
+
+Layout of KB_INDEX_DIR:
+
+    CURRENT         name of the build being served; replaced atomically (os.replace)
+    b-<stamp>/      a complete build: one Whoosh index per language (indexname = the language)
+                    and kb-index.json (schema version, languages)
+    tmp-<stamp>/    a full rebuild in progress; swapped in by renaming it and rewriting CURRENT,
+                    so a rebuild killed at any moment leaves the previous build serving
+    .rebuild.lock   flock held while rebuilding (stale tmp- folders are removed under it)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import html
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import time as dtime
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from whoosh import index as whoosh_index
+from whoosh.analysis import (
+    CharsetFilter,
+    Filter,
+    LowercaseFilter,
+    NgramFilter,
+    RegexTokenizer,
+)
+from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
+from whoosh.lang import NoStemmer, NoStopWords, stemmer_for_language, stopwords_for_language
+from whoosh.query import And, AndNot, NullQuery, Or, Phrase, Query, Term
+from whoosh.scoring import BM25F
+from whoosh.support.charset import accent_map
+
+from kb.content import Article
+from kb.site import Change, Site
+
+log = logging.getLogger("kb.search")
+
+SCHEMA_VERSION = 1
+MAX_QUERY_CHARS = 500  # longer queries are cut (the search box allows as much)
+MAX_TERMS = 16  # words, phrases and exclusions beyond this are ignored
+SUGGEST_LIMIT = 8
+NGRAM_MAX = 24
+WRITE_TIMEOUT = 10.0  # seconds to wait for another writer's lock (another process)
+POLL_SECONDS = 0.5  # how often searches look for commits made by other processes
+RETRY_SECONDS = 2.0
+HIGHLIGHT_CHARS = 20_000  # highlighting re-analyses the text: bound the work per hit
+CACHE_SIZE = 2048
+
+# Ranking: BM25F over these fields, title > headings and tags > summary > body.
+FIELD_BOOSTS: dict[str, float] = {
+    "title": 6.0, "headings": 3.0, "tags": 3.0, "summary": 2.0, "categories": 1.5, "body": 1.0,
+}
+CORRECTION_BOOST = 0.7
+RARE_FREQUENCY = 2  # a word in at most this many articles may still be a typo  # a corrected word counts less than what the visitor typed
+
+CURRENT_FILE = "CURRENT"
+MANIFEST_FILE = "kb-index.json"
+LOCK_FILE = ".rebuild.lock"
+_TOC_RE = re.compile(r"^_([a-z]{2})_(\d+)\.toc$")
+_WORD_RE = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE)
+
+
+class SearchBusy(Exception):
+    """Another process holds the index's write lock; the update is retried later."""
+
+
+# --- analysis -----------------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Lowercase without accents: "Código" -> "codigo"."""
+    return text.lower().translate(accent_map)
+
+
+@cache
+def _stopwords(lang: str) -> frozenset[str]:
+    try:
+        return frozenset(fold(w) for w in stopwords_for_language(lang))
+    except NoStopWords:
+        return frozenset()
+
+
+@cache
+def _stem_pair(lang: str) -> Callable[[str], tuple[str, str | None]]:
+    """word -> (stem of the folded word, stem of the word folded when it differs).
+
+    Folding first makes "codigo" and "código" the same term; the second form keeps what the
+    stemmer only recognises with accents ("cancelación" -> "cancel", like "cancelar").
+    """
+    try:
+        stem: Callable[[str], str] | None = stemmer_for_language(lang)
+    except NoStemmer:
+        stem = None
+
+    @lru_cache(maxsize=200_000)
+    def pair(word: str) -> tuple[str, str | None]:
+        folded = word.translate(accent_map)
+        if stem is None:
+            return folded, None
+        first = stem(folded)
+        second = stem(word).translate(accent_map) if folded != word else first
+        return first, (second if second != first else None)
+
+    return pair
+
+
+class LanguageFilter(Filter):
+    """Stop words, accent folding and stemming for one language (tokens arrive lowercased).
+
+    Positions are renumbered over removed stop words, so "cancel the offer" matches the
+    phrase "cancel offer" the same way at index and at query time.
+    """
+
+    is_morph = True
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LanguageFilter) and other.lang == self.lang
+
+    def __hash__(self) -> int:
+        return hash(("LanguageFilter", self.lang))
+
+    def __call__(self, tokens: Iterable[Any]) -> Iterator[Any]:
+        stops = _stopwords(self.lang)
+        pair = _stem_pair(self.lang)
+        pos: int | None = None
+        for token in tokens:
+            text = token.text
+            if len(text) < 2 or text.translate(accent_map) in stops:
+                if not token.removestops:
+                    token.stopped = True
+                    yield token
+                continue
+            if token.positions:
+                pos = token.pos if pos is None else pos + 1
+                token.pos = pos
+            token.stopped = False
+            first, second = pair(text)
+            token.text = first
+            yield token
+            if second is not None:
+                token.text = second
+                yield token
+
+
+def text_analyzer(lang: str) -> Any:
+    return RegexTokenizer() | LowercaseFilter() | LanguageFilter(lang)
+
+
+def plain_analyzer() -> Any:
+    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+
+
+def prefix_analyzer() -> Any:
+    return plain_analyzer() | NgramFilter(minsize=1, maxsize=NGRAM_MAX, at="start")
+
+
+def build_schema(lang: str) -> Schema:
+    text = text_analyzer(lang)
+    return Schema(
+        key=ID(unique=True, stored=True, sortable=True),  # the slug
+        id=STORED,
+        title=TEXT(analyzer=text, stored=True),
+        summary=TEXT(analyzer=text, stored=True),
+        headings=TEXT(analyzer=text),
+        tags=TEXT(analyzer=text),
+        categories=TEXT(analyzer=text),
+        body=TEXT(analyzer=text, stored=True),
+        category=ID(stored=True, sortable=True),
+        type=ID(stored=True, sortable=True),
+        updated=DATETIME(stored=True, sortable=True),
+        fingerprint=ID(stored=True, sortable=True),
+        words=TEXT(analyzer=plain_analyzer(), phrase=False),  # unstemmed: typos, "did you mean"
+        prefixes=TEXT(analyzer=prefix_analyzer(), phrase=False),  # title and tags: suggestions
+    )
+
+
+# --- what gets indexed --------------------------------------------------------------------
+
+
+def _category_digest(site: Site, article: Article) -> str:
+    titles = "/".join(c.title(article.lang) for c in site.ancestors(article.category))
+    return hashlib.sha256(titles.encode()).hexdigest()[:8]
+
+
+def _policy_version(site: Site) -> str:
+    return str(getattr(site.policy, "version", "") or "")
+
+
+def _base_fingerprint(site: Site, article: Article) -> str:
+    return f"{SCHEMA_VERSION}:{article.revision}:{_category_digest(site, article)}"
+
+
+def is_stale(stored: str | None, site: Site, article: Article) -> bool:
+    """An indexed copy is stale when the file, its category names or, for articles that show
+    policy snippets, the policy data changed since it was indexed."""
+    if stored is None:
+        return True
+    base, _, policy = stored.partition("|")
+    if base != _base_fingerprint(site, article):
+        return True
+    return bool(policy) and policy != _policy_version(site)
+
+
+def document(site: Site, article: Article) -> dict[str, Any]:
+    rendered = site.rendered(article)
+    categories = " ".join(c.title(article.lang) for c in site.ancestors(article.category))
+    tags = " ".join(t.replace("-", " ") for t in article.tags)
+    headings = " ".join(h.text for h in rendered.headings)
+    policy = _policy_version(site) if rendered.policy_keys else ""
+    return {
+        "key": article.slug,
+        "id": article.id,
+        "title": article.title,
+        "summary": article.summary,
+        "headings": headings,
+        "tags": tags,
+        "categories": categories,
+        "body": rendered.text,
+        "category": article.category,
+        "type": article.type,
+        "updated": datetime.combine(article.updated, dtime()),
+        "fingerprint": f"{_base_fingerprint(site, article)}|{policy}",
+        "words": " ".join((article.title, article.summary, tags, headings, categories, rendered.text)),
+        "prefixes": f"{article.title} {tags}",
+    }
+
+
+# --- queries ------------------------------------------------------------------------------
+
+
+def normalise(text: str) -> str:
+    """NFKC, control characters as spaces, whitespace collapsed, cut to MAX_QUERY_CHARS."""
+    text = unicodedata.normalize("NFKC", text[: MAX_QUERY_CHARS * 4])
+    text = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
+    return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """What the visitor typed: words, "quoted phrases" and -excluded words or phrases.
+
+    Every other character is taken literally (it only separates words), so no input can be a
+    syntax error.
+    """
+
+    text: str  # normalised, as typed
+    words: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.text.lower()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.words or self.phrases)
+
+
+_QUOTED_RE = re.compile(r'(^|\s)(-?)"([^"]*)(?:"|$)')
+
+
+def parse_query(raw: str) -> ParsedQuery:
+    text = normalise(raw)
+    words: list[str] = []
+    phrases: list[str] = []
+    excluded: list[str] = []
+
+    def quoted(match: re.Match[str]) -> str:
+        inner = match.group(3).strip()
+        if _WORD_RE.search(inner):
+            (excluded if match.group(2) else phrases).append(inner)
+        return " "
+
+    rest = _QUOTED_RE.sub(quoted, text)
+    for part in rest.replace('"', " ").split():
+        if part.startswith("-") and len(part) > 1:
+            if _WORD_RE.search(part[1:]):
+                excluded.append(part[1:])
+        elif _WORD_RE.search(part):
+            words.append(part)
+    budget = MAX_TERMS
+    words, budget = words[:budget], max(0, budget - len(words))
+    phrases, budget = phrases[:budget], max(0, budget - len(phrases))
+    return ParsedQuery(text, tuple(words), tuple(phrases), tuple(excluded[:budget]))
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    lang: str
+    slug: str
+    title: str
+    summary: str
+    category: str
+    type: str
+    score: float
+    highlight: str  # HTML: escaped text with <mark> around matched words
+
+    @property
+    def url(self) -> str:
+        return f"/{self.lang}/articles/{self.slug}"
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    lang: str
+    total: int
+    hits: tuple[Hit, ...] = ()
+    suggestion: str | None = None  # "did you mean"
+    facets: dict[str, dict[str, int]] = field(default_factory=lambda: {"category": {}, "type": {}})
+    partial: bool = False  # no article has every word: these match some of them
+    took_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    id: int
+    lang: str
+    slug: str
+    title: str
+    category: str
+    type: str
+
+    @property
+    def url(self) -> str:
+        return f"/{self.lang}/articles/{self.slug}"
+
+
+class _MarkFormatter(Formatter):  # type: ignore[misc]
+    """Escaped excerpt text with <mark> around matches; "…" where the text was cut."""
+
+    between = " … "
+
+    def _text(self, text: str) -> str:
+        return html.escape(text, quote=False)
+
+    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
+        return "<mark>" + html.escape(get_text(text, token, replace), quote=False) + "</mark>"
+
+    def format_fragment(self, fragment: Any, replace: bool = False) -> str:
+        body = super().format_fragment(fragment, replace).strip()
+        before = "… " if fragment.startchar > 0 else ""
+        after = " …" if fragment.endchar < len(fragment.text) else ""
+        return f"{before}{body}{after}"
+
+
+# --- the index ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Build:
+    name: str
+    path: Path
+    indexes: dict[str, Any]  # lang -> whoosh FileIndex
+    generations: dict[str, int]
+
+
+@dataclass
+class _Compiled:
+    query: Query
+    terms: frozenset[str]  # body terms to highlight
+    suggestion: str | None
+    clauses: list[Query]
+    excluded: Query | None
+
+
+class SearchIndex:
+    """The index on disk: open, build, update, query. Thread-safe; no asyncio here."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._write_lock = threading.RLock()
+        self._state_lock = threading.Lock()
+        self._build: _Build | None = None
+        self._polled = 0.0
+        self._local = threading.local()
+        self._searchers: set[Any] = set()
+        self._fingerprints: dict[str, dict[str, str]] | None = None
+        self._analyzers: dict[str, Any] = {}
+        self.weighting = BM25F(B=0.75, K1=1.2)
+
+    # --- opening --------------------------------------------------------------------------
+
+    def open(self) -> bool:
+        """Open the build named by CURRENT; False (with a log line) when it is missing or unusable."""
+        try:
+            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            log.info("no search index in %s yet", self.root)
+            return False
+        except OSError as exc:
+            log.warning("cannot read %s: %s", self.root / CURRENT_FILE, exc)
+            return False
+        try:
+            build = self._open_build(name)
+            self._check(build)
+        except Exception as exc:  # any damage means: rebuild
+            log.warning("the search index in %s is unusable (%s: %s)", self.root, type(exc).__name__, exc)
+            return False
+        with self._state_lock:
+            self._build = build
+            self._fingerprints = None
+            self._polled = time.monotonic()
+        return True
+
+    def _open_build(self, name: str) -> _Build:
+        if not re.fullmatch(r"b-[\w.-]+", name):
+            raise ValueError(f"bad build name {name!r}")
+        path = self.root / name
+        manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+        if manifest.get("schema") != SCHEMA_VERSION:
+            raise ValueError(f"schema version {manifest.get('schema')} is not {SCHEMA_VERSION}")
+        generations = _toc_generations(path)
+        indexes = {lang: whoosh_index.open_dir(str(path), indexname=lang) for lang in generations}
+        return _Build(name, path, indexes, generations)
+
+    def _check(self, build: _Build) -> None:
+        for ix in build.indexes.values():
+            with ix.searcher() as searcher:
+                reader = searcher.reader()
+                for docnum in reader.all_doc_ids():
+                    reader.stored_fields(docnum)
+                    break
+                list(searcher.docs_for_query(Term("words", "a")))
+
+    def _current(self) -> _Build | None:
+        """The build to search, noticing (at most every POLL_SECONDS) another process's commits."""
+        build = self._build
+        now = time.monotonic()
+        if build is None or now - self._polled < POLL_SECONDS:
+            return build
+        with self._state_lock:
+            if now - self._polled < POLL_SECONDS:
+                return self._build
+            self._polled = now
+            try:
+                name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+                if name != build.name:
+                    log.info("search index switched to %s", name)
+                    self._build = self._open_build(name)
+                    self._fingerprints = None
+                else:
+                    fresh = _toc_generations(build.path)
+                    for lang in fresh.keys() - build.indexes.keys():
+                        build.indexes[lang] = whoosh_index.open_dir(str(build.path), indexname=lang)
+                    build.generations = fresh
+            except Exception as exc:  # keep serving what is open
+                log.warning("cannot check the search index for changes: %s", exc)
+            return self._build
+
+    def token(self, lang: str) -> tuple[str, int]:
+        """Changes whenever what a search in `lang` would see changes (for result caches)."""
+        build = self._current()
+        if build is None:
+            return ("", -1)
+        return (build.name, build.generations.get(lang, -1))
+
+    @property
+    def is_open(self) -> bool:
+        return self._build is not None
+
+    def languages(self) -> tuple[str, ...]:
+        build = self._build
+        return tuple(sorted(build.indexes)) if build else ()
+
+    def close(self) -> None:
+        with self._state_lock:
+            searchers, self._searchers = self._searchers, set()
+            self._build = None
+        for searcher in searchers:
+            try:
+                searcher.close()
+            except Exception:  # noqa: S110 - closing what may already be closed
+                pass
+
+    def analyzer(self, lang: str) -> Any:
+        found = self._analyzers.get(lang)
+        if found is None:
+            found = self._analyzers[lang] = text_analyzer(lang)
+        return found
+
+    # --- searchers: one per thread and language, on the last committed generation ----------
+
+    def _searcher(self, lang: str) -> Any | None:
+        build = self._current()
+        if build is None or lang not in build.indexes:
+            return None
+        generation = build.generations.get(lang, -1)
+        mine: dict[str, tuple[str, int, Any]] = self._local.__dict__.setdefault("searchers", {})
+        held = mine.get(lang)
+        if held is not None and held[0] == build.name and held[1] == generation:
+            return held[2]
+        if held is not None and held[0] == build.name:
+            searcher = held[2].refresh()
+        else:
+            if held is not None:
+                self._forget(held[2])
+                held[2].close()
+            searcher = build.indexes[lang].searcher(weighting=self.weighting)
+        if held is None or searcher is not held[2]:
+            with self._state_lock:
+                if held is not None:
+                    self._searchers.discard(held[2])
+                self._searchers.add(searcher)
+        mine[lang] = (build.name, searcher.reader().generation(), searcher)
+        return searcher
+
+    def _forget(self, searcher: Any) -> None:
+        with self._state_lock:
+            self._searchers.discard(searcher)
+
+    # --- building -------------------------------------------------------------------------
+
+    def rebuild(self, site: Site, progress: Callable[[int], None] | None = None,
+                total: Callable[[int], None] | None = None) -> int:
+        """Build every published article aside, then swap it in; returns the article count."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._write_lock, _flock(self.root / LOCK_FILE):
+            self._remove_stale()
+            stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{os.urandom(3).hex()}"
+            tmp = self.root / f"tmp-{stamp}"
+            tmp.mkdir()
+            articles = site.published()
+            if total:
+                total(len(articles))
+            by_lang: dict[str, list[Article]] = {}
+            for article in articles:
+                by_lang.setdefault(article.lang, []).append(article)
+            fingerprints: dict[str, dict[str, str]] = {}
+            for lang, group in sorted(by_lang.items()):
+                ix = whoosh_index.create_in(str(tmp), build_schema(lang), indexname=lang)
+                writer = ix.writer(limitmb=256)
+                try:
+                    found = fingerprints.setdefault(lang, {})
+                    for article in group:
+                        doc = document(site, article)
+                        writer.add_document(**doc)
+                        found[article.slug] = doc["fingerprint"]
+                        if progress:
+                            progress(1)
+                    writer.commit()
+                except BaseException:
+                    writer.cancel()
+                    raise
+                ix.close()
+            (tmp / MANIFEST_FILE).write_text(json.dumps({
+                "schema": SCHEMA_VERSION, "languages": sorted(by_lang), "articles": len(articles),
+                "built": datetime.now().astimezone().isoformat(timespec="seconds"),
+            }), encoding="utf-8")
+            name = f"b-{stamp}"
+            os.rename(tmp, self.root / name)
+            _write_atomically(self.root / CURRENT_FILE, name + "\n")
+            build = self._open_build(name)
+            with self._state_lock:
+                self._build = build
+                self._fingerprints = fingerprints
+                self._polled = time.monotonic()
+            self._remove_stale()
+            return len(articles)
+
+    def _remove_stale(self) -> None:
+        """Under the rebuild lock: unfinished rebuilds and builds no longer named by CURRENT."""
+        try:
+            current = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except OSError:
+            current = ""
+        for entry in self.root.iterdir():
+            if entry.is_dir() and entry.name != current and entry.name.startswith(("tmp-", "b-")):
+                shutil.rmtree(entry, ignore_errors=True)
+
+    # --- incremental updates --------------------------------------------------------------
+
+    def _load_fingerprints(self, build: _Build) -> dict[str, dict[str, str]]:
+        found: dict[str, dict[str, str]] = {}
+        for lang, ix in build.indexes.items():
+            with ix.reader() as reader:
+                keys = reader.column_reader("key")
+                prints = reader.column_reader("fingerprint")
+                found[lang] = {keys[d]: prints[d] for d in reader.all_doc_ids()}
+        return found
+
+    def sync(self, site: Site) -> int:
+        """Bring the index in line with the site: (re)index changed articles, drop removed ones.
+
+        Returns how many documents were written or deleted. Raises SearchBusy when another
+        process holds the write lock past WRITE_TIMEOUT.
+        """
+        with self._write_lock:
+            build = self._current()
+            if build is None:
+                self.rebuild(site)
+                return len(site.published())
+            if self._fingerprints is None:
+                self._fingerprints = self._load_fingerprints(build)
+            stored = self._fingerprints
+            wanted: dict[str, dict[str, Article]] = {}
+            for article in site.published():
+                wanted.setdefault(article.lang, {})[article.slug] = article
+            written = 0
+            for lang in sorted(set(wanted) | set(stored)):
+                have = stored.get(lang, {})
+                want = wanted.get(lang, {})
+                removed = [slug for slug in have if slug not in want]
+                changed = [a for slug, a in want.items() if is_stale(have.get(slug), site, a)]
+                if removed or changed:
+                    written += self._write(build, lang, changed, removed, site)
+            return written
+
+    def _write(self, build: _Build, lang: str, changed: list[Article], removed: list[str],
+               site: Site) -> int:
+        ix = build.indexes.get(lang)
+        if ix is None:
+            ix = whoosh_index.create_in(str(build.path), build_schema(lang), indexname=lang)
+        docs = [document(site, a) for a in changed]  # render before taking the lock
+        try:
+            writer = ix.writer(timeout=WRITE_TIMEOUT)
+        except whoosh_index.LockError as exc:
+            raise SearchBusy(f"the {lang} search index is locked by another writer") from exc
+        try:
+            for slug in removed:
+                writer.delete_by_term("key", slug)
+            for doc in docs:
+                writer.update_document(**doc)
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        assert self._fingerprints is not None
+        prints = self._fingerprints.setdefault(lang, {})
+        for slug in removed:
+            prints.pop(slug, None)
+        for doc in docs:
+            prints[doc["key"]] = doc["fingerprint"]
+        with self._state_lock:
+            build.indexes[lang] = ix
+            build.generations[lang] = ix.latest_generation()
+        log.info("search index %s: %d updated, %d removed", lang, len(docs), len(removed))
+        return len(docs) + len(removed)
+
+    # --- queries --------------------------------------------------------------------------
+
+    def _forms(self, lang: str, raw: str) -> list[tuple[str, ...]]:
+        """The terms of one typed word, one tuple of forms per position."""
+        positions: dict[int, list[str]] = {}
+        for token in self.analyzer(lang)(raw, positions=True):
+            forms = positions.setdefault(token.pos, [])
+            if token.text not in forms:
+                forms.append(token.text)
+        return [tuple(forms) for _, forms in sorted(positions.items())]
+
+    def _corrections(self, reader: Any, word: str, limit: int = 3, fieldname: str = "words") -> list[str]:
+        if len(word) < 3 or word.isdigit():
+            return []
+        maxdist = 1 if len(word) <= 5 else 2
+        # Whoosh counts a swap of two letters as two edits; ask for two, then keep what is
+        # within `maxdist` when a swap counts as one ("coed" -> "code").
+        found = set(reader.terms_within(fieldname, word, 2, prefix=1))
+        found.discard(word)
+        scored = sorted((d, -reader.doc_frequency(fieldname, w), w) for w in found
+                        if (d := swap_distance(w, word)) <= maxdist)
+        return [w for d, _, w in scored if d == scored[0][0]][:limit]  # only the nearest
+
+    def _typo_corrections(self, reader: Any, folded: str, forms: list[str]) -> list[str]:
+        """What the visitor probably meant by `folded`, when it looks misspelled: unknown in
+        every form, or rare next to a much more common neighbour ("suport" vs "support")."""
+        if len(folded) < 3 or folded.isdigit():
+            return []
+        frequency = reader.doc_frequency("words", folded)
+        if frequency == 0:
+            if any(reader.doc_frequency(name, form) for name in ("title", "summary", "body") for form in forms):
+                return []  # an inflection the stemmer recognises ("reembolsos")
+            return self._corrections(reader, folded)
+        if frequency > RARE_FREQUENCY:
+            return []
+        floor = max(3, 4 * frequency)
+        return [c for c in self._corrections(reader, folded) if reader.doc_frequency("words", c) >= floor]
+
+    def _compile(self, lang: str, parsed: ParsedQuery, reader: Any) -> _Compiled | None:
+        stops = _stopwords(lang)
+        clauses: list[Query] = []
+        terms: set[str] = set()
+        replacements: dict[str, str] = {}
+        for raw in parsed.words:
+            forms = self._forms(lang, raw)
+            if not forms:
+                continue
+            if len(forms) > 1:  # "e-mail", "support-code": the parts, in this order
+                clauses.append(_phrase([f[0] for f in forms]))
+                terms.update(t for f in forms for t in f)
+                continue
+            word_terms = list(forms[0])
+            plain = [t.text for t in plain_analyzer()(raw)]
+            folded = plain[0] if len(plain) == 1 else ""
+            corrected: list[str] = []
+            corrections = self._typo_corrections(reader, folded, word_terms) if folded not in stops else []
+            if corrections:
+                for correction in corrections:
+                    corrected.extend(f for group in self._forms(lang, correction) for f in group)
+                replacements[raw] = corrections[0]
+            clause = _word(word_terms)
+            if corrected:
+                clause = Or([clause, _word([c for c in corrected if c not in word_terms], CORRECTION_BOOST)])
+            clauses.append(clause)
+            terms.update(word_terms + corrected)
+        for raw in parsed.phrases:
+            forms = self._forms(lang, raw)
+            if forms:
+                clauses.append(_phrase([f[0] for f in forms]) if len(forms) > 1 else _word(list(forms[0])))
+                terms.update(t for f in forms for t in f)
+        if not clauses:
+            return None
+        excluded_parts: list[Query] = []
+        for raw in parsed.excluded:
+            forms = self._forms(lang, raw)
+            if forms:
+                excluded_parts.append(_phrase([f[0] for f in forms]) if len(forms) > 1 else _word(list(forms[0])))
+        excluded = Or(excluded_parts) if excluded_parts else None
+        query: Query = clauses[0] if len(clauses) == 1 else And(clauses)
+        if excluded is not None:
+            query = AndNot(query, excluded)
+        suggestion = _replace_words(parsed.text, replacements) if replacements else None
+        return _Compiled(query, frozenset(terms), suggestion, clauses, excluded)
+
+    def search(self, lang: str, parsed: ParsedQuery, *, category: str | None = None,
+               type: str | None = None, offset: int = 0, limit: int = 10) -> SearchResults:
+        started = time.perf_counter()
+        searcher = self._searcher(lang)
+        if searcher is None or parsed.empty:
+            return SearchResults(parsed.text, lang, 0)
+        reader = searcher.reader()
+        compiled = self._compile(lang, parsed, reader)
+        if compiled is None:
+            return SearchResults(parsed.text, lang, 0, took_ms=_ms(started))
+        query, partial = compiled.query, False
+        docs = list(searcher.docs_for_query(query))
+        if not docs and len(compiled.clauses) > 1:  # no article has every word: the closest
+            query = Or(compiled.clauses, scale=0.9)
+            if compiled.excluded is not None:
+                query = AndNot(query, compiled.excluded)
+            docs = list(searcher.docs_for_query(query))
+            partial = bool(docs)
+        categories: dict[str, int] = {}
+        types: dict[str, int] = {}
+        allowed: set[int] = set()
+        cat_column = reader.column_reader("category")
+        type_column = reader.column_reader("type")
+        for docnum in docs:
+            doc_category, doc_type = cat_column[docnum], type_column[docnum]
+            category_ok = category is None or doc_category == category
+            type_ok = type is None or doc_type == type
+            if type_ok:  # each facet counts with the other filter applied, not its own
+                categories[doc_category] = categories.get(doc_category, 0) + 1
+            if category_ok:
+                types[doc_type] = types.get(doc_type, 0) + 1
+            if category_ok and type_ok:
+                allowed.add(docnum)
+        hits: list[Hit] = []
+        if allowed and offset < len(allowed):
+            filtered = allowed if (category or type) else None
+            found = searcher.search(query, limit=offset + limit, filter=filtered)
+            analyzer = self.analyzer(lang)
+            for hit in list(found)[offset:offset + limit]:
+                stored = hit.fields()
+                hits.append(Hit(
+                    id=int(stored["id"]), lang=lang, slug=stored["key"], title=stored["title"],
+                    summary=stored["summary"], category=stored["category"], type=stored["type"],
+                    score=round(float(hit.score), 4),
+                    highlight=_excerpt(stored, compiled.terms, analyzer),
+                ))
+        return SearchResults(
+            query=parsed.text, lang=lang, total=len(allowed), hits=tuple(hits),
+            suggestion=compiled.suggestion, facets={"category": categories, "type": types},
+            partial=partial, took_ms=_ms(started),
+        )
+
+    def suggest(self, lang: str, text: str, limit: int = SUGGEST_LIMIT) -> list[Suggestion]:
+        """Titles for what is being typed: earlier words whole, the last one as a prefix
+        (unless the text ends with a space)."""
+        searcher = self._searcher(lang)
+        last_is_prefix = bool(text) and not text[-1].isspace()
+        text = normalise(text)
+        if searcher is None or not text:
+            return []
+        reader = searcher.reader()
+        words = [t.text for t in plain_analyzer()(text)][:MAX_TERMS]
+        if not words:
+            return []
+        stops = _stopwords(lang)
+        clauses: list[Query] = []
+        for index, word in enumerate(words):
+            is_last = index == len(words) - 1
+            if not (is_last and last_is_prefix) and (word in stops or len(word) < 2) and len(words) > 1:
+                continue
+            term = word[:NGRAM_MAX]
+            options = [term]
+            if reader.doc_frequency("prefixes", term) == 0:
+                options += self._corrections(reader, term, 3, "prefixes")
+            clauses.append(Or([Term("prefixes", o) for o in options]) if len(options) > 1 else Term("prefixes", term))
+        if not clauses:
+            return []
+        found = searcher.search(And(clauses), limit=limit)
+        if found.is_empty() and len(clauses) > 1:
+            found = searcher.search(Or(clauses, scale=0.9), limit=limit)
+        return [
+            Suggestion(id=int(hit["id"]), lang=lang, slug=hit["key"], title=hit["title"],
+                       category=hit["category"], type=hit["type"])
+            for hit in found
+        ]
+
+
+def swap_distance(a: str, b: str) -> int:
+    """Edit distance where swapping two neighbouring letters is one edit (optimal string alignment)."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _word(forms: list[str], boost: float = 1.0) -> Query:
+    if not forms:
+        return NullQuery
+    return Or([Term(name, form, boost=weight * boost) for name, weight in FIELD_BOOSTS.items() for form in forms])
+
+
+def _phrase(words: list[str]) -> Query:
+    return Or([Phrase(name, words, boost=weight) for name, weight in FIELD_BOOSTS.items()])
+
+
+def _replace_words(text: str, replacements: dict[str, str]) -> str:
+    for raw, correction in replacements.items():
+        text = re.sub(r"(?<!\S)" + re.escape(raw) + r"(?!\S)", correction, text, count=1)
+    return text
+
+
+def _excerpt(stored: dict[str, Any], terms: frozenset[str], analyzer: Any) -> str:
+    fragmenter = ContextFragmenter(maxchars=200, surround=60)
+    body = str(stored.get("body") or "")[:HIGHLIGHT_CHARS]
+    marked = highlight(body, terms, analyzer, fragmenter, _MarkFormatter(), top=2) if body else ""
+    if marked:
+        return str(marked)
+    summary = str(stored.get("summary") or "")
+    marked = highlight(summary, terms, analyzer, ContextFragmenter(maxchars=400, surround=400),
+                       _MarkFormatter(), top=1)
+    return str(marked) if marked else html.escape(summary, quote=False)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _toc_generations(path: Path) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for name in os.listdir(path):
+        match = _TOC_RE.match(name)
+        if match:
+            lang, generation = match.group(1), int(match.group(2))
+            found[lang] = max(found.get(lang, -1), generation)
+    return found
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes, released by the kernel if the holder dies."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+# --- the service the web app uses ---------------------------------------------------------
+
+
+class _Cache:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+class SearchService:
+    """Async face of the index: searches in the thread pool, cached by (query, filters,
+    generation); index writes in one worker thread, triggered by the site's changes."""
+
+    def __init__(self, site: Site, index_dir: Path, *, cache_size: int = CACHE_SIZE) -> None:
+        self.site = site
+        self.index = SearchIndex(index_dir)
+        self._cache = _Cache(cache_size)
+        self._suggest_cache = _Cache(cache_size)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-search-writer")
+        self._queued = False
+        self._schedule_lock = threading.Lock()
+        self._retry: threading.Timer | None = None
+        self._closed = False
+        self.site.on_change(self._on_change)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the index, or build it (missing or damaged), then index what changed since."""
+        await asyncio.wrap_future(self._writer.submit(self._open_and_sync))
+
+    def _open_and_sync(self) -> None:
+        started = time.perf_counter()
+        if not self.index.open():
+            log.warning("building the search index in %s", self.index.root)
+            count = self.index.rebuild(self.site)
+            log.info("search index built: %d articles in %.1f s", count, time.perf_counter() - started)
+            return
+        try:
+            written = self.index.sync(self.site)
+        except SearchBusy as exc:
+            log.warning("%s; retrying", exc)
+            self._retry_later()
+            return
+        if written:
+            log.info("search index updated: %d change(s) in %.2f s", written, time.perf_counter() - started)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._retry is not None:
+            self._retry.cancel()
+        await asyncio.wrap_future(self._writer.submit(lambda: None))
+        self._writer.shutdown(wait=True)
+        self.index.close()
+
+    # --- updates --------------------------------------------------------------------------
+
+    def _on_change(self, change: Change) -> None:
+        if change:
+            self.request_sync()
+
+    def request_sync(self) -> Future[None] | None:
+        """Queue one sync (several requests while one is queued make one sync)."""
+        with self._schedule_lock:
+            if self._closed or self._queued:
+                return None
+            self._queued = True
+            try:
+                return self._writer.submit(self._sync_job)
+            except RuntimeError:  # shut down
+                self._queued = False
+                return None
+
+    def _sync_job(self) -> None:
+        with self._schedule_lock:
+            self._queued = False
+        if not self.index.is_open:
+            return  # start() has not run (or failed); it will index everything
+        try:
+            self.index.sync(self.site)
+        except SearchBusy as exc:
+            log.warning("%s; retrying in %.0f s", exc, RETRY_SECONDS)
+            self._retry_later()
+        except Exception:
+            log.exception("search index update failed; retrying in %.0f s", RETRY_SECONDS)
+            self._retry_later()
+
+    def _retry_later(self) -> None:
+        if self._closed:
+            return
+        self._retry = threading.Timer(RETRY_SECONDS, self.request_sync)
+        self._retry.daemon = True
+        self._retry.start()
+
+    async def wait_idle(self) -> None:
+        """Wait until every queued index update is committed (tests, benchmarks)."""
+        await asyncio.wrap_future(self._writer.submit(lambda: None))
+
+    async def rebuild(self) -> int:
+        return await asyncio.wrap_future(self._writer.submit(self.index.rebuild, self.site))
+
+    # --- queries --------------------------------------------------------------------------
+
+    async def search(self, lang: str, text: str, *, category: str | None = None,
+                     type: str | None = None, offset: int = 0, limit: int = 10) -> SearchResults:
+        parsed = parse_query(text)
+        if parsed.empty:
+            return SearchResults(parsed.text, lang, 0)
+        key = (lang, parsed.key, category, type, offset, limit, self.index.token(lang))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        results = await run_in_threadpool(
+            self.index.search, lang, parsed, category=category, type=type, offset=offset, limit=limit)
+        self._cache.put(key, results)
+        return results
+
+    async def suggest(self, lang: str, text: str, limit: int = SUGGEST_LIMIT) -> list[Suggestion]:
+        text = text[: MAX_QUERY_CHARS * 4]
+        key = (lang, normalise(text).lower(), text[-1:].isspace(), limit, self.index.token(lang))
+        if not key[1]:
+            return []
+        cached = self._suggest_cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        found = await run_in_threadpool(self.index.suggest, lang, text, limit)
+        self._suggest_cache.put(key, found)
+        return found
+
+

@@ -1,0 +1,272 @@
+"""Search routes: the results page, result clicks, and the JSON search and suggest API.
+
+Thin: read and check the parameters, ask kb.search, log off the request path, render.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from kb.content import ARTICLE_TYPES, Article
+from kb.errors import BadRequest
+from kb.search import SUGGEST_LIMIT, SearchResults, SearchService, normalise
+from kb.site import Site, article_url
+from kb.storage import searchlog
+from kb.web.security import visitor_hash, visitor_id
+from kb.web.services import Services, int_param, page_lang, services
+
+MAX_PAGE = 1000
+MAX_LIMIT = 50
+MAX_OFFSET = 10_000
+POPULAR_LIMIT = 5
+
+
+def search_service(svc: Services) -> SearchService:
+    return svc.extra["search"]  # type: ignore[no-any-return]
+
+
+def _filters(request: Request, site: Site) -> tuple[str | None, str | None]:
+    category = request.query_params.get("category") or None
+    kind = request.query_params.get("type") or None
+    if category is not None and category not in site.content.categories:
+        raise BadRequest(f"unknown category {category[:60]!r}")
+    if kind is not None and kind not in ARTICLE_TYPES:
+        raise BadRequest(f"type must be one of {', '.join(ARTICLE_TYPES)}")
+    return category, kind
+
+
+def _visitor(request: Request, svc: Services) -> str:
+    return visitor_hash(svc.settings.secret_key, visitor_id(request))
+
+
+def _log_search(request: Request, svc: Services, results: SearchResults, category: str | None,
+                kind: str | None) -> int:
+    search_id = searchlog.new_search_id()
+    svc.db.write_later(searchlog.record_search(
+        search_id, results.query.lower(), results.lang, category, kind, results.total, results.took_ms,
+        _visitor(request, svc)))
+    return search_id
+
+
+def _optional_int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw and len(raw) < 24 else None
+    except ValueError:
+        return None
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+async def search_page(request: Request) -> Response:
+    lang = page_lang(request)
+    svc = services(request)
+    site = svc.site
+    raw = request.query_params.get("q", "")
+    category, kind = _filters(request, site)
+    page = int_param(request, "page", 1, minimum=1, maximum=MAX_PAGE)
+    size = svc.settings.page_size
+    results = await search_service(svc).search(lang, raw, category=category, type=kind,
+                                               offset=(page - 1) * size, limit=size)
+    search_id = None
+    if results.query:
+        if page == 1:
+            search_id = _log_search(request, svc, results, category, kind)
+        else:
+            search_id = _optional_int(request.query_params.get("sid"))
+    pages = max(1, math.ceil(results.total / size))
+    popular: list[Article] = []
+    if results.query and not results.total:
+        provider = svc.extra.get("most_helpful")
+        popular = await provider(lang, POPULAR_LIMIT) if provider else []
+        popular = popular or site.published(lang)[:POPULAR_LIMIT]
+
+    def url(**changes: Any) -> str:
+        params: dict[str, Any] = {"q": results.query, "category": category, "type": kind, "page": None}
+        params.update(changes)
+        if params.get("page") and search_id:
+            params["sid"] = search_id
+        return f"/{lang}/search?" + urlencode({k: v for k, v in params.items() if v})
+
+    def click_url(rank: int, slug: str) -> str:
+        params: dict[str, Any] = {"to": slug, "q": results.query, "rank": rank}
+        if search_id:
+            params["sid"] = search_id
+        return f"/{lang}/search/click?" + urlencode(params)
+
+    return svc.templates.response(request, lang, "search.html", {
+        "query": results.query,
+        "results": results,
+        "category": category,
+        "type": kind,
+        "page": page,
+        "pages": pages,
+        "first_rank": (page - 1) * size + 1,
+        "url": url,
+        "click_url": click_url,
+        "category_title": lambda key: site.category(key).title(lang) if key in site.content.categories else key,
+        "popular": popular,
+        "categories": [(c, site.category_count(lang, c.key)) for c in site.children(None)],
+    }, headers={"X-Robots-Tag": "noindex"})
+
+
+async def search_click(request: Request) -> Response:
+    """A result link: record which result of which search was opened, then go there."""
+    lang = page_lang(request)
+    svc = services(request)
+    article = svc.site.article(lang, request.query_params.get("to", ""))
+    rank = _optional_int(request.query_params.get("rank"))
+    query = normalise(request.query_params.get("q", "")).lower()
+    if rank is not None and 1 <= rank <= MAX_PAGE * MAX_LIMIT and query:
+        svc.db.write_later(searchlog.record_click(
+            _optional_int(request.query_params.get("sid")), query, lang, article.id, rank,
+            _visitor(request, svc)))
+    return RedirectResponse(article_url(article), status_code=302)
+
+
+# --- API ------------------------------------------------------------------------------------
+
+
+def _api_lang(request: Request, svc: Services) -> str:
+    languages = svc.site.languages
+    lang = request.query_params.get("lang") or (
+        svc.settings.default_lang if svc.settings.default_lang in languages or not languages else languages[0])
+    if lang not in languages:
+        raise BadRequest(f"unknown lang {lang[:20]!r}; one of: {', '.join(languages)}")
+    return lang
+
+
+def result_json(results: SearchResults) -> dict[str, Any]:
+    return {
+        "query": results.query,
+        "total": results.total,
+        "results": [{
+            "id": hit.id, "lang": hit.lang, "slug": hit.slug, "title": hit.title, "summary": hit.summary,
+            "category": hit.category, "type": hit.type, "url": hit.url, "score": hit.score,
+            "highlight": hit.highlight,
+        } for hit in results.hits],
+        "suggestion": results.suggestion,
+        "facets": results.facets,
+    }
+
+
+async def api_search(request: Request) -> Response:
+    svc = services(request)
+    lang = _api_lang(request, svc)
+    category, kind = _filters(request, svc.site)
+    limit = int_param(request, "limit", 10, minimum=1, maximum=MAX_LIMIT)
+    offset = int_param(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)
+    results = await search_service(svc).search(lang, request.query_params.get("q", ""), category=category,
+                                               type=kind, offset=offset, limit=limit)
+    if results.query and offset == 0:
+        _log_search(request, svc, results, category, kind)
+    return JSONResponse(result_json(results))
+
+
+async def api_suggest(request: Request) -> Response:
+    svc = services(request)
+    lang = _api_lang(request, svc)
+    limit = int_param(request, "limit", SUGGEST_LIMIT, minimum=1, maximum=SUGGEST_LIMIT)
+    raw = request.query_params.get("q", "")
+    found = await search_service(svc).suggest(lang, raw, limit)
+    return JSONResponse({
+        "query": raw[:500],
+        "suggestions": [{"id": s.id, "lang": s.lang, "slug": s.slug, "title": s.title,
+                         "category": s.category, "type": s.type, "url": s.url} for s in found],
+    })
+
+
+routes = [
+    Route("/api/v1/search", api_search, name="api_search"),
+    Route("/api/v1/suggest", api_suggest, name="api_suggest"),
+    Route("/{lang:lang}/search", search_page, name="search"),
+    Route("/{lang:lang}/search/click", search_click, name="search_click"),
+]
+
+
+# --- OpenAPI --------------------------------------------------------------------------------
+
+_LANG = {"name": "lang", "in": "query", "schema": {"type": "string"},
+         "description": "Language to search in (default: the site's default language)."}
+_Q = {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 500},
+      "description": 'Words; "quoted phrase"; -word to exclude. Every other character is literal.'}
+
+OPENAPI_SCHEMAS: dict[str, Any] = {
+    "SearchResult": {
+        "type": "object",
+        "required": ["id", "lang", "slug", "title", "summary", "category", "type", "url", "score", "highlight"],
+        "properties": {
+            "id": {"type": "integer"}, "lang": {"type": "string"}, "slug": {"type": "string"},
+            "title": {"type": "string"}, "summary": {"type": "string"}, "category": {"type": "string"},
+            "type": {"type": "string", "enum": list(ARTICLE_TYPES)}, "url": {"type": "string"},
+            "score": {"type": "number"},
+            "highlight": {"type": "string", "description": "HTML excerpt: escaped text, matches in <mark>"},
+        },
+    },
+    "SearchResults": {
+        "type": "object",
+        "required": ["query", "total", "results", "suggestion", "facets"],
+        "properties": {
+            "query": {"type": "string", "description": "The query as understood (normalised)"},
+            "total": {"type": "integer"},
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/SearchResult"}},
+            "suggestion": {"type": ["string", "null"], "description": "Did you mean"},
+            "facets": {"type": "object", "properties": {
+                "category": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "type": {"type": "object", "additionalProperties": {"type": "integer"}},
+            }},
+        },
+    },
+    "Suggestions": {
+        "type": "object",
+        "required": ["query", "suggestions"],
+        "properties": {
+            "query": {"type": "string"},
+            "suggestions": {"type": "array", "maxItems": SUGGEST_LIMIT, "items": {
+                "type": "object", "required": ["id", "lang", "slug", "title", "url"],
+                "properties": {"id": {"type": "integer"}, "lang": {"type": "string"},
+                               "slug": {"type": "string"}, "title": {"type": "string"},
+                               "category": {"type": "string"}, "type": {"type": "string"},
+                               "url": {"type": "string"}}}},
+        },
+    },
+}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/search": {"get": {
+        "summary": "Full-text search of published articles in one language",
+        "parameters": [
+            _Q, _LANG,
+            {"name": "category", "in": "query", "schema": {"type": "string"}},
+            {"name": "type", "in": "query", "schema": {"type": "string", "enum": list(ARTICLE_TYPES)}},
+            {"name": "limit", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
+            {"name": "offset", "in": "query",
+             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}},
+        ],
+        "responses": {
+            "200": {"description": "Results, facets and a spelling suggestion", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}}},
+            "400": {"$ref": "#/components/responses/Error"},
+        },
+    }},
+    "/api/v1/suggest": {"get": {
+        "summary": "Up to 8 article titles for what is being typed (the last word is a prefix)",
+        "parameters": [
+            _Q, _LANG,
+            {"name": "limit", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": SUGGEST_LIMIT, "default": SUGGEST_LIMIT}},
+        ],
+        "responses": {
+            "200": {"description": "Suggested articles", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Suggestions"}}}},
+            "400": {"$ref": "#/components/responses/Error"},
+        },
+    }},
+}

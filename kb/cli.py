@@ -94,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
 EXTRA_COMMANDS: list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]] = []
 
 
+def _register_policy(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    from kb.policy_cli import register
+
+    register(sub, add_common)
+
+
+EXTRA_COMMANDS.append(_register_policy)
+
+
 def _register_user(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     from kb.auth_cli import register
 

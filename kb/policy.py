@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -31,6 +31,7 @@ DEFAULT_LANG = "en"
 KEY_RE = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_-]+)*$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _LANG_RE = re.compile(r"^[a-z]{2}$")
+Day_ = date  # Policy has a field named `date`; annotations inside it use this name
 
 
 class PolicyError(Exception):
@@ -297,10 +298,10 @@ class Policy:
     keys: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
-    def from_data(cls, raw: Any, *, source: str = "", accepted: date | None = None) -> Policy:
+    def from_data(cls, raw: Any, *, source: str = "", accepted: Day_ | None = None) -> Policy:
         data = validate(raw)
         when = date.fromisoformat(data["updated"]) if "updated" in data else (
-            accepted or datetime.now(timezone.utc).date())
+            accepted or datetime.now(UTC).date())
         return cls(data=data, version=version_of(data), date=when, source=source,
                    keys=tuple(k for k, _ in _walk(SCHEMA, data, "")))
 
@@ -415,6 +416,8 @@ def parse_json(body: bytes, *, source: str, accepted: date | None = None) -> Pol
         raw = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise PolicyError([("", f"invalid JSON: {exc}")]) from None
+    if isinstance(raw, dict) and {"version", "values"} <= set(raw):  # another kb's /api/v1/policies
+        raw = raw["values"]
     return Policy.from_data(raw, source=source, accepted=accepted)
 
 

@@ -22,7 +22,7 @@ def test_root_redirects_to_the_visitors_language(client) -> None:  # type: ignor
 def test_home_page_counts_live_content_and_lists_categories(client) -> None:  # type: ignore[no-untyped-def]
     page = soup(client.get("/en/"))
     hero = page.select_one(".hero-lead").get_text()
-    assert "4 FAQs" in hero and "4 tutorials and explainer videos" in hero
+    assert "4 FAQs" in hero and "5 tutorials and explainer videos" in hero
     assert page.select_one("form[role=search] input[name=q]") is not None
     titles = [a.get_text() for a in page.select(".category-cards h3 a")]
     assert titles[0] == "Premium Support"

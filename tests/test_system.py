@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 def test_healthz_reports_status_and_article_count(client) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/healthz").json()
-    assert body["status"] == "ok" and body["articles"] == 24
+    assert body["status"] == "ok" and body["articles"] == 27
 
 
 def test_sitemap_lists_every_published_article_with_alternates(client) -> None:  # type: ignore[no-untyped-def]
@@ -16,8 +16,8 @@ def test_sitemap_lists_every_published_article_with_alternates(client) -> None: 
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
     locs = [loc.text for loc in root.findall("s:url/s:loc", ns)]
     assert "http://testserver/pt/articles/codigo-de-suporte-e-codigo-vip" in locs
-    assert sum("/articles/" in loc for loc in locs) == 24
-    assert len(root.findall("s:url/x:link", ns)) == 24 * 3
+    assert sum("/articles/" in loc for loc in locs) == 27
+    assert len(root.findall("s:url/x:link", ns)) == 27 * 3
 
 
 def test_robots_points_to_the_sitemap_and_hides_admin(client) -> None:  # type: ignore[no-untyped-def]
@@ -29,6 +29,6 @@ def test_atom_feed_lists_recent_articles_of_one_language(client) -> None:  # typ
     root = ET.fromstring(client.get("/fr/feed.xml").content)
     ns = {"a": "http://www.w3.org/2005/Atom"}
     entries = root.findall("a:entry", ns)
-    assert len(entries) == 8
+    assert len(entries) == 9
     assert all("/fr/articles/" in e.find("a:link", ns).get("href") for e in entries)
     assert root.find("a:title", ns).text == "Base de connaissances"

@@ -19,7 +19,7 @@ import difflib
 import html
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from babel.lists import format_list
@@ -83,7 +83,7 @@ def _block_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
 class _Context:
     """What one resolution needs: the policy, the language, and where to report."""
 
-    def __init__(self, env: dict[str, Any]) -> None:
+    def __init__(self, env: MutableMapping[str, Any]) -> None:
         self.policy: Policy | None = env.get("policy")
         self.lang: str = env.get("lang") or "en"
         self.problems: list[tuple[int, str]] = env.setdefault("problems", [])
@@ -94,7 +94,7 @@ class _Context:
         text = i18n.gettext(self.lang, message)
         return text % values if values else text
 
-    def plural(self, singular: str, plural: str, count: int) -> str:
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
         return i18n.translations(self.lang).ngettext(singular, plural, count) % {"num": count}
 
     def text(self, value: dict[str, str]) -> str:
@@ -154,9 +154,9 @@ def _inline_html(ctx: _Context, found: Resolved) -> str | None:
     if kind == "count":
         unit = getattr(found.spec, "unit", "")
         if unit == "months":
-            return html.escape(ctx.plural(N_("%(num)d month"), N_("%(num)d months"), value))
+            return html.escape(ctx.ngettext("%(num)d month", "%(num)d months", value))
         if unit == "hours":
-            return html.escape(ctx.plural(N_("%(num)d hour"), N_("%(num)d hours"), value))
+            return html.escape(ctx.ngettext("%(num)d hour", "%(num)d hours", value))
         return html.escape(i18n.format_number(value, ctx.lang))
     if kind == "url":
         return f'<a href="{html.escape(value)}">{html.escape(value)}</a>'
@@ -226,9 +226,13 @@ def _section(ctx: _Context, name: str, key: str, title: str, body: str) -> str:
             f'</section>\n')
 
 
-def _items(ctx: _Context, values: list[dict[str, str]], labelledby: str = "") -> str:
+def _items(ctx: _Context, values: list[dict[str, str]], labelledby: str = "", *, capital: bool = False) -> str:
+    """A list; `capital` for items also written to fit inside sentences (benefits, places)."""
     attr = f' aria-labelledby="{labelledby}"' if labelledby else ""
-    return f"<ul{attr}>" + "".join(f"<li>{html.escape(ctx.text(v))}</li>" for v in values) + "</ul>"
+    texts = [ctx.text(v) for v in values]
+    if capital:
+        texts = [t[:1].upper() + t[1:] for t in texts]
+    return f"<ul{attr}>" + "".join(f"<li>{html.escape(t)}</li>" for t in texts) + "</ul>"
 
 
 def _dl(rows: list[tuple[str, str]]) -> str:
@@ -243,9 +247,9 @@ def _terms(ctx: _Context, key: str, found: Resolved) -> str:
     if "email" in product:
         rows.append((ctx._(N_("E-mail")), html.escape(ctx.text(product["email"]))))
     if "benefits" in product:
-        rows.append((ctx._(N_("Benefits")), _items(ctx, product["benefits"])))
+        rows.append((ctx._(N_("Benefits")), _items(ctx, product["benefits"], capital=True)))
     if "commitment" in product:
-        months = ctx.plural(N_("%(num)d month"), N_("%(num)d months"), product["commitment"]["months"])
+        months = ctx.ngettext("%(num)d month", "%(num)d months", product["commitment"]["months"])
         rows.append((ctx._(N_("Minimum commitment")),
                      f"{html.escape(months)}. {html.escape(ctx.text(product['commitment']['rule']))}"))
     if "refund" in product:
@@ -259,7 +263,7 @@ def _terms(ctx: _Context, key: str, found: Resolved) -> str:
     if "offers" in product:
         times = "".join(
             f"<li>{html.escape(ctx.text(o['name']))}: "
-            f"{html.escape(ctx.plural(N_('%(num)d hour'), N_('%(num)d hours'), o['response_hours']))}</li>"
+            f"{html.escape(ctx.ngettext('%(num)d hour', '%(num)d hours', o['response_hours']))}</li>"
             for _, o in sorted(product["offers"].items(), key=lambda item: item[1]["level"]))
         definition = html.escape(ctx.text(product["response_time"]["definition"])) if "response_time" in product else ""
         rows.append((ctx._(N_("Maximum response time")), f"<ul>{times}</ul>{definition}"))
@@ -282,9 +286,10 @@ def _terms(ctx: _Context, key: str, found: Resolved) -> str:
 def _scope(ctx: _Context, key: str, found: Resolved) -> str:
     scope = found.value
     anchor_in, anchor_out = ctx.anchor("scope-in", key), ctx.anchor("scope-out", key)
-    body = (f'<div class="policy-scope-in"><p id="{anchor_in}">{html.escape(ctx._(N_("In scope")))}</p>'
+    label_in, label_out = ctx._(N_("In scope")), ctx._(N_("Out of scope"))
+    body = (f'<div class="policy-scope-in"><p id="{anchor_in}">{html.escape(label_in)}</p>'
             f'{_items(ctx, scope["in"], anchor_in)}</div>\n'
-            f'<div class="policy-scope-out"><p id="{anchor_out}">{html.escape(ctx._(N_("Out of scope")))}</p>'
+            f'<div class="policy-scope-out"><p id="{anchor_out}">{html.escape(label_out)}</p>'
             f'{_items(ctx, scope["out"], anchor_out)}</div>\n')
     product = ctx.policy.get(key.split(".")[0]) if ctx.policy else None
     name = ctx.text(product["name"]) if isinstance(product, dict) and "name" in product else ""
@@ -297,7 +302,7 @@ def _code(ctx: _Context, key: str, found: Resolved) -> str:
     rows = [
         (ctx._(N_("What it is")), html.escape(ctx.text(code["what"]))),
         (ctx._(N_("Who has it")), html.escape(ctx.text(code["who"]))),
-        (ctx._(N_("Where to find it")), _items(ctx, code["where"])),
+        (ctx._(N_("Where to find it")), _items(ctx, code["where"], capital=True)),
     ]
     if "not_to_confuse" in code:
         rows.append((ctx._(N_("Not to be confused with")), html.escape(ctx.text(code["not_to_confuse"]))))
@@ -316,8 +321,8 @@ def _comparison(ctx: _Context, key: str, found: Resolved) -> str:
     span = f' colspan="{len(offers)}"' if len(offers) > 1 else ""
     head = [f'<th scope="col">{html.escape(ctx.text(o["name"]))}</th>' for _, o in offers]
     cost = [f"<td{span}>{html.escape(ctx.text(premium['cost']))}</td>"]
-    contact = [f"<td{span}>{_items(ctx, premium['benefits'])}</td>"]
-    hours = [f"<td>{html.escape(ctx.plural(N_('%(num)d hour'), N_('%(num)d hours'), o['response_hours']))}</td>"
+    contact = [f"<td{span}>{_items(ctx, premium['benefits'], capital=True)}</td>"]
+    hours = [f"<td>{html.escape(ctx.ngettext('%(num)d hour', '%(num)d hours', o['response_hours']))}</td>"
              for _, o in offers]
     yes, no = html.escape(ctx._(N_("Yes"))), html.escape(ctx._(N_("No")))
     urgent = [f"<td>{yes if k in emergency else no}</td>" for k, _ in offers]
@@ -327,7 +332,8 @@ def _comparison(ctx: _Context, key: str, found: Resolved) -> str:
         phone = ctx._(N_("Phone: %(hours)s"), hours=ctx.text(standard["phone"]))
         email = ctx._(N_("E-mail: %(hours)s"), hours=ctx.text(standard["email"]))
         contact.insert(0, f"<td>{html.escape(phone)}<br>{html.escape(email)}</td>")
-        hours.insert(0, f"<td>{html.escape(ctx._(N_('Not guaranteed')))}</td>")
+        not_guaranteed = ctx._(N_("Not guaranteed"))
+        hours.insert(0, f"<td>{html.escape(not_guaranteed)}</td>")
         urgent.insert(0, f"<td>{no}</td>")
     rows = [(N_("Cost"), cost), (N_("Contact and benefits"), contact), (N_("Maximum response time"), hours),
             (N_("24/7 emergency calls"), urgent)]

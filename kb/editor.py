@@ -25,8 +25,17 @@ import yaml
 from starlette.concurrency import run_in_threadpool
 
 from kb.authoring import article_text, write_atomically
-from kb.content import (ARTICLE_TYPES, LANG_RE, SLUG_RE, Article, Problem, next_free_id, parse_article,
-                        slugify, split_front_matter)
+from kb.content import (
+    ARTICLE_TYPES,
+    LANG_RE,
+    SLUG_RE,
+    Article,
+    Problem,
+    next_free_id,
+    parse_article,
+    slugify,
+    split_front_matter,
+)
 from kb.content import file_revision as revision_of_bytes
 from kb.errors import BadRequest, NotFound
 from kb.site import Site
@@ -240,7 +249,7 @@ class Editor:
         found = {a.lang for a in self.site.content.articles.values()} | {self.default_lang}
         return sorted(found)
 
-    async def list(self, wanted: ListFilter) -> list[Listed]:
+    async def listing(self, wanted: ListFilter) -> list[Listed]:
         articles = list(self.site.content.articles.values())
         pending = await store.all_pending(self.db)
         changes = await store.last_changes(self.db)
@@ -444,7 +453,8 @@ class Editor:
             lang, slug = form.lang, form.slug or slugify(form.title)
             form = replace(form, slug=slug)
             translation = self._translation_id(form, lang)
-            article_id = translation or await run_in_threadpool(next_free_id, self.root)
+            article_id = translation if translation is not None else int(
+                await run_in_threadpool(next_free_id, self.root))
             checked = self.check(form, status=status, article_id=article_id)
             if not self._allowed(checked, action):
                 return Outcome("invalid", lang, slug, checked)

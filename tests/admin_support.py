@@ -52,7 +52,7 @@ def form_fields(html: str, form_id: str = "article-form") -> dict[str, str]:
             continue
         if field.name == "textarea":
             text = field.get_text()
-            values[name] = text[1:] if text.startswith("\n") else text  # as browsers do
+            values[name] = text.removeprefix("\n")  # as browsers do
         elif field.name == "select":
             chosen = field.find("option", selected=True) or field.find("option")
             values[name] = chosen.get("value", "") if chosen else ""

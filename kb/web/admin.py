@@ -13,11 +13,31 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from kb import i18n
-from kb.auth import (EDITING_ROLES, ROLES, Auth, LoginRequired, User, clear_session_cookie, current_user,
-                     login_url, require_role, safe_next, set_session_cookie)
+from kb.auth import (
+    EDITING_ROLES,
+    ROLES,
+    Auth,
+    LoginRequired,
+    User,
+    clear_session_cookie,
+    current_user,
+    login_url,
+    require_role,
+    safe_next,
+    set_session_cookie,
+)
 from kb.content import ARTICLE_TYPES, LANG_RE, Article
-from kb.editor import (ACTIONS, STATUSES, ArticleForm, Checked, Editor, ListFilter, Outcome, pending_stamp,
-                       status_of)
+from kb.editor import (
+    ACTIONS,
+    STATUSES,
+    ArticleForm,
+    Checked,
+    Editor,
+    ListFilter,
+    Outcome,
+    pending_stamp,
+    status_of,
+)
 from kb.errors import BadRequest, Forbidden, KBError, NotFound
 from kb.i18n import N_
 from kb.site import article_url
@@ -172,7 +192,7 @@ async def article_list(request: Request) -> Response:
                         status=params.get("status", ""), type=params.get("type", ""),
                         q=params.get("q", "")).check(editor.site)
     return render(request, "admin/articles.html", {
-        "rows": await editor.list(wanted), "filter": wanted, "deleted": await editor.deleted(),
+        "rows": await editor.listing(wanted), "filter": wanted, "deleted": await editor.deleted(),
         "languages": editor.languages(), "categories": _categories(editor), "statuses": STATUSES,
         "types": ARTICLE_TYPES, "content_problems": editor.site.content.problems[:50],
     }, user=user)

@@ -1,0 +1,90 @@
+"""An editor in a real Chromium: signs in, writes an article with a policy snippet, previews it,
+publishes it, and finds it with the site's search."""
+
+from __future__ import annotations
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from admin_support import PASSWORD
+
+from kb.cli import main
+
+pytestmark = pytest.mark.browser
+
+
+
+def add_editor(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kb user add` in its own thread: Playwright keeps an event loop running in this one."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    args = ["user", "add", "writer", "--role", "editor", "--password-stdin",
+            "--data-dir", str(settings.data_dir), "--content-dir", str(settings.content_dir)]
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(main, args).result() == 0
+
+
+BODY = """## Answer
+
+Quokkaberry orders ship from our warehouse.
+
+Standard support costs: {{ standard.cost }}.
+"""
+
+
+def test_an_editor_writes_previews_publishes_and_finds_an_article(live_server, page, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    add_editor(live_server.settings, monkeypatch)
+
+    page.goto(live_server.url + "/admin/articles/new")
+    page.wait_for_url("**/admin/login?next=/admin/articles/new")
+    page.get_by_label("User name").fill("writer")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/articles/new")
+
+    page.get_by_label("Title", exact=True).fill("Where do quokkaberry orders ship from?")
+    page.get_by_label("Summary", exact=False).fill("The warehouse that ships quokkaberry orders.")
+    page.get_by_label("Category").select_option("support-codes")
+    page.get_by_label("Tags").fill("shipping")
+    page.get_by_label("Body (Markdown)").fill(BODY)
+
+    # the live preview renders with the site's renderer, the policy snippet included
+    preview = page.locator("#preview-body")
+    preview.get_by_text("Standard support costs").wait_for()
+    page.wait_for_function("!document.querySelector('#preview-body').innerText.includes('Problems to fix')")
+    assert "Standard support costs: Free." in preview.inner_text()
+    assert "{{" not in preview.inner_text()
+    assert "No problems found" in preview.inner_text()
+
+    page.get_by_role("button", name="Publish").click()
+    page.wait_for_url("**/admin/articles/en/where-do-quokkaberry-orders-ship-from?done=publish")
+    assert page.get_by_role("status").inner_text() == "Published: the change is live."
+
+    page.goto(live_server.url + "/en/")
+    page.locator("form[role=search] input[name=q]").first.fill("quokkaberry")
+    page.locator("form[role=search] input[name=q]").first.press("Enter")
+    page.wait_for_url("**/en/search?q=quokkaberry*")
+    page.get_by_role("link", name="Where do quokkaberry orders ship from?").first.click()
+    page.wait_for_url("**/en/articles/where-do-quokkaberry-orders-ship-from*")
+    assert page.locator("h1").inner_text() == "Where do quokkaberry orders ship from?"
+    assert "Standard support costs: Free." in page.locator(".article-body").inner_text()
+
+
+def test_the_editor_previews_without_javascript(live_server, page_without_js, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    add_editor(live_server.settings, monkeypatch)
+    page = page_without_js
+    page.goto(live_server.url + "/admin/login?next=/admin/articles/en/how-to-search")
+    page.get_by_label("User name").fill("writer")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/articles/en/how-to-search")
+    page.get_by_label("Body (Markdown)").fill("## Tip\n\nType two words, not one.\n")
+    page.get_by_role("button", name="Preview").click()
+    page.locator("#preview-body h2#tip").wait_for()
+    assert page.get_by_label("Body (Markdown)").input_value() == "## Tip\n\nType two words, not one.\n"
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_url("**/admin/articles/en/how-to-search?done=draft")
+    # a published article's draft waits: readers still see the live text
+    page.goto(live_server.url + "/en/articles/how-to-search")
+    assert "Type two words, not one." not in page.locator(".article-body").inner_text()

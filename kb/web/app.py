@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute
 from kb import i18n
 from kb.auth import Auth
 from kb.config import PROJECT_ROOT, Settings
+from kb.feedback import Feedback
 from kb.editor import Editor
 from kb.policy_live import PolicyService
 from kb.search import SearchService
@@ -24,6 +25,7 @@ from kb.site import Site
 from kb.storage.db import Database
 from kb.watch import TreeWatcher
 from kb.web import admin, api, errors, openapi, pages, system
+from kb.web import feedback as feedback_web
 from kb.web import policy as policy_web
 from kb.web import structured
 from kb.web import search as search_web
@@ -59,12 +61,16 @@ def create_app(settings: Settings) -> Starlette:
     templates = Templates(TEMPLATES_DIR, assets, {}, _request_context(settings))
     db = Database(settings.database)
     svc = Services(settings=settings, site=site, templates=templates, db=db)
+    feedback = Feedback(site, db, rate_limit=settings.vote_rate_limit, show_counts=settings.show_vote_counts)
+    svc.extra["feedback"] = feedback
+    svc.extra["most_helpful"] = feedback.most_helpful
+    templates.globals.update(feedback_web.TEMPLATE_GLOBALS)
     search = SearchService(site, settings.index_dir)
     svc.extra["search"] = search
     templates.globals.update(structured.TEMPLATE_GLOBALS)
     policy_service = PolicyService(settings, site, db)
     svc.extra["policy"] = policy_service
-    api_modules = [api, search_web, policy_web]
+    api_modules = [api, search_web, policy_web, feedback_web]
     svc.extra["auth"] = Auth(settings, db)
     svc.extra["editor"] = Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang)
     routes: list[BaseRoute] = [
@@ -72,6 +78,7 @@ def create_app(settings: Settings) -> Starlette:
         *admin.routes,
         openapi.route(openapi.build_document(api_modules)),
         *api.routes,
+        *feedback_web.routes,
         *policy_web.routes,
         *search_web.routes,
         *pages.routes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -12,9 +13,19 @@ from kb import i18n
 from kb.content import Article
 from kb.errors import NotFound
 from kb.site import article_url, category_url
+from kb.web.security import visitor_hash, visitor_id
 from kb.web.services import int_param, page_lang, services
 
 RECENT_LIMIT = 6
+
+
+async def feedback_panels(request: Request, articles: list[Article]) -> dict[Any, Any]:
+    """The visitor's votes for the feedback regions under `articles` (kb.feedback)."""
+    svc = services(request)
+    feedback = svc.extra.get("feedback")
+    if feedback is None:
+        return {}
+    return await feedback.panels(visitor_hash(svc.settings.secret_key, visitor_id(request)), articles)
 
 
 def absolute(request: Request, path: str) -> str:
@@ -66,6 +77,7 @@ async def category_page(request: Request) -> Response:
         "breadcrumbs": site.ancestors(category.key)[:-1],
         "subcategories": subcategories,
         "faqs": [(a, site.rendered(a)) for a in shown],
+        "feedback": await feedback_panels(request, shown),
         "guides": others,
         "page": page,
         "pages": pages,
@@ -94,6 +106,7 @@ async def article_page(request: Request) -> Response:
         "alternates": [(a.lang, absolute(request, article_url(a))) for a in [article, *translations]],
         "translation_urls": {a.lang: article_url(a) for a in [article, *translations]},
         "og_type": "article",
+        "feedback": await feedback_panels(request, [article]),
     })
 
 

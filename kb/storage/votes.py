@@ -1,0 +1,132 @@
+"""SQL of the feedback area: the votes table (0002_votes.sql) and its trigger-kept tallies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from kb.storage.db import Database
+
+
+@dataclass(frozen=True)
+class VoteRow:
+    article_id: int
+    lang: str
+    helpful: bool
+    reason: str | None
+    comment: str | None
+    revision: str
+    created_at: str
+    updated_at: str
+    changes: int
+
+
+@dataclass(frozen=True)
+class TallyRow:
+    yes: int
+    no: int
+
+    @property
+    def total(self) -> int:
+        return self.yes + self.no
+
+
+_COLUMNS = "article_id, lang, helpful, reason, comment, revision, created_at, updated_at, changes"
+
+_V_COLUMNS = ", ".join("v." + name.strip() for name in _COLUMNS.split(","))
+
+_UPSERT = """
+INSERT INTO votes (article_id, lang, slug, visitor, helpful, reason, comment, revision)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (visitor, lang, article_id) DO UPDATE SET
+    slug = excluded.slug, helpful = excluded.helpful, reason = excluded.reason,
+    comment = excluded.comment, revision = excluded.revision,
+    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), changes = changes + 1
+"""
+
+_TALLY = "SELECT yes, no FROM vote_tallies WHERE article_id = ? AND lang = ?"
+
+
+@dataclass(frozen=True)
+class NewVote:
+    article_id: int
+    lang: str
+    slug: str
+    visitor: str
+    helpful: bool
+    reason: str | None
+    comment: str | None
+    revision: str
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.visitor, self.lang, self.article_id)
+
+
+def _vote(row: aiosqlite.Row | tuple[Any, ...]) -> VoteRow:
+    return VoteRow(article_id=int(row[0]), lang=str(row[1]), helpful=bool(row[2]), reason=row[3],
+                   comment=row[4], revision=str(row[5]), created_at=str(row[6]),
+                   updated_at=str(row[7]), changes=int(row[8]))
+
+
+async def upsert_many(conn: aiosqlite.Connection,
+                      new: list[NewVote]) -> dict[tuple[str, str, int], tuple[VoteRow, TallyRow]]:
+    """Insert or replace many visitors' votes (distinct keys); return each stored vote with its
+    article's tally after the whole group, keyed by (visitor, lang, article id).
+
+    Runs inside the writer's transaction. Two statements whatever the group's size: each
+    statement is a round trip to the connection's thread, which is what a vote costs most.
+    """
+    await conn.executemany(_UPSERT, [(v.article_id, v.lang, v.slug, v.visitor, int(v.helpful),
+                                      v.reason, v.comment, v.revision) for v in new])
+    keys = ",".join("(?, ?, ?)" for _ in new)
+    # A CTE of the keys joined to votes: SQLite then looks each key up in the unique index
+    # (a row-value IN (VALUES ...) would scan the whole index).
+    rows = await conn.execute_fetchall(
+        f"WITH k (visitor, lang, article_id) AS (VALUES {keys}) "
+        f"SELECT v.visitor, {_V_COLUMNS}, t.yes, t.no FROM k "
+        f"CROSS JOIN votes AS v ON v.visitor = k.visitor AND v.lang = k.lang AND v.article_id = k.article_id "
+        f"JOIN vote_tallies AS t ON t.article_id = v.article_id AND t.lang = v.lang",
+        [part for v in new for part in v.key])
+    found = {}
+    for row in rows:
+        vote = _vote(tuple(row)[1:10])
+        found[(str(row[0]), vote.lang, vote.article_id)] = (vote, TallyRow(int(row[10]), int(row[11])))
+    return found
+
+
+async def tally(db: Database, article_id: int, lang: str) -> TallyRow:
+    row = await db.fetch_one(_TALLY, (article_id, lang))
+    return TallyRow(int(row[0]), int(row[1])) if row else TallyRow(0, 0)
+
+
+async def tallies(db: Database, lang: str, article_ids: Iterable[int]) -> dict[int, TallyRow]:
+    ids = sorted(set(article_ids))
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = await db.fetch_all(
+        f"SELECT article_id, yes, no FROM vote_tallies WHERE lang = ? AND article_id IN ({marks})",
+        (lang, *ids))
+    return {int(r[0]): TallyRow(int(r[1]), int(r[2])) for r in rows}
+
+
+async def votes_of(db: Database, visitor: str, lang: str, article_ids: Iterable[int]) -> dict[int, VoteRow]:
+    ids = sorted(set(article_ids))
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM votes WHERE visitor = ? AND lang = ? AND article_id IN ({marks})",
+        (visitor, lang, *ids))
+    return {vote.article_id: vote for vote in map(_vote, rows)}
+
+
+async def tallies_with_votes(db: Database, lang: str, minimum: int) -> dict[int, TallyRow]:
+    """Every article of `lang` with at least `minimum` votes (for ranking)."""
+    rows = await db.fetch_all(
+        "SELECT article_id, yes, no FROM vote_tallies WHERE lang = ? AND yes + no >= ?", (lang, minimum))
+    return {int(r[0]): TallyRow(int(r[1]), int(r[2])) for r in rows}

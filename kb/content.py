@@ -124,8 +124,7 @@ def load_categories(root: Path, problems: list[Problem]) -> dict[str, Category]:
         problems.append(Problem(shown, 1, f"cannot read: {exc}"))
         return {}
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = parse_yaml(text)
     except yaml.YAMLError as exc:
         problems.append(Problem(shown, _yaml_error_line(exc, 0), f"invalid YAML: {_yaml_reason(exc)}"))
         return {}
@@ -250,8 +249,7 @@ def parse_article(root: Path, relative: Path, data: bytes, categories: dict[str,
         return None
     front_text, _ = split
     try:
-        node = yaml.compose(front_text, Loader=yaml.SafeLoader)
-        meta = yaml.safe_load(front_text)
+        node, meta = parse_yaml(front_text)
     except yaml.YAMLError as exc:
         problem(_yaml_error_line(exc, 1), f"invalid YAML in front matter: {_yaml_reason(exc)}")
         return None
@@ -382,6 +380,18 @@ def next_free_id(root: Path) -> int:
 
 
 # --- YAML helpers ---------------------------------------------------------------------------
+
+# libyaml's parser when it is there: loading the tree is mostly YAML parsing.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree gives line numbers, the same tree gives the data."""
+    node = yaml.compose(text, Loader=_YAML_LOADER)
+    if node is None:
+        return None, None
+    return node, yaml.constructor.SafeConstructor().construct_document(node)
+
 
 
 def _key_lines(node: yaml.Node | None, offset: int) -> dict[str, int]:

@@ -12,10 +12,11 @@ import io
 import json
 import math
 import re
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from kb.content import ARTICLE_TYPES, Article
 from kb.errors import BadRequest
@@ -25,6 +26,8 @@ from kb.storage import analytics as store
 from kb.storage.analytics import Scope
 from kb.storage.db import Database
 
+T = TypeVar("T")
+
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
 MAX_DAYS = 731
@@ -32,6 +35,7 @@ Z95 = 1.959963984540054
 MIN_VOTES = 10  # below this, a rate says too little to act on
 ATTENTION_BOUND = 0.5  # lower bound under 50%: we cannot say most readers are helped
 FALLING_POINTS = 0.10  # a drop of 10 points or more against the previous period
+CACHE_SECONDS = 30.0  # reports may lag the raw rows by this much
 EXPORT_KINDS = ("votes", "comments", "articles", "searches")
 INTERVALS = ("day", "week")
 
@@ -327,6 +331,9 @@ class Analytics:
     def __init__(self, db: Database, site: Site) -> None:
         self.db = db
         self.site = site
+        self._index: tuple[object, dict[tuple[int, str], Article]] = (None, {})
+        self.cache_seconds = CACHE_SECONDS
+        self._cache: dict[Any, tuple[float, Any]] = {}
 
     def scope(self, period: Period, filters: Filters) -> Scope:
         articles = None
@@ -340,20 +347,45 @@ class Analytics:
         return Scope(period.since.isoformat(), period.until.isoformat(), filters.lang, articles,
                      filters.category, filters.type)
 
-    async def headline(self, period: Period, filters: Filters) -> list[Figure]:
-        now = await store.totals(self.db, self.scope(period, filters))
-        before = await store.totals(self.db, self.scope(period.previous(), filters))
+    def _both(self, period: Period, filters: Filters) -> tuple[Scope, str]:
+        """One scope over the previous period and this one, and the day this one starts."""
+        return self.scope(Period(period.previous().since, period.until), filters), period.since.isoformat()
 
-        def figures(t: dict[str, int]) -> dict[str, float | None]:
-            votes = t["yes"] + t["no"]
+    async def _cached(self, key: Any, compute: Callable[[], Awaitable[T]]) -> T:
+        """Aggregates of a scope, reused for `cache_seconds` (a dashboard, its sorted and paged
+        variants and its downloads ask for the same figures)."""
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]  # type: ignore[no-any-return]
+        value = await compute()
+        if len(self._cache) > 256:
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+        self._cache[key] = (now + self.cache_seconds, value)
+        return value
+
+    async def _per_article(self, period: Period, filters: Filters
+                           ) -> tuple[dict[tuple[int, str], dict[str, int]], dict[tuple[int, str], dict[str, int]]]:
+        scope, split = self._both(period, filters)
+        return await self._cached(("articles", scope, split), lambda: store.per_article(self.db, scope, split))
+
+    async def headline(self, period: Period, filters: Filters) -> list[Figure]:
+        current, previous = await self._per_article(period, filters)
+        scope, split = self._both(period, filters)
+        searches = await self._cached(("searches", scope, split), lambda: store.search_totals(self.db, scope, split))
+
+        def figures(per: dict[tuple[int, str], dict[str, int]], t: dict[str, int]) -> dict[str, float | None]:
+            yes = sum(v["yes"] for v in per.values())
+            votes = yes + sum(v["no"] for v in per.values())
+            views = sum(v["views"] for v in per.values())
             return {
-                "views": t["views"], "votes": votes, "helpful_rate": ratio(t["yes"], votes),
-                "vote_rate": ratio(votes, t["views"]), "comments": t["comments"],
+                "views": views, "votes": votes, "helpful_rate": ratio(yes, votes),
+                "vote_rate": ratio(votes, views), "comments": sum(v["comments"] for v in per.values()),
                 "searches": t["searches"], "zero_rate": ratio(t["zero"], t["searches"]),
                 "click_through": ratio(t["clicked"], t["searches"]),
             }
 
-        a, b = figures(now), figures(before)
+        a, b = figures(current, searches[0]), figures(previous, searches[1])
         rates = {"helpful_rate", "vote_rate", "zero_rate", "click_through"}
         return [Figure(key, a[key], b[key], key in rates) for key in a]
 
@@ -363,29 +395,23 @@ class Analytics:
 
     async def articles(self, period: Period, filters: Filters, *, sort: str = "attention",
                        descending: bool = False) -> list[ArticleRow]:
-        current = await store.per_article(self.db, self.scope(period, filters))
-        previous = await store.per_article(self.db, self.scope(period.previous(), filters))
-        rows = []
+        current, previous = await self._per_article(period, filters)
         keys = set(current)
+        categories = self.site.descendants(filters.category) if filters.category else None
         for article in self.site.content.articles.values():
-            if self._matches(article, filters) and (article.published or (article.id, article.lang) in keys):
+            if ((filters.lang is None or article.lang == filters.lang)
+                    and (filters.type is None or article.type == filters.type)
+                    and (categories is None or article.category in categories)
+                    and (article.published or (article.id, article.lang) in keys)):
                 keys.add((article.id, article.lang))
-        for key in keys:
-            rows.append(self._row(key, current.get(key, {}), previous.get(key, {})))
+        rows = [self._row(key, current.get(key, {}), previous.get(key, {})) for key in keys]
         return sort_rows(rows, sort, descending)
 
-    def _matches(self, article: Article, filters: Filters) -> bool:
-        if filters.lang and article.lang != filters.lang:
-            return False
-        if filters.type and article.type != filters.type:
-            return False
-        return not filters.category or article.category in self.site.descendants(filters.category)
-
     def _article(self, article_id: int, lang: str) -> Article | None:
-        for article in self.site.content.articles.values():
-            if article.id == article_id and article.lang == lang:
-                return article
-        return None
+        content = self.site.content
+        if self._index[0] is not content:  # rebuilt once per content reload
+            self._index = (content, {(a.id, a.lang): a for a in content.articles.values()})
+        return self._index[1].get((article_id, lang))
 
     def _row(self, key: tuple[int, str], now: dict[str, int], before: dict[str, int]) -> ArticleRow:
         article = self._article(*key)
@@ -406,10 +432,9 @@ class Analytics:
                       limit: int = 50, offset: int = 0) -> ArticleReport:
         key = (article_id, lang)
         scope = Scope(period.since.isoformat(), period.until.isoformat(), lang, (key,))
-        previous = period.previous()
-        pscope = Scope(previous.since.isoformat(), previous.until.isoformat(), lang, (key,))
-        now = (await store.per_article(self.db, scope)).get(key, {})
-        before = (await store.per_article(self.db, pscope)).get(key, {})
+        both = Scope(period.previous().since.isoformat(), scope.until, lang, (key,))
+        current, previous = await store.per_article(self.db, both, scope.since)
+        now, before = current.get(key, {}), previous.get(key, {})
         days = await store.article_daily(self.db, article_id, lang, scope.since, scope.until)
         reasons = await store.article_reasons(self.db, article_id, lang, scope.since, scope.until)
         total, comments = await store.article_comments(
@@ -457,20 +482,16 @@ class Analytics:
 
     async def searches(self, period: Period, filters: Filters, *, limit: int = 20,
                        min_searches: int = 5) -> SearchReport:
-        scope = self.scope(period, filters)
-        pscope = self.scope(period.previous(), filters)
-        top = await store.search_queries(self.db, scope, order="searches", limit=limit)
-        zero = await store.search_queries(self.db, scope, order="zero", limit=limit, zero_only=True)
-        low = await store.search_queries(self.db, scope, order="ctr", limit=limit, min_searches=min_searches)
-        before = await store.search_counts(self.db, pscope, [(r["query"], r["lang"]) for r in zero])
+        scope, split = self._both(period, filters)
+        found = await self._cached(("queries", scope, split, limit, min_searches), lambda: store.search_report(
+            self.db, scope, split, limit=limit, min_searches=min_searches))
 
-        def rows(found: list[dict[str, Any]]) -> list[QueryRow]:
-            return [QueryRow(r["query"], r["lang"], r["searches"], r["zero"], r["clicked"]) for r in found]
+        def rows(name: str, trend: bool = False) -> list[QueryRow]:
+            return [QueryRow(r["query"], r["lang"], r["searches"], r["zero"], r["clicked"],
+                             r["previous_searches"] if trend else None, r["previous_zero"] if trend else None)
+                    for r in found[name]]
 
-        zero_rows = [QueryRow(r["query"], r["lang"], r["searches"], r["zero"], r["clicked"],
-                              before.get((r["query"], r["lang"]), {}).get("searches", 0),
-                              before.get((r["query"], r["lang"]), {}).get("zero", 0)) for r in zero]
-        return SearchReport(rows(top), zero_rows, rows(low))
+        return SearchReport(rows("top"), rows("zero", trend=True), rows("ctr"))
 
     # --- exports --------------------------------------------------------------------------------
 

@@ -112,6 +112,15 @@ def _register_user(sub: Any, add_common: Callable[[argparse.ArgumentParser], Non
 EXTRA_COMMANDS.append(_register_user)
 
 
+def _register_analytics(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    from kb.analytics_cli import register
+
+    register(sub, add_common)
+
+
+EXTRA_COMMANDS.append(_register_analytics)
+
+
 def _register_index(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     from kb.search_cli import register
 

@@ -53,7 +53,7 @@ async def load(db: Database, current_revision: str) -> None:
     votes += [_vote(2, "en", f"t{n}", 1, "2026-03-29", "x") for n in range(10)]
     votes += [_vote(3, "en", "i1", 1, "2026-03-30", "y"), _vote(3, "en", "i2", 0, "2026-03-30", "y")]
     votes += [_vote(1, "fr", f"f{n}", 1, "2026-03-28", "z") for n in (1, 2)]
-    comments = {"c4": "Nothing about refunds to PayPal", "c8": "<script>alert(1)</script>",
+    comments = {"p9": "Wrong fee", "c4": "Nothing about refunds to PayPal", "c8": "<script>alert(1)</script>",
                 "c10": '=HYPERLINK("http://evil.example")'}
     votes = [v[:6] + (comments.get(v[3]),) + v[7:] for v in votes]
 

@@ -84,7 +84,7 @@ async def test_headline_figures_and_their_previous_period(reports: Analytics) ->
     assert figures["helpful_rate"].previous == pytest.approx(6 / 8)
     assert figures["helpful_rate"].change == pytest.approx(16 / 26 - 6 / 8)  # in points
     assert figures["vote_rate"].value == pytest.approx(26 / 94)
-    assert figures["comments"].value == 4 and figures["comments"].previous == 0
+    assert figures["comments"].value == 4 and figures["comments"].previous == 1  # p9's
     assert figures["searches"].value == 14 and figures["searches"].previous == 1
     assert figures["zero_rate"].value == pytest.approx(3 / 14) and figures["zero_rate"].previous == 1.0
     # Three searches had a click: "refund" #1 (clicked twice, counted once), #2, "remboursement".

@@ -71,19 +71,18 @@ def record_view(day: str, article_id: int, lang: str, visitor: str) -> WriteOp[N
 # --- headline figures and time series -------------------------------------------------------
 
 
-async def totals(db: Database, scope: Scope) -> dict[str, int]:
-    where, params = scope.article_clause()
-    votes = await db.fetch_one(
-        f"SELECT COALESCE(sum(yes), 0), COALESCE(sum(no), 0), COALESCE(sum(comments), 0) "
-        f"FROM vote_daily WHERE {where}", params)
-    views = await db.fetch_one(f"SELECT COALESCE(sum(views), 0) FROM view_daily WHERE {where}", params)
-    swhere, sparams = scope.search_clause()
-    searches = await db.fetch_one(
-        f"SELECT COALESCE(sum(searches), 0), COALESCE(sum(zero), 0), COALESCE(sum(clicked), 0) "
-        f"FROM search_daily WHERE {swhere}", sparams)
-    assert votes is not None and views is not None and searches is not None
-    return {"yes": votes[0], "no": votes[1], "comments": votes[2], "views": views[0],
-            "searches": searches[0], "zero": searches[1], "clicked": searches[2]}
+async def search_totals(db: Database, scope: Scope, split: str) -> tuple[dict[str, int], dict[str, int]]:
+    """searches, zero-result and clicked searches from `split` on, and before it."""
+    where, params = scope.search_clause()
+    row = await db.fetch_one(
+        f"SELECT COALESCE(sum(CASE WHEN day >= ?1 THEN searches END), 0), "
+        f"COALESCE(sum(CASE WHEN day >= ?1 THEN zero END), 0), COALESCE(sum(CASE WHEN day >= ?1 THEN clicked END), 0), "
+        f"COALESCE(sum(CASE WHEN day < ?1 THEN searches END), 0), COALESCE(sum(CASE WHEN day < ?1 THEN zero END), 0), "
+        f"COALESCE(sum(CASE WHEN day < ?1 THEN clicked END), 0) FROM search_daily WHERE {_numbered(where, 2)}",
+        [split, *params])
+    assert row is not None
+    return ({"searches": row[0], "zero": row[1], "clicked": row[2]},
+            {"searches": row[3], "zero": row[4], "clicked": row[5]})
 
 
 async def daily(db: Database, scope: Scope) -> dict[str, dict[str, int]]:
@@ -99,23 +98,45 @@ async def daily(db: Database, scope: Scope) -> dict[str, dict[str, int]]:
     return days
 
 
-async def per_article(db: Database, scope: Scope) -> dict[tuple[int, str], dict[str, int]]:
-    """Per (article_id, lang): views, yes, no, comments over the scope."""
-    where, params = scope.article_clause()
-    found: dict[tuple[int, str], dict[str, int]] = {}
+async def per_article(db: Database, scope: Scope, split: str | None = None
+                      ) -> tuple[dict[tuple[int, str], dict[str, int]], dict[tuple[int, str], dict[str, int]]]:
+    """Per (article_id, lang): views, yes, no, comments, in one scan of the scope's days.
 
-    def entry(key: tuple[int, str]) -> dict[str, int]:
+    With `split` (a day inside the scope), days before it are the previous period: both
+    periods come back from the same scan, (current, previous).
+    """
+    where, params = scope.article_clause()
+    cut = split or scope.since
+    current: dict[tuple[int, str], dict[str, int]] = {}
+    previous: dict[tuple[int, str], dict[str, int]] = {}
+
+    def entry(found: dict[tuple[int, str], dict[str, int]], key: tuple[int, str]) -> dict[str, int]:
         return found.setdefault(key, {"views": 0, "yes": 0, "no": 0, "comments": 0})
 
     for row in await db.fetch_all(
-            f"SELECT article_id, lang, sum(yes), sum(no), sum(comments) FROM vote_daily "
-            f"WHERE {where} GROUP BY article_id, lang", params):
-        entry((row[0], row[1])).update(yes=row[2], no=row[3], comments=row[4])
+            f"SELECT article_id, lang, sum(CASE WHEN day >= ?1 THEN yes END), sum(CASE WHEN day >= ?1 THEN no END), "
+            f"sum(CASE WHEN day >= ?1 THEN comments END), sum(CASE WHEN day < ?1 THEN yes END), "
+            f"sum(CASE WHEN day < ?1 THEN no END), sum(CASE WHEN day < ?1 THEN comments END) "
+            f"FROM vote_daily WHERE {_numbered(where, 2)} GROUP BY article_id, lang", [cut, *params]):
+        key = (row[0], row[1])
+        if row[2] is not None:
+            entry(current, key).update(yes=row[2], no=row[3], comments=row[4])
+        if row[5] is not None:
+            entry(previous, key).update(yes=row[5], no=row[6], comments=row[7])
     for row in await db.fetch_all(
-            f"SELECT article_id, lang, sum(views) FROM view_daily WHERE {where} GROUP BY article_id, lang",
-            params):
-        entry((row[0], row[1]))["views"] = row[2]
-    return found
+            f"SELECT article_id, lang, sum(CASE WHEN day >= ?1 THEN views END), sum(CASE WHEN day < ?1 THEN views END) "
+            f"FROM view_daily WHERE {_numbered(where, 2)} GROUP BY article_id, lang", [cut, *params]):
+        if row[2] is not None:
+            entry(current, (row[0], row[1]))["views"] = row[2]
+        if row[3] is not None:
+            entry(previous, (row[0], row[1]))["views"] = row[3]
+    return current, previous
+
+
+def _numbered(where: str, first: int) -> str:
+    """Turn the clause's ? into ?N, ?N+1, ... (so a query can also use ?1 for its own value)."""
+    parts = where.split("?")
+    return "".join(part + (f"?{first + i}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
 
 
 # --- one article ------------------------------------------------------------------------------
@@ -138,9 +159,8 @@ async def article_daily(db: Database, article_id: int, lang: str, since: str, un
 async def article_reasons(db: Database, article_id: int, lang: str, since: str, until: str
                           ) -> list[tuple[str, int]]:
     rows = await db.fetch_all(
-        "SELECT COALESCE(NULLIF(reason, ''), ''), count(*) FROM votes "
-        "WHERE article_id = ? AND lang = ? AND helpful = 0 AND substr(updated_at, 1, 10) BETWEEN ? AND ? "
-        "GROUP BY 1 ORDER BY 2 DESC, 1", (article_id, lang, since, until))
+        "SELECT reason, sum(n) FROM vote_reasons WHERE article_id = ? AND lang = ? AND day BETWEEN ? AND ? "
+        "GROUP BY reason HAVING sum(n) > 0 ORDER BY 2 DESC, 1", (article_id, lang, since, until))
     return [(row[0], row[1]) for row in rows]
 
 
@@ -148,10 +168,10 @@ async def article_comments(db: Database, article_id: int, lang: str, since: str,
                            helpful: bool | None = None, reason: str | None = None,
                            text: str | None = None, limit: int = 50, offset: int = 0
                            ) -> tuple[int, list[dict[str, Any]]]:
-    """Votes with a comment, newest first: (total matching, one page)."""
-    clauses = ["article_id = ?", "lang = ?", "COALESCE(comment, '') != ''",
-               "substr(updated_at, 1, 10) BETWEEN ? AND ?"]
-    params: list[Any] = [article_id, lang, since, until]
+    """Votes with a comment, newest first: (total matching, one page), along the article's
+    (article_id, lang, updated_at) index."""
+    clauses = ["article_id = ?", "lang = ?", "updated_at >= ?", "updated_at < ?", "COALESCE(comment, '') != ''"]
+    params: list[Any] = [article_id, lang, since, _next_day(until)]
     if helpful is not None:
         clauses.append("helpful = ?")
         params.append(1 if helpful else 0)
@@ -162,7 +182,12 @@ async def article_comments(db: Database, article_id: int, lang: str, since: str,
         clauses.append("instr(lower(comment), lower(?)) > 0")
         params.append(text)
     where = " AND ".join(clauses)
-    total = await db.fetch_one(f"SELECT count(*) FROM votes WHERE {where}", params)
+    if helpful is None and not reason and not text:  # the aggregates know the count
+        total = await db.fetch_one(
+            "SELECT COALESCE(sum(comments), 0) FROM vote_daily WHERE article_id = ? AND lang = ? "
+            "AND day BETWEEN ? AND ?", (article_id, lang, since, until))
+    else:
+        total = await db.fetch_one(f"SELECT count(*) FROM votes WHERE {where}", params)
     rows = await db.fetch_all(
         f"SELECT id, helpful, reason, comment, revision, updated_at FROM votes WHERE {where} "
         f"ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?", [*params, limit, offset])
@@ -170,10 +195,10 @@ async def article_comments(db: Database, article_id: int, lang: str, since: str,
 
 
 async def article_revisions(db: Database, article_id: int, lang: str) -> list[dict[str, Any]]:
-    """Votes grouped by the article revision they were cast on, with the revision's first vote."""
+    """Votes per article revision they were cast on, with the revision's first vote."""
     rows = await db.fetch_all(
-        "SELECT revision, sum(helpful != 0) AS yes, sum(helpful = 0) AS no, min(updated_at) AS first_vote "
-        "FROM votes WHERE article_id = ? AND lang = ? GROUP BY revision", (article_id, lang))
+        "SELECT revision, yes, no, first_vote FROM vote_revisions WHERE article_id = ? AND lang = ?",
+        (article_id, lang))
     return [dict(row) for row in rows]
 
 
@@ -197,39 +222,34 @@ async def _has_table(db: Database, name: str) -> bool:
 # --- searches ---------------------------------------------------------------------------------
 
 
-async def search_queries(db: Database, scope: Scope, *, order: str, limit: int,
-                         zero_only: bool = False, min_searches: int = 1) -> list[dict[str, Any]]:
-    """(query, lang) with searches, zero-result searches and clicked searches over the scope."""
-    where, params = scope.search_clause()
-    orders = {
-        "searches": "searches DESC, query, lang",
-        "zero": "zero DESC, searches DESC, query, lang",
-        "ctr": "CAST(clicked AS REAL) / searches, searches DESC, query, lang",
-    }
-    having = ["sum(searches) >= ?"]
-    params.append(min_searches)
-    if zero_only:
-        having.append("sum(zero) > 0")
-    if order == "ctr":
-        having.append("sum(zero) < sum(searches)")  # queries that found something, yet no click
-    rows = await db.fetch_all(
-        f"SELECT query, lang, sum(searches) AS searches, sum(zero) AS zero, sum(clicked) AS clicked "
-        f"FROM search_daily WHERE {where} GROUP BY query, lang HAVING {' AND '.join(having)} "
-        f"ORDER BY {orders[order]} LIMIT ?", [*params, limit])
-    return [dict(row) for row in rows]
-
-
-async def search_counts(db: Database, scope: Scope, keys: Sequence[tuple[str, str]]
-                        ) -> dict[tuple[str, str], dict[str, int]]:
-    """searches/zero/clicked of the given (query, lang) pairs (for the previous period's trend)."""
-    if not keys:
-        return {}
+async def search_report(db: Database, scope: Scope, split: str, *, limit: int, min_searches: int
+                        ) -> dict[str, list[dict[str, Any]]]:
+    """Top queries, zero-result queries and low click-through queries of the days from `split`
+    to the scope's end, with each query's previous-period counts (days before `split`), in one
+    scan: the (query, lang) groups are built once and the three top-N lists read from them."""
     where, params = scope.search_clause()
     rows = await db.fetch_all(
-        f"SELECT query, lang, sum(searches), sum(zero), sum(clicked) FROM search_daily WHERE {where} "
-        f"AND (query, lang) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?)) GROUP BY query, lang",
-        [*params, json.dumps([list(k) for k in keys])])
-    return {(row[0], row[1]): {"searches": row[2], "zero": row[3], "clicked": row[4]} for row in rows}
+        f"""WITH q AS MATERIALIZED (
+            SELECT query, lang,
+                   sum(CASE WHEN day >= ?1 THEN searches ELSE 0 END) AS searches,
+                   sum(CASE WHEN day >= ?1 THEN zero ELSE 0 END) AS zero,
+                   sum(CASE WHEN day >= ?1 THEN clicked ELSE 0 END) AS clicked,
+                   sum(CASE WHEN day < ?1 THEN searches ELSE 0 END) AS previous_searches,
+                   sum(CASE WHEN day < ?1 THEN zero ELSE 0 END) AS previous_zero
+            FROM search_daily WHERE {_numbered(where, 4)} GROUP BY query, lang)
+        SELECT * FROM (SELECT 'top' AS list, * FROM q WHERE searches > 0
+                       ORDER BY searches DESC, query, lang LIMIT ?2)
+        UNION ALL
+        SELECT * FROM (SELECT 'zero', * FROM q WHERE zero > 0 ORDER BY zero DESC, searches DESC, query, lang LIMIT ?2)
+        UNION ALL
+        SELECT * FROM (SELECT 'ctr', * FROM q WHERE searches >= ?3 AND zero < searches
+                       ORDER BY CAST(clicked AS REAL) / searches, searches DESC, query, lang LIMIT ?2)""",
+        [split, limit, min_searches, *params])
+    found: dict[str, list[dict[str, Any]]] = {"top": [], "zero": [], "ctr": []}
+    for row in rows:
+        item = dict(row)
+        found[item.pop("list")].append(item)
+    return found
 
 
 # --- exports (raw rows, streamed in pages by id) ------------------------------------------------

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from kb import i18n
+from kb.analytics import Analytics
 from kb.auth import Auth
 from kb.config import PROJECT_ROOT, Settings
 from kb.feedback import Feedback
@@ -23,9 +24,11 @@ from kb.policy_live import PolicyService
 from kb.search import SearchService
 from kb.site import Site
 from kb.storage.db import Database
+from kb.tokens import Tokens
 from kb.watch import TreeWatcher
 from kb.web import admin, api, errors, openapi, pages, system
 from kb.web import feedback as feedback_web
+from kb.web import analytics as analytics_web
 from kb.web import policy as policy_web
 from kb.web import structured
 from kb.web import search as search_web
@@ -73,10 +76,16 @@ def create_app(settings: Settings) -> Starlette:
     api_modules = [api, search_web, policy_web, feedback_web]
     svc.extra["auth"] = Auth(settings, db)
     svc.extra["editor"] = Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang)
+    svc.extra["analytics"] = Analytics(db, site)
+    svc.extra["tokens"] = Tokens(db)
+    svc.extra["record_view"] = analytics_web.view_recorder(settings.secret_key, db)
+    svc.extra.setdefault("admin_nav", []).append(analytics_web.NAV_ENTRY)
+    api_modules.append(analytics_web)
     routes: list[BaseRoute] = [
         *system.routes(str(STATIC_DIR)),
         *admin.routes,
-        openapi.route(openapi.build_document(api_modules)),
+        *analytics_web.routes,
+        openapi.route(analytics_web.with_security_schemes(openapi.build_document(api_modules))),
         *api.routes,
         *feedback_web.routes,
         *policy_web.routes,

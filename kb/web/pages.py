@@ -95,6 +95,9 @@ async def article_page(request: Request) -> Response:
     article = site.article(lang, str(request.path_params["slug"]))
     rendered = site.rendered(article)
     translations = site.translations(article)
+    record_view = svc.extra.get("record_view")  # kb.web.analytics: queued, never awaited
+    if record_view is not None:
+        record_view(request, article)
     return svc.templates.response(request, lang, "article.html", {
         "article": article,
         "rendered": rendered,

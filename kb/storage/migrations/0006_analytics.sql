@@ -3,10 +3,11 @@
 -- Reports never scan raw votes, searches or views: they read the *_daily tables, which the
 -- triggers below keep up to date inside the same transaction as each raw write (so they are
 -- exact, also when a visitor changes a vote). A vote counts on the day it was last cast
--- (updated_at), with its current value.
+-- (updated_at), with its current value. The tables are small: one row per day per article (or
+-- per query), so a 90-day report reads ~100,000 rows at most, never millions.
 
--- TEMPORARY fallbacks while the feedback (0002) and search (0003) migrations are not in the
--- tree; on a fresh database those run first and these are no-ops.
+-- TEMPORARY fallback while the feedback migration (0002) is not committed; on a fresh
+-- database 0002 runs first and this is a no-op.
 CREATE TABLE IF NOT EXISTS votes (
     id INTEGER PRIMARY KEY,
     article_id INTEGER NOT NULL,
@@ -21,28 +22,6 @@ CREATE TABLE IF NOT EXISTS votes (
     updated_at TEXT NOT NULL,
     UNIQUE (article_id, lang, visitor)
 );
-CREATE TABLE IF NOT EXISTS searches (
-    id INTEGER PRIMARY KEY,
-    query TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    category TEXT,
-    type TEXT,
-    results INTEGER NOT NULL,
-    took_ms REAL NOT NULL,
-    visitor TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS search_clicks (
-    id INTEGER PRIMARY KEY,
-    search_id INTEGER,
-    query TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    article_id INTEGER NOT NULL,
-    rank INTEGER NOT NULL,
-    visitor TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-
 -- Raw article page views: one row per visitor per article per day (the key deduplicates).
 CREATE TABLE page_views (
     day TEXT NOT NULL,
@@ -72,6 +51,28 @@ CREATE TABLE vote_daily (
 ) WITHOUT ROWID;
 CREATE INDEX vote_daily_article ON vote_daily (article_id, lang, day);
 
+-- Why readers answered No, per article and day ('' when they gave no reason).
+CREATE TABLE vote_reasons (
+    article_id INTEGER NOT NULL,
+    lang TEXT NOT NULL,
+    day TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    n INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (article_id, lang, day, reason)
+) WITHOUT ROWID;
+
+-- Votes per article revision (the revision the reader saw), for before/after comparisons.
+-- first_vote is when the revision got its first vote, even if that vote changed since.
+CREATE TABLE vote_revisions (
+    article_id INTEGER NOT NULL,
+    lang TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    yes INTEGER NOT NULL DEFAULT 0,
+    no INTEGER NOT NULL DEFAULT 0,
+    first_vote TEXT NOT NULL,
+    PRIMARY KEY (article_id, lang, revision)
+) WITHOUT ROWID;
+
 -- category and type are '' when the search had no such filter (NULL would break the key).
 CREATE TABLE search_daily (
     day TEXT NOT NULL,
@@ -96,7 +97,7 @@ CREATE TABLE api_tokens (
 
 -- Exports and drill-downs read raw rows by time and by search.
 CREATE INDEX IF NOT EXISTS votes_updated_at ON votes (updated_at);
-CREATE INDEX IF NOT EXISTS votes_article ON votes (article_id, lang);
+CREATE INDEX IF NOT EXISTS votes_article ON votes (article_id, lang, updated_at);
 CREATE INDEX IF NOT EXISTS searches_created_at ON searches (created_at);
 CREATE INDEX IF NOT EXISTS search_clicks_search ON search_clicks (search_id);
 
@@ -111,31 +112,55 @@ END;
 
 CREATE TRIGGER votes_count_insert AFTER INSERT ON votes BEGIN
     INSERT INTO vote_daily (day, article_id, lang, yes, no, comments)
-    VALUES (substr(COALESCE(NEW.updated_at, NEW.created_at), 1, 10), NEW.article_id, NEW.lang,
+    VALUES (substr(NEW.updated_at, 1, 10), NEW.article_id, NEW.lang,
             NEW.helpful != 0, NEW.helpful = 0, COALESCE(NEW.comment, '') != '')
     ON CONFLICT (day, article_id, lang) DO UPDATE SET
         yes = yes + excluded.yes, no = no + excluded.no, comments = comments + excluded.comments;
+    INSERT INTO vote_reasons (article_id, lang, day, reason, n)
+    SELECT NEW.article_id, NEW.lang, substr(NEW.updated_at, 1, 10), COALESCE(NEW.reason, ''), 1
+    WHERE NEW.helpful = 0
+    ON CONFLICT (article_id, lang, day, reason) DO UPDATE SET n = n + 1;
+    INSERT INTO vote_revisions (article_id, lang, revision, yes, no, first_vote)
+    VALUES (NEW.article_id, NEW.lang, NEW.revision, NEW.helpful != 0, NEW.helpful = 0, NEW.updated_at)
+    ON CONFLICT (article_id, lang, revision) DO UPDATE SET
+        yes = yes + excluded.yes, no = no + excluded.no, first_vote = min(first_vote, excluded.first_vote);
 END;
 
 CREATE TRIGGER votes_count_update AFTER UPDATE ON votes BEGIN
     UPDATE vote_daily SET
         yes = yes - (OLD.helpful != 0), no = no - (OLD.helpful = 0),
         comments = comments - (COALESCE(OLD.comment, '') != '')
-    WHERE day = substr(COALESCE(OLD.updated_at, OLD.created_at), 1, 10)
-      AND article_id = OLD.article_id AND lang = OLD.lang;
+    WHERE day = substr(OLD.updated_at, 1, 10) AND article_id = OLD.article_id AND lang = OLD.lang;
+    UPDATE vote_reasons SET n = n - 1
+    WHERE OLD.helpful = 0 AND article_id = OLD.article_id AND lang = OLD.lang
+      AND day = substr(OLD.updated_at, 1, 10) AND reason = COALESCE(OLD.reason, '');
+    UPDATE vote_revisions SET yes = yes - (OLD.helpful != 0), no = no - (OLD.helpful = 0)
+    WHERE article_id = OLD.article_id AND lang = OLD.lang AND revision = OLD.revision;
     INSERT INTO vote_daily (day, article_id, lang, yes, no, comments)
-    VALUES (substr(COALESCE(NEW.updated_at, NEW.created_at), 1, 10), NEW.article_id, NEW.lang,
+    VALUES (substr(NEW.updated_at, 1, 10), NEW.article_id, NEW.lang,
             NEW.helpful != 0, NEW.helpful = 0, COALESCE(NEW.comment, '') != '')
     ON CONFLICT (day, article_id, lang) DO UPDATE SET
         yes = yes + excluded.yes, no = no + excluded.no, comments = comments + excluded.comments;
+    INSERT INTO vote_reasons (article_id, lang, day, reason, n)
+    SELECT NEW.article_id, NEW.lang, substr(NEW.updated_at, 1, 10), COALESCE(NEW.reason, ''), 1
+    WHERE NEW.helpful = 0
+    ON CONFLICT (article_id, lang, day, reason) DO UPDATE SET n = n + 1;
+    INSERT INTO vote_revisions (article_id, lang, revision, yes, no, first_vote)
+    VALUES (NEW.article_id, NEW.lang, NEW.revision, NEW.helpful != 0, NEW.helpful = 0, NEW.updated_at)
+    ON CONFLICT (article_id, lang, revision) DO UPDATE SET
+        yes = yes + excluded.yes, no = no + excluded.no, first_vote = min(first_vote, excluded.first_vote);
 END;
 
 CREATE TRIGGER votes_count_delete AFTER DELETE ON votes BEGIN
     UPDATE vote_daily SET
         yes = yes - (OLD.helpful != 0), no = no - (OLD.helpful = 0),
         comments = comments - (COALESCE(OLD.comment, '') != '')
-    WHERE day = substr(COALESCE(OLD.updated_at, OLD.created_at), 1, 10)
-      AND article_id = OLD.article_id AND lang = OLD.lang;
+    WHERE day = substr(OLD.updated_at, 1, 10) AND article_id = OLD.article_id AND lang = OLD.lang;
+    UPDATE vote_reasons SET n = n - 1
+    WHERE OLD.helpful = 0 AND article_id = OLD.article_id AND lang = OLD.lang
+      AND day = substr(OLD.updated_at, 1, 10) AND reason = COALESCE(OLD.reason, '');
+    UPDATE vote_revisions SET yes = yes - (OLD.helpful != 0), no = no - (OLD.helpful = 0)
+    WHERE article_id = OLD.article_id AND lang = OLD.lang AND revision = OLD.revision;
 END;
 
 -- --- triggers: searches and result clicks ---------------------------------------------------
@@ -166,8 +191,16 @@ END;
 -- --- aggregates of rows written before this migration ---------------------------------------
 
 INSERT INTO vote_daily (day, article_id, lang, yes, no, comments)
-SELECT substr(COALESCE(updated_at, created_at), 1, 10), article_id, lang,
+SELECT substr(updated_at, 1, 10), article_id, lang,
        sum(helpful != 0), sum(helpful = 0), sum(COALESCE(comment, '') != '')
+FROM votes GROUP BY 1, 2, 3;
+
+INSERT INTO vote_reasons (article_id, lang, day, reason, n)
+SELECT article_id, lang, substr(updated_at, 1, 10), COALESCE(reason, ''), count(*)
+FROM votes WHERE helpful = 0 GROUP BY 1, 2, 3, 4;
+
+INSERT INTO vote_revisions (article_id, lang, revision, yes, no, first_vote)
+SELECT article_id, lang, revision, sum(helpful != 0), sum(helpful = 0), min(updated_at)
 FROM votes GROUP BY 1, 2, 3;
 
 INSERT INTO search_daily (day, lang, category, type, query, searches, zero, clicked)

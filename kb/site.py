@@ -228,10 +228,12 @@ class Site:
             self._cache[article.key] = (stamp, result)
         return result
 
-    def render_source(self, source: str, article: Article) -> Rendered:
-        """Render any text as if it were `article`'s file (used by previews too)."""
+    def render_source(self, source: str, article: Article, *, checking: bool = False) -> Rendered:
+        """Render any text as if it were `article`'s file (used by previews too).
+
+        `checking` renders for a report (kb check): problems are returned, not logged."""
         env = RenderEnv(resolve=lambda href: self.resolve_link(article, href), policy=self.policy,
-                        lang=article.lang)
+                        lang=article.lang, extra={"checking": checking})
         return self.renderer.render(source, env)
 
     def resolve_link(self, article: Article, href: str) -> str | None:
@@ -270,6 +272,6 @@ class Site:
         problems = list(self.content.problems) + load_file(self.content_dir)[1]
         for article in self.content.articles.values():
             shown = display_path(self.content_dir, article.path)
-            for line, message in self.render_source(article.source, article).problems:
+            for line, message in self.render_source(article.source, article, checking=True).problems:
                 problems.append(Problem(shown, line, message))
         return sorted(set(problems))

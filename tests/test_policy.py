@@ -264,13 +264,16 @@ def test_without_policy_data_every_snippet_is_unavailable() -> None:
     assert "[unavailable]" in out.html
 
 
-def test_kb_check_prints_snippet_problems_as_path_line_message(tree: ContentTree, capsys: Any, tmp_path: Path) -> None:
+def test_kb_check_prints_snippet_problems_as_path_line_message(
+        tree: ContentTree, capsys: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     write_policy(tree.root, SAMPLE_POLICY)
     path = tree.add("en", "bad", body="Fine {{ premium.commitment.months }}.\n\n::comparison[codes.vip]\n\n"
                                         "{{ refunds.policy }}\n")
     code = main(["check", "--content-dir", str(tree.root), "--data-dir", str(tmp_path / "d")])
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
     assert code == 1
+    assert not [r for r in caplog.records if r.name == "kb.policy"]  # reported once, not logged as well
     # front matter is 10 lines, so the body starts on line 11
     assert out == [
         f"{path}:13: ::comparison shows offers data, e.g. ::comparison[premium.offers]; 'codes.vip' holds code data",

@@ -89,6 +89,7 @@ class _Context:
         self.problems: list[tuple[int, str]] = env.setdefault("problems", [])
         self.keys: set[str] = env.setdefault("policy_keys", set())
         self.ids: dict[str, int] = env.setdefault("policy_ids", {})
+        self.checking = bool(env.get("checking"))  # kb check reports problems; pages log them
 
     def _(self, message: str, **values: Any) -> str:
         text = i18n.gettext(self.lang, message)
@@ -108,7 +109,8 @@ class _Context:
 
     def fail(self, line: int, message: str) -> str:
         self.problems.append((line, message))
-        log.warning("policy snippet unavailable (%s, line %d): %s", self.lang, line, message)
+        if not self.checking:
+            log.warning("policy snippet unavailable (%s, line %d): %s", self.lang, line, message)
         label = html.escape(self._(N_("unavailable")))
         return f'<span class="snippet-unavailable" role="note">[{label}]</span>'
 

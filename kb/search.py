@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import hashlib
 import html
 import json
@@ -30,6 +31,7 @@ import shutil
 import threading
 import time
 import unicodedata
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -52,7 +54,8 @@ from whoosh.analysis import (
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
 from whoosh.lang import NoStemmer, NoStopWords, stemmer_for_language, stopwords_for_language
-from whoosh.query import And, AndNot, NullQuery, Or, Phrase, Query, Term
+from whoosh.query import And, AndNot, NullQuery, Phrase, Query, Term
+from whoosh.query import DefaultOr as Or  # binary union trees; the "preloaded" Or is slow to set up
 from whoosh.scoring import BM25F
 from whoosh.support.charset import accent_map
 
@@ -419,14 +422,23 @@ class SearchIndex:
         except FileNotFoundError:
             log.info("no search index in %s yet", self.root)
             return False
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             log.warning("cannot read %s: %s", self.root / CURRENT_FILE, exc)
             return False
-        try:
-            build = self._open_build(name)
-            self._check(build)
-        except Exception as exc:  # any damage means: rebuild
-            log.warning("the search index in %s is unusable (%s: %s)", self.root, type(exc).__name__, exc)
+        problem = ""
+        with warnings.catch_warnings():
+            # Whoosh leaves files open when it fails to read a damaged index: close them
+            # now, quietly, rather than warn about them later.
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                build = self._open_build(name)
+                self._check(build)
+            except Exception as exc:  # any damage means: rebuild
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem:
+                gc.collect()
+        if problem:
+            log.warning("the search index in %s is unusable (%s)", self.root, problem)
             return False
         with self._state_lock:
             self._build = build
@@ -521,19 +533,15 @@ class SearchIndex:
         held = mine.get(lang)
         if held is not None and held[0] == build.name and held[1] == generation:
             return held[2]
-        if held is not None and held[0] == build.name:
-            searcher = held[2].refresh()
-        else:
-            if held is not None:
-                self._forget(held[2])
-                held[2].close()
-            searcher = build.indexes[lang].searcher(weighting=self.weighting)
-        if held is None or searcher is not held[2]:
-            with self._state_lock:
-                if held is not None:
-                    self._searchers.discard(held[2])
-                self._searchers.add(searcher)
-        mine[lang] = (build.name, searcher.reader().generation(), searcher)
+        # A fresh searcher, not Searcher.refresh(): refresh reuses the reader of a segment
+        # whose deletions changed, so updated or removed articles would still be found.
+        if held is not None:
+            self._forget(held[2])
+            held[2].close()
+        searcher = build.indexes[lang].searcher(weighting=self.weighting)
+        with self._state_lock:
+            self._searchers.add(searcher)
+        mine[lang] = (build.name, generation, searcher)
         return searcher
 
     def _forget(self, searcher: Any) -> None:
@@ -593,7 +601,7 @@ class SearchIndex:
         """Under the rebuild lock: unfinished rebuilds and builds no longer named by CURRENT."""
         try:
             current = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
-        except OSError:
+        except (OSError, ValueError):
             current = ""
         for entry in self.root.iterdir():
             if entry.is_dir() and entry.name != current and entry.name.startswith(("tmp-", "b-")):
@@ -790,7 +798,7 @@ class SearchIndex:
             filtered = allowed if (category or type) else None
             found = searcher.search(query, limit=offset + limit, filter=filtered)
             analyzer = self.analyzer(lang)
-            for hit in list(found)[offset:offset + limit]:
+            for hit in found[offset:offset + limit]:  # not list(found): its len() reruns the query
                 stored = hit.fields()
                 hits.append(Hit(
                     id=int(stored["id"]), lang=lang, slug=stored["key"], title=stored["title"],
@@ -829,9 +837,9 @@ class SearchIndex:
             clauses.append(Or([Term("prefixes", o) for o in options]) if len(options) > 1 else Term("prefixes", term))
         if not clauses:
             return []
-        found = searcher.search(And(clauses), limit=limit)
-        if found.is_empty() and len(clauses) > 1:
-            found = searcher.search(Or(clauses, scale=0.9), limit=limit)
+        found = searcher.search(And(clauses), limit=limit)[:limit]
+        if not found and len(clauses) > 1:
+            found = searcher.search(Or(clauses, scale=0.9), limit=limit)[:limit]
         return [
             Suggestion(id=int(hit["id"]), lang=lang, slug=hit["key"], title=hit["title"],
                        category=hit["category"], type=hit["type"])

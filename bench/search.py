@@ -1,0 +1,333 @@
+"""Search benchmark: Whoosh (kb.search, through the HTTP API) against SQLite FTS5 on one corpus.
+
+    python bench/search.py [--n 10000] [--seed 1] [--requests 2000] [--workdir DIR]
+
+Prints: full build rate; one-article update latency (file changed -> searchable); p50/p95 of
+GET /api/v1/search (through the ASGI app with httpx) for a Zipf query stream (the cache helps)
+and for all-distinct queries (no cache), for typo queries, and of GET /api/v1/suggest; then the
+same queries on SQLite FTS5 (standard library, porter + unicode61 without diacritics, bm25 with
+the same field weights, snippet() for highlights), engine against engine, with the ratios.
+Goals on the 2-core reference machine: search p95 < 20 ms uncached, p50 < 3 ms on the Zipf
+stream, suggest p95 < 10 ms, a one-article update searchable in < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.corpus import LANGS, Corpus, Zipf, generate
+from kb.config import load_settings
+from kb.search import SearchIndex, parse_query
+from kb.site import Site
+from kb.web.app import create_app
+
+FTS_WEIGHTS = (6.0, 3.0, 3.0, 2.0, 1.0)  # title, headings, tags, summary, body (as kb.search)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def row(name: str, values: list[float], unit: str = "ms") -> str:
+    return f"  {name:<38} p50 {pct(values, 50):8.2f} {unit}   p95 {pct(values, 95):8.2f} {unit}   (n={len(values)})"
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+def _mutate(word: str, rng: random.Random) -> str:
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.choice(("delete", "swap", "replace"))
+    if kind == "delete":
+        return word[:i] + word[i + 1:]
+    if kind == "swap":
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    return word[:i] + rng.choice("aeiourstnl") + word[i + 1:]
+
+
+def query_sets(corpus: Corpus, site: Site, requests: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed + 7)
+    langs, weights = list(LANGS), list(LANGS.values())
+    pool: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    zipfs = {lang: Zipf(corpus.vocab[lang][:600], 1.0, rng) for lang in LANGS}
+    while len(pool) < 300:
+        lang = rng.choices(langs, weights)[0]
+        q = " ".join(zipfs[lang].draw() for _ in range(rng.choice((1, 2, 2, 3))))
+        if (lang, q) not in seen:
+            seen.add((lang, q))
+            pool.append((lang, q))
+    ranks = list(range(len(pool)))
+    stream = [pool[i] for i in rng.choices(ranks, [1 / (r + 1) for r in ranks], k=requests)]
+    distinct: list[tuple[str, str]] = []
+    while len(distinct) < 500:
+        lang = rng.choices(langs, weights)[0]
+        q = " ".join(zipfs[lang].draw() for _ in range(2)) + " " + rng.choice(corpus.vocab[lang][:3000])
+        if (lang, q) not in seen:
+            seen.add((lang, q))
+            distinct.append((lang, q))
+    typos: list[tuple[str, str, str]] = []  # (lang, query, slug that should come back)
+    articles = site.published()
+    while len(typos) < 300:
+        article = rng.choice(articles)
+        words = [w for w in re.findall(r"\w+", article.title.lower()) if len(w) >= 5]
+        if len(words) < 2:
+            continue
+        a, b = rng.sample(words, 2)
+        q = f"{_mutate(a, rng)} {b}"
+        if (article.lang, q) not in seen:
+            seen.add((article.lang, q))
+            typos.append((article.lang, q, article.slug))
+    prefixes: list[tuple[str, str]] = []
+    while len(prefixes) < 500:
+        article = rng.choice(articles)
+        words = re.findall(r"\w+", article.title)
+        k = rng.randrange(len(words))
+        last = words[k][: rng.randint(2, max(2, len(words[k])))]
+        q = " ".join(words[:k] + [last])
+        if (article.lang, q) not in seen:
+            seen.add((article.lang, q))
+            prefixes.append((article.lang, q))
+    return {"stream": stream, "distinct": distinct, "typos": typos, "prefixes": prefixes}
+
+
+# --- SQLite FTS5, the baseline ------------------------------------------------------------------
+
+
+class Fts:
+    def __init__(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.db.execute(
+            "CREATE VIRTUAL TABLE docs USING fts5(title, headings, tags, summary, body, "
+            "lang UNINDEXED, slug UNINDEXED, category UNINDEXED, type UNINDEXED, "
+            "tokenize='porter unicode61 remove_diacritics 2')")
+
+    def row(self, site: Site, article: Any) -> tuple[Any, ...]:
+        rendered = site.rendered(article)
+        return (article.title, " ".join(h.text for h in rendered.headings), " ".join(article.tags),
+                article.summary, rendered.text, article.lang, article.slug, article.category, article.type)
+
+    def build(self, site: Site) -> None:
+        with self.db:
+            self.db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                (self.row(site, a) for a in site.published()))
+
+    def update(self, site: Site, article: Any) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM docs WHERE slug = ? AND lang = ?", (article.slug, article.lang))
+            self.db.execute("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.row(site, article))
+
+    @staticmethod
+    def match(q: str, prefix: bool = False) -> str:
+        words = re.findall(r"\w+", q.lower())
+        if not words:
+            return ""
+        terms = [f'"{w}"' for w in words]
+        if prefix:
+            terms[-1] += "*"
+            return "title : (" + " ".join(terms) + ")"
+        return " ".join(terms)
+
+    def search(self, lang: str, q: str) -> tuple[int, list[str]]:
+        match = self.match(q)
+        if not match:
+            return 0, []
+        weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+        rows = self.db.execute(
+            f"SELECT slug, title, snippet(docs, 4, '<mark>', '</mark>', '…', 16) FROM docs "
+            f"WHERE docs MATCH ? AND lang = ? ORDER BY bm25(docs, {weights}) LIMIT 10", (match, lang)).fetchall()
+        total = self.db.execute("SELECT count(*) FROM docs WHERE docs MATCH ? AND lang = ?", (match, lang)).fetchone()[0]
+        self.db.execute("SELECT category, count(*) FROM docs WHERE docs MATCH ? AND lang = ? GROUP BY category",
+                        (match, lang)).fetchall()
+        self.db.execute("SELECT type, count(*) FROM docs WHERE docs MATCH ? AND lang = ? GROUP BY type",
+                        (match, lang)).fetchall()
+        return total, [r[0] for r in rows]
+
+    def suggest(self, lang: str, q: str) -> list[str]:
+        match = self.match(q, prefix=True)
+        if not match:
+            return []
+        return [r[0] for r in self.db.execute(
+            "SELECT title FROM docs WHERE docs MATCH ? AND lang = ? ORDER BY rank LIMIT 8", (match, lang))]
+
+
+# --- measuring ----------------------------------------------------------------------------------
+
+
+def timed(items: Iterable[Any], call: Callable[..., Any]) -> tuple[list[float], list[Any]]:
+    times, results = [], []
+    for item in items:
+        started = time.perf_counter()
+        results.append(call(*item))
+        times.append((time.perf_counter() - started) * 1000)
+    return times, results
+
+
+async def timed_async(items: Iterable[Any], call: Callable[..., Awaitable[Any]]) -> tuple[list[float], list[Any]]:
+    times, results = [], []
+    for item in items:
+        started = time.perf_counter()
+        results.append(await call(*item))
+        times.append((time.perf_counter() - started) * 1000)
+    return times, results
+
+
+def found_rate(results: list[list[str]], typos: list[tuple[str, str, str]], top: int) -> float:
+    hits = sum(1 for slugs, (_, _, slug) in zip(results, typos, strict=True) if slug in slugs[:top])
+    return 100.0 * hits / len(typos)
+
+
+async def http_part(workdir: Path, content: Path, index_dir: Path, sets: dict[str, Any],
+                    site_for_update: Site) -> dict[str, Any]:
+    settings = load_settings({"content_dir": content, "index_dir": index_dir, "data_dir": workdir / "data",
+                              "watch_seconds": 3600.0}, environ={})
+    app = create_app(settings)
+    out: dict[str, Any] = {}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            async def search(lang: str, q: str, *_: Any) -> list[str]:
+                response = await client.get("/api/v1/search", params={"q": q, "lang": lang})
+                assert response.status_code == 200, response.text
+                return [r["slug"] for r in response.json()["results"]]
+
+            async def suggest(lang: str, q: str) -> int:
+                response = await client.get("/api/v1/suggest", params={"q": q, "lang": lang})
+                assert response.status_code == 200, response.text
+                return len(response.json()["suggestions"])
+
+            await timed_async(sets["distinct"][:20], search)  # warm up threads and caches of the OS
+            out["zipf"], _ = await timed_async(sets["stream"], search)
+            out["distinct"], _ = await timed_async(sets["distinct"], search)
+            out["typos"], typo_results = await timed_async(sets["typos"], search)
+            out["typo_found"] = found_rate(typo_results, sets["typos"], 10)
+            out["suggest"], counts = await timed_async(sets["prefixes"], suggest)
+            out["suggest_nonempty"] = 100.0 * sum(1 for c in counts if c) / len(counts)
+            out["update"] = await update_latency(app, client, content)
+    return out
+
+
+async def update_latency(app: Any, client: httpx.AsyncClient, content: Path) -> list[tuple[float, float]]:
+    """Edit one article's file, then (as the watcher does) reload the site; time until searchable.
+
+    Returns (site reload ms, reload-to-searchable ms) per edit."""
+    svc = app.state.kb
+    rng = random.Random(3)
+    timings = []
+    for attempt in range(5):
+        article = rng.choice(svc.site.published("en"))
+        word = f"zqxbench{attempt}marker"
+        path = content / article.path
+        path.write_text(path.read_text(encoding="utf-8") + f"\n\nThe {word} paragraph.\n", encoding="utf-8")
+        started = time.perf_counter()
+        await asyncio.to_thread(svc.site.load)
+        loaded = time.perf_counter()
+        while True:
+            body = (await client.get("/api/v1/search", params={"q": word, "lang": "en"})).json()
+            if body["results"] and body["results"][0]["slug"] == article.slug:
+                break
+            if time.perf_counter() - loaded > 10:
+                raise RuntimeError("the edit never became searchable")
+            await asyncio.sleep(0.005)
+        timings.append(((loaded - started) * 1000, (time.perf_counter() - loaded) * 1000))
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=10_000, help="articles in the corpus (default 10000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--requests", type=int, default=2000, help="requests in the Zipf stream")
+    parser.add_argument("--workdir", type=Path, default=None, help="where to put the corpus and indexes")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-search-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    content, index_dir = workdir / "articles", workdir / "index"
+
+    started = time.perf_counter()
+    corpus = generate(content, args.n, args.seed)
+    print(f"corpus: {args.n} articles in {', '.join(LANGS)} ({time.perf_counter() - started:.1f} s) in {workdir}")
+    site = Site(content)
+    site.load()
+    started = time.perf_counter()
+    for article in site.published():
+        site.rendered(article)
+    render_s = time.perf_counter() - started
+    print(f"rendering (shared by both engines, not counted below): {args.n / render_s:.0f} articles/s")
+
+    index = SearchIndex(index_dir)
+    started = time.perf_counter()
+    index.rebuild(site)
+    whoosh_build = time.perf_counter() - started
+    fts = Fts(workdir / "fts.sqlite3")
+    started = time.perf_counter()
+    fts.build(site)
+    fts_build = time.perf_counter() - started
+
+    sets = query_sets(corpus, site, args.requests, args.seed)
+    direct: dict[str, Any] = {}
+    direct["w_distinct"], _ = timed(sets["distinct"], lambda lang, q: index.search(lang, parse_query(q)))
+    direct["w_typos"], w_typo = timed([(lang, q) for lang, q, _ in sets["typos"]],
+                                      lambda lang, q: [h.slug for h in index.search(lang, parse_query(q)).hits])
+    direct["w_suggest"], _ = timed(sets["prefixes"], index.suggest)
+    direct["f_distinct"], _ = timed(sets["distinct"], fts.search)
+    direct["f_typos"], f_typo = timed([(lang, q) for lang, q, _ in sets["typos"]], lambda lang, q: fts.search(lang, q)[1])
+    direct["f_suggest"], f_suggest = timed(sets["prefixes"], fts.suggest)
+    direct["f_zipf"], _ = timed(sets["stream"], fts.search)
+    index.close()
+    fts_update = []
+    for article in random.Random(5).sample(site.published(), 20):
+        started = time.perf_counter()
+        fts.update(site, article)
+        fts_update.append((time.perf_counter() - started) * 1000)
+
+    http = asyncio.run(http_part(workdir, content, index_dir, sets, site))
+
+    print(f"\nfull build: whoosh {args.n / whoosh_build:.0f} articles/s ({whoosh_build:.1f} s), "
+          f"FTS5 {args.n / fts_build:.0f} articles/s ({fts_build:.1f} s); FTS5 builds "
+          f"{whoosh_build / fts_build:.1f}x faster")
+    reload_ms = [r for r, _ in http["update"]]
+    searchable_ms = [s for _, s in http["update"]]
+    print(f"one-article update: site reload {statistics.median(reload_ms):.0f} ms (all {args.n} files), then "
+          f"searchable after {statistics.median(searchable_ms):.0f} ms (max {max(searchable_ms):.0f} ms; "
+          f"goal < 1000 ms); FTS5 delete+insert+commit {statistics.median(fts_update):.1f} ms")
+    print("\nHTTP API, GET through the ASGI app (httpx.ASGITransport), sequential:")
+    print(row("search, Zipf stream (cache)", http["zipf"]) + "   goal p50 < 3 ms")
+    print(row("search, all distinct (no cache)", http["distinct"]) + "   goal p95 < 20 ms")
+    print(row("search, typo queries", http["typos"]))
+    print(row("suggest, distinct prefixes", http["suggest"]) + "   goal p95 < 10 ms")
+    print(f"  typo queries whose article is in the top 10: whoosh {http['typo_found']:.0f}%, "
+          f"FTS5 {found_rate(f_typo, sets['typos'], 10):.0f}%")
+    print(f"  prefixes with suggestions: whoosh {http['suggest_nonempty']:.0f}%, "
+          f"FTS5 {100.0 * sum(1 for s in f_suggest if s) / len(f_suggest):.0f}%")
+    print("\nengine only (no HTTP, no cache), whoosh vs SQLite FTS5 on the same queries:")
+    for label, w, f in (("search, distinct", "w_distinct", "f_distinct"), ("search, typos", "w_typos", "f_typos"),
+                        ("suggest", "w_suggest", "f_suggest")):
+        print(row(f"whoosh {label}", direct[w]))
+        print(row(f"FTS5   {label}", direct[f]) + f"   whoosh/FTS5 p50 x{pct(direct[w], 50) / max(pct(direct[f], 50), 1e-6):.1f}"
+              f" p95 x{pct(direct[w], 95) / max(pct(direct[f], 95), 1e-6):.1f}")
+    print(row("FTS5   search, Zipf stream (no cache)", direct["f_zipf"]) +
+          f"   HTTP whoosh/FTS5 p50 x{pct(http['zipf'], 50) / max(pct(direct['f_zipf'], 50), 1e-6):.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -42,7 +42,7 @@ FTS_WEIGHTS = (6.0, 3.0, 3.0, 2.0, 1.0)  # title, headings, tags, summary, body 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def row(name: str, values: list[float], unit: str = "ms") -> str:
@@ -286,7 +286,7 @@ def main() -> None:
     sets = query_sets(corpus, site, args.requests, args.seed)
     direct: dict[str, Any] = {}
     direct["w_distinct"], _ = timed(sets["distinct"], lambda lang, q: index.search(lang, parse_query(q)))
-    direct["w_typos"], w_typo = timed([(lang, q) for lang, q, _ in sets["typos"]],
+    direct["w_typos"], _ = timed([(lang, q) for lang, q, _ in sets["typos"]],
                                       lambda lang, q: [h.slug for h in index.search(lang, parse_query(q)).hits])
     direct["w_suggest"], _ = timed(sets["prefixes"], index.suggest)
     direct["f_distinct"], _ = timed(sets["distinct"], fts.search)

@@ -56,6 +56,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
 from whoosh.lang import NoStemmer, NoStopWords, stemmer_for_language, stopwords_for_language
 from whoosh.query import And, AndNot, NullQuery, Phrase, Query, Term
 from whoosh.query import DefaultOr as Or  # binary union trees; the "preloaded" Or is slow to set up
+from whoosh.reading import SegmentReader
 from whoosh.scoring import BM25F
 from whoosh.support.charset import accent_map
 
@@ -64,7 +65,7 @@ from kb.site import Change, Site
 
 log = logging.getLogger("kb.search")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_QUERY_CHARS = 500  # longer queries are cut (the search box allows as much)
 MAX_TERMS = 16  # words, phrases and exclusions beyond this are ignored
 SUGGEST_LIMIT = 8
@@ -72,15 +73,19 @@ NGRAM_MAX = 24
 WRITE_TIMEOUT = 10.0  # seconds to wait for another writer's lock (another process)
 POLL_SECONDS = 0.5  # how often searches look for commits made by other processes
 RETRY_SECONDS = 2.0
-HIGHLIGHT_CHARS = 20_000  # highlighting re-analyses the text: bound the work per hit
+HIGHLIGHT_CHARS = 600  # highlighting re-analyses the text: give it a window around the first match
 CACHE_SIZE = 2048
 
-# Ranking: BM25F over these fields, title > headings and tags > summary > body.
+# Ranking is BM25F: the sections of an article go into one field, each occurrence of a word
+# weighing what its section weighs (title > headings and tags > summary > body), so the
+# weighted frequencies add up before BM25 saturates them. One field also keeps queries cheap:
+# one term per word form, not one per section.
 FIELD_BOOSTS: dict[str, float] = {
-    "title": 6.0, "headings": 3.0, "tags": 3.0, "summary": 2.0, "categories": 1.5, "body": 1.0,
+    "title": 6.0, "headings": 3.0, "tags": 3.0, "categories": 1.5, "summary": 2.0, "body": 1.0,
 }
-CORRECTION_BOOST = 0.7
-RARE_FREQUENCY = 2  # a word in at most this many articles may still be a typo  # a corrected word counts less than what the visitor typed
+SECTION_MARK = "\x1e"  # separates the sections in the text field's value (never in a query)
+SECTION_GAP = 100  # positions between sections, so a phrase cannot span two of them
+RARE_FREQUENCY = 2  # a word in at most this many articles may still be a typo
 
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "kb-index.json"
@@ -137,7 +142,7 @@ class LanguageFilter(Filter):
     """Stop words, accent folding and stemming for one language (tokens arrive lowercased).
 
     Positions are renumbered over removed stop words, so "cancel the offer" matches the
-    phrase "cancel offer" the same way at index and at query time.
+    phrase "cancel offer" the same way at index and at query time (gaps between sections stay).
     """
 
     is_morph = True
@@ -154,17 +159,18 @@ class LanguageFilter(Filter):
     def __call__(self, tokens: Iterable[Any]) -> Iterator[Any]:
         stops = _stopwords(self.lang)
         pair = _stem_pair(self.lang)
-        pos: int | None = None
+        removed = 0
         for token in tokens:
             text = token.text
             if len(text) < 2 or text.translate(accent_map) in stops:
                 if not token.removestops:
                     token.stopped = True
                     yield token
+                else:
+                    removed += 1
                 continue
-            if token.positions:
-                pos = token.pos if pos is None else pos + 1
-                token.pos = pos
+            if token.positions and removed:
+                token.pos -= removed
             token.stopped = False
             first, second = pair(text)
             token.text = first
@@ -174,8 +180,33 @@ class LanguageFilter(Filter):
                 yield token
 
 
+class SectionTokenizer(RegexTokenizer):  # type: ignore[misc]
+    """Words of "title<SECTION_MARK>headings<SECTION_MARK>...", each weighted by its section
+    (FIELD_BOOSTS, in order); text without the mark is one section of weight 1."""
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False, start_pos: int = 0,
+                 start_char: int = 0, **kwargs: Any) -> Iterator[Any]:
+        if SECTION_MARK not in value:
+            yield from super().__call__(value, positions=positions, chars=chars, start_pos=start_pos,
+                                        start_char=start_char, **kwargs)
+            return
+        boosts = list(FIELD_BOOSTS.values())
+        pos, char = start_pos, start_char
+        for index, section in enumerate(value.split(SECTION_MARK)):
+            boost = boosts[index] if index < len(boosts) else 1.0
+            last = pos - 1
+            for token in super().__call__(section, positions=positions, chars=chars, start_pos=pos,
+                                          start_char=char, **kwargs):
+                token.boost = boost
+                if positions:
+                    last = token.pos
+                yield token
+            pos = last + 1 + SECTION_GAP
+            char += len(section) + len(SECTION_MARK)
+
+
 def text_analyzer(lang: str) -> Any:
-    return RegexTokenizer() | LowercaseFilter() | LanguageFilter(lang)
+    return SectionTokenizer() | LowercaseFilter() | LanguageFilter(lang)
 
 
 def plain_analyzer() -> Any:
@@ -191,12 +222,10 @@ def build_schema(lang: str) -> Schema:
     return Schema(
         key=ID(unique=True, stored=True, sortable=True),  # the slug
         id=STORED,
-        title=TEXT(analyzer=text, stored=True),
-        summary=TEXT(analyzer=text, stored=True),
-        headings=TEXT(analyzer=text),
-        tags=TEXT(analyzer=text),
-        categories=TEXT(analyzer=text),
-        body=TEXT(analyzer=text, stored=True),
+        title=STORED,
+        summary=STORED,
+        body=STORED,  # for excerpts
+        text=TEXT(analyzer=text),  # every section, weighted: what searches match and rank
         category=ID(stored=True, sortable=True),
         type=ID(stored=True, sortable=True),
         updated=DATETIME(stored=True, sortable=True),
@@ -239,15 +268,15 @@ def document(site: Site, article: Article) -> dict[str, Any]:
     tags = " ".join(t.replace("-", " ") for t in article.tags)
     headings = " ".join(h.text for h in rendered.headings)
     policy = _policy_version(site) if rendered.policy_keys else ""
+    sections = {"title": article.title, "headings": headings, "tags": tags, "categories": categories,
+                "summary": article.summary, "body": rendered.text}
     return {
         "key": article.slug,
         "id": article.id,
         "title": article.title,
         "summary": article.summary,
-        "headings": headings,
-        "tags": tags,
-        "categories": categories,
         "body": rendered.text,
+        "text": SECTION_MARK.join(sections[name].replace(SECTION_MARK, " ") for name in FIELD_BOOSTS),
         "category": article.category,
         "type": article.type,
         "updated": datetime.combine(article.updated, dtime()),
@@ -660,7 +689,7 @@ class SearchIndex:
                 writer.delete_by_term("key", slug)
             for doc in docs:
                 writer.update_document(**doc)
-            writer.commit()
+            writer.commit(mergetype=_merge_small)
         except BaseException:
             writer.cancel()
             raise
@@ -706,7 +735,7 @@ class SearchIndex:
             return []
         frequency = reader.doc_frequency("words", folded)
         if frequency == 0:
-            if any(reader.doc_frequency(name, form) for name in ("title", "summary", "body") for form in forms):
+            if any(reader.doc_frequency("text", form) for form in forms):
                 return []  # an inflection the stemmer recognises ("reembolsos")
             return self._corrections(reader, folded)
         if frequency > RARE_FREQUENCY:
@@ -736,9 +765,9 @@ class SearchIndex:
                 for correction in corrections:
                     corrected.extend(f for group in self._forms(lang, correction) for f in group)
                 replacements[raw] = corrections[0]
-            clause = _word(word_terms)
-            if corrected:
-                clause = Or([clause, _word([c for c in corrected if c not in word_terms], CORRECTION_BOOST)])
+            # A word that looks misspelled is replaced by its corrections: kept, a rare typo
+            # would outrank everything by its rarity alone.
+            clause = _word(corrected) if corrected else _word(word_terms)
             clauses.append(clause)
             terms.update(word_terms + corrected)
         for raw in parsed.phrases:
@@ -771,46 +800,58 @@ class SearchIndex:
         if compiled is None:
             return SearchResults(parsed.text, lang, 0, took_ms=_ms(started))
         query, partial = compiled.query, False
-        docs = list(searcher.docs_for_query(query))
-        if not docs and len(compiled.clauses) > 1:  # no article has every word: the closest
+        collected = self._collect(searcher, query, category, type, offset + limit)
+        if not collected[1] and len(compiled.clauses) > 1:  # no article has every word: the closest
             query = Or(compiled.clauses, scale=0.9)
             if compiled.excluded is not None:
                 query = AndNot(query, compiled.excluded)
-            docs = list(searcher.docs_for_query(query))
-            partial = bool(docs)
+            collected = self._collect(searcher, query, category, type, offset + limit)
+            partial = bool(collected[1])
+        found, pairs = collected
         categories: dict[str, int] = {}
         types: dict[str, int] = {}
-        allowed: set[int] = set()
-        cat_column = reader.column_reader("category")
-        type_column = reader.column_reader("type")
-        for docnum in docs:
-            doc_category, doc_type = cat_column[docnum], type_column[docnum]
+        total = 0
+        for (doc_category, doc_type), count in pairs.items():
             category_ok = category is None or doc_category == category
             type_ok = type is None or doc_type == type
             if type_ok:  # each facet counts with the other filter applied, not its own
-                categories[doc_category] = categories.get(doc_category, 0) + 1
+                categories[doc_category] = categories.get(doc_category, 0) + count
             if category_ok:
-                types[doc_type] = types.get(doc_type, 0) + 1
+                types[doc_type] = types.get(doc_type, 0) + count
             if category_ok and type_ok:
-                allowed.add(docnum)
+                total += count
         hits: list[Hit] = []
-        if allowed and offset < len(allowed):
-            filtered = allowed if (category or type) else None
-            found = searcher.search(query, limit=offset + limit, filter=filtered)
-            analyzer = self.analyzer(lang)
-            for hit in found[offset:offset + limit]:  # not list(found): its len() reruns the query
-                stored = hit.fields()
-                hits.append(Hit(
-                    id=int(stored["id"]), lang=lang, slug=stored["key"], title=stored["title"],
-                    summary=stored["summary"], category=stored["category"], type=stored["type"],
-                    score=round(float(hit.score), 4),
-                    highlight=_excerpt(stored, compiled.terms, analyzer),
-                ))
+        analyzer = self.analyzer(lang)
+        for hit in found[offset:offset + limit]:
+            stored = hit.fields()
+            hits.append(Hit(
+                id=int(stored["id"]), lang=lang, slug=stored["key"], title=stored["title"],
+                summary=stored["summary"], category=stored["category"], type=stored["type"],
+                score=round(float(hit.score), 4),
+                highlight=_excerpt(stored, compiled.terms, analyzer),
+            ))
         return SearchResults(
-            query=parsed.text, lang=lang, total=len(allowed), hits=tuple(hits),
+            query=parsed.text, lang=lang, total=total, hits=tuple(hits),
             suggestion=compiled.suggestion, facets={"category": categories, "type": types},
             partial=partial, took_ms=_ms(started),
         )
+
+    def _collect(self, searcher: Any, query: Query, category: str | None, type: str | None,
+                 top: int) -> tuple[list[Any], dict[tuple[str, str], int]]:
+        """The best `top` hits under the filters, and how many matches each (category, type)
+        has without them."""
+        reader = searcher.reader()
+        categories = reader.column_reader("category")
+        types = reader.column_reader("type")
+        counts: dict[tuple[str, str], int] = {}
+        for docnum in searcher.docs_for_query(query):
+            pair = (categories[docnum], types[docnum])
+            counts[pair] = counts.get(pair, 0) + 1
+        wanted = [Term(name, value) for name, value in (("category", category), ("type", type)) if value]
+        if not any((category is None or c == category) and (type is None or t == type) for c, t in counts):
+            return [], counts
+        restrict = (And(wanted) if len(wanted) > 1 else wanted[0]) if wanted else None
+        return searcher.search(query, limit=top, filter=restrict)[:top], counts
 
     def suggest(self, lang: str, text: str, limit: int = SUGGEST_LIMIT) -> list[Suggestion]:
         """Titles for what is being typed: earlier words whole, the last one as a prefix
@@ -847,6 +888,20 @@ class SearchIndex:
         ]
 
 
+def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
+    """Merge policy of incremental updates: fold every segment but the largest into the new
+    one, so searches open at most two segments and a commit rewrites only small ones."""
+    if len(segments) <= 1:
+        return segments
+    ordered = sorted(segments, key=lambda segment: segment.doc_count_all(), reverse=True)
+    keep = [] if sum(seg.doc_count_all() for seg in ordered[1:]) * 2 > ordered[0].doc_count_all() else ordered[:1]
+    for segment in ordered[len(keep):]:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return keep
+
+
 def swap_distance(a: str, b: str) -> int:
     """Edit distance where swapping two neighbouring letters is one edit (optimal string alignment)."""
     if abs(len(a) - len(b)) > 2:
@@ -867,11 +922,13 @@ def swap_distance(a: str, b: str) -> int:
 def _word(forms: list[str], boost: float = 1.0) -> Query:
     if not forms:
         return NullQuery
-    return Or([Term(name, form, boost=weight * boost) for name, weight in FIELD_BOOSTS.items() for form in forms])
+    if len(forms) == 1:
+        return Term("text", forms[0], boost=boost)
+    return Or([Term("text", form, boost=boost) for form in forms])
 
 
 def _phrase(words: list[str]) -> Query:
-    return Or([Phrase(name, words, boost=weight) for name, weight in FIELD_BOOSTS.items()])
+    return Phrase("text", words)
 
 
 def _replace_words(text: str, replacements: dict[str, str]) -> str:
@@ -880,12 +937,34 @@ def _replace_words(text: str, replacements: dict[str, str]) -> str:
     return text
 
 
+def _window(text: str, terms: frozenset[str]) -> tuple[int, str]:
+    """The part of `text` around the first place a term may occur: highlighting analyses every
+    word it is given, so give it about a paragraph, not the whole article."""
+    folded = fold(text)
+    pattern = _term_pattern(terms)
+    match = pattern.search(folded) if pattern else None
+    if match is None:
+        return 0, text[:HIGHLIGHT_CHARS]
+    at = match.start() * len(text) // max(len(folded), 1)  # folding may change lengths a little
+    start = max(0, at - 150)
+    if start:
+        start = text.find(" ", start, at) + 1 or start
+    return start, text[start:at + HIGHLIGHT_CHARS]
+
+
+@lru_cache(maxsize=4096)
+def _term_pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
+    if not terms:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + ")")
+
+
 def _excerpt(stored: dict[str, Any], terms: frozenset[str], analyzer: Any) -> str:
     fragmenter = ContextFragmenter(maxchars=200, surround=60)
-    body = str(stored.get("body") or "")[:HIGHLIGHT_CHARS]
+    start, body = _window(str(stored.get("body") or ""), terms)
     marked = highlight(body, terms, analyzer, fragmenter, _MarkFormatter(), top=2) if body else ""
     if marked:
-        return str(marked)
+        return ("… " if start and not marked.startswith("…") else "") + str(marked)
     summary = str(stored.get("summary") or "")
     marked = highlight(summary, terms, analyzer, ContextFragmenter(maxchars=400, surround=400),
                        _MarkFormatter(), top=1)

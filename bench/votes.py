@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import random
@@ -34,7 +35,7 @@ from itsdangerous import Signer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.web.security import VISITOR_COOKIE, visitor_hash  # noqa: E402
+from kb.web.security import VISITOR_COOKIE, visitor_hash
 
 
 def free_port() -> int:
@@ -89,15 +90,21 @@ class RawClient:
         self.writer: asyncio.StreamWriter | None = None
         self.cookie: str | None = None
 
+    async def get(self, path: str) -> int:
+        return await self.request(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
+
     async def post_json(self, path: str, payload: dict[str, object]) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
         body = json.dumps(payload).encode()
         cookie = f"Cookie: {VISITOR_COOKIE}={self.cookie}\r\n" if self.cookie else ""
-        self.writer.write((f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                           f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                           f"{cookie}\r\n").encode() + body)
+        return await self.request((f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                                   f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                                   f"{cookie}\r\n").encode() + body)
+
+    async def request(self, data: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(data)
         head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
         status = int(head[0].split(" ")[1])
         length = 0
@@ -170,6 +177,31 @@ async def client_loop(client: RawClient | HttpxClient, articles: list[tuple[str,
         await client.close()
 
 
+async def baseline(port: int, clients: int, seconds: float) -> float:
+    """Requests per second of GET /healthz (no database write) with the same load generator."""
+    count = 0
+    deadline = time.monotonic() + seconds
+
+    async def loop() -> None:
+        nonlocal count
+        client = RawClient("127.0.0.1", port)
+        try:
+            while time.monotonic() < deadline:
+                if await client.get("/healthz") == 200:
+                    count += 1
+        finally:
+            await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(clients)))
+    return count / (time.perf_counter() - started)
+
+
+def server_stack() -> str:
+    fast = importlib.util.find_spec("httptools") and importlib.util.find_spec("uvloop")
+    return "httptools + uvloop" if fast else "h11 + asyncio (pip install -e '.[server]' for httptools + uvloop)"
+
+
 async def run(url: str, port: int, clients: int, seconds: float, secret: str,
               use_httpx: bool) -> tuple[Tally, float]:
     async with httpx.AsyncClient(base_url=url) as client:
@@ -208,6 +240,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--httpx", action="store_true", help="drive the load with httpx.AsyncClient")
     args = parser.parse_args()
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         secret = secrets.token_urlsafe(32)
@@ -216,6 +249,7 @@ def main() -> int:
         server = start_server(data_dir, secret, port)
         try:
             wait_ready(url, server)
+            reference = asyncio.run(baseline(port, args.clients, min(3.0, args.seconds)))
             server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
             tally, elapsed = asyncio.run(run(url, port, args.clients, args.seconds, secret, args.httpx))
             server_cpu = cpu_seconds(server.pid) - server_cpu
@@ -231,10 +265,12 @@ def main() -> int:
     lost = [key for key, helpful in tally.acked.items() if stored.get(key) != helpful]
     extra = [key for key in stored if key not in tally.acked]
     client = "httpx.AsyncClient" if args.httpx else "raw keep-alive HTTP/1.1"
-    print(f"cpus: {os.cpu_count()}, clients: {args.clients} ({client}), duration: {elapsed:.1f} s")
+    print(f"cpus: {os.cpu_count()}, load average before: {load[0]:.1f}, server: uvicorn with {server_stack()}")
+    print(f"clients: {args.clients} ({client}), duration: {elapsed:.1f} s")
     print(f"acknowledged votes: {acknowledged} ({tally.created} new, {tally.changed} changed), "
           f"errors: {tally.errors or 'none'}")
-    print(f"throughput: {acknowledged / elapsed:.0f} acknowledged votes/s")
+    print(f"throughput: {acknowledged / elapsed:.0f} acknowledged votes/s "
+          f"(baseline GET /healthz, no write: {reference:.0f} requests/s; ratio {acknowledged / elapsed / reference:.2f})")
     print(f"latency: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     print(f"cpu: server {server_cpu / elapsed:.2f} cores, load generator {client_cpu / elapsed:.2f} cores")
     print(f"stored rows: {count} (distinct acknowledged votes: {len(tally.acked)}), tallies: {tallied}")

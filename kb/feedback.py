@@ -141,6 +141,7 @@ class Feedback:
         self.limiter = RateLimiter(rate_limit, RATE_WINDOW_SECONDS)
         self._pending: deque[tuple[votes.NewVote, asyncio.Future[Cast]]] = deque()
         self._flusher: asyncio.Task[None] | None = None
+        self._answering: set[asyncio.Task[None]] = set()
 
     def check_rate(self, visitor: str, address: str | None) -> None:
         """Count one vote for the visitor and the client address (kept in memory only)."""
@@ -154,7 +155,7 @@ class Feedback:
         """Record (or replace) the visitor's vote; returns once it is committed to disk.
 
         Votes that arrive while a group is being written wait for the next group, which is
-        written as one op of the database writer (two statements for the whole group).
+        written as one op of the database writer (one statement for the whole group).
         """
         new = votes.NewVote(article.id, article.lang, article.slug, visitor, choice.helpful,
                             choice.reason, choice.comment, article.revision)
@@ -175,7 +176,7 @@ class Feedback:
                 group.append(self._pending.popleft())
             rows = [new for new, _ in group]
 
-            async def write(conn: aiosqlite.Connection) -> dict[tuple[str, str, int], tuple[Vote, Tally]]:
+            async def write(conn: aiosqlite.Connection) -> dict[tuple[str, str, int], Vote]:
                 return await votes.upsert_many(conn, rows)
 
             try:
@@ -185,10 +186,25 @@ class Feedback:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for new, future in group:
-                if not future.done():  # the client may have gone away meanwhile
-                    vote, tally = stored[new.key]
-                    future.set_result(Cast(vote, tally, created=vote.changes == 0))
+            # The tallies are read once committed, by a reader, while the next group is written.
+            answer = asyncio.create_task(self._answer(group, stored))
+            self._answering.add(answer)
+            answer.add_done_callback(self._answering.discard)
+
+    async def _answer(self, group: list[tuple[votes.NewVote, asyncio.Future[Cast]]],
+                      stored: dict[tuple[str, str, int], Vote]) -> None:
+        try:
+            counts = await votes.tallies_of(self.db, {(new.article_id, new.lang) for new, _ in group})
+        except Exception as exc:
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for new, future in group:
+            if not future.done():  # the client may have gone away meanwhile
+                vote = stored[new.key]
+                tally = counts.get((new.article_id, new.lang), Tally(0, 0))
+                future.set_result(Cast(vote, tally, created=vote.changes == 0))
 
     async def tally(self, article: Article) -> Tally:
         return await votes.tally(self.db, article.id, article.lang)

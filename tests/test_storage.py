@@ -60,3 +60,30 @@ async def test_concurrent_writes_are_batched_and_all_committed(tmp_path: Path) -
     assert isinstance(results[300], sqlite3.IntegrityError)
     with sqlite3.connect(tmp_path / "kb.sqlite3") as conn:
         assert conn.execute("SELECT count(*) FROM kv").fetchone()[0] == 300
+
+
+async def test_a_write_that_fails_halfway_is_undone_alone(tmp_path: Path) -> None:
+    """Batches run their ops without savepoints first; a failure replays the batch with them."""
+    db = Database(tmp_path / "kb.sqlite3")
+    await db.open()
+    calls: list[str] = []
+
+    def put(key: str):  # type: ignore[no-untyped-def]
+        async def op(conn):  # type: ignore[no-untyped-def]
+            calls.append(key)
+            await conn.execute("INSERT INTO kv (key, value) VALUES (?, 'v')", (key,))
+            return key
+        return op
+
+    async def halfway(conn):  # type: ignore[no-untyped-def]
+        await conn.execute("INSERT INTO kv (key, value) VALUES ('half', 'written')")
+        raise ValueError("changed my mind")
+
+    results = await asyncio.gather(db.write(put("a")), db.write(halfway), db.write(put("b")),
+                                   return_exceptions=True)
+    await db.close()
+    assert results[0] == "a" and results[2] == "b"
+    assert isinstance(results[1], ValueError)
+    with sqlite3.connect(tmp_path / "kb.sqlite3") as conn:
+        assert sorted(k for (k,) in conn.execute("SELECT key FROM kv")) == ["a", "b"]
+    assert calls == ["a", "a", "b"]  # one batch: "a" ran, "halfway" failed, the replay ran "a" and "b"

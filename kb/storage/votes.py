@@ -36,11 +36,7 @@ class TallyRow:
 
 _COLUMNS = "article_id, lang, helpful, reason, comment, revision, created_at, updated_at, changes"
 
-_V_COLUMNS = ", ".join("v." + name.strip() for name in _COLUMNS.split(","))
-
-_UPSERT = """
-INSERT INTO votes (article_id, lang, slug, visitor, helpful, reason, comment, revision)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+_ON_CONFLICT = """
 ON CONFLICT (visitor, lang, article_id) DO UPDATE SET
     slug = excluded.slug, helpful = excluded.helpful, reason = excluded.reason,
     comment = excluded.comment, revision = excluded.revision,
@@ -72,30 +68,35 @@ def _vote(row: aiosqlite.Row | tuple[Any, ...]) -> VoteRow:
                    updated_at=str(row[7]), changes=int(row[8]))
 
 
-async def upsert_many(conn: aiosqlite.Connection,
-                      new: list[NewVote]) -> dict[tuple[str, str, int], tuple[VoteRow, TallyRow]]:
-    """Insert or replace many visitors' votes (distinct keys); return each stored vote with its
-    article's tally after the whole group, keyed by (visitor, lang, article id).
+async def upsert_many(conn: aiosqlite.Connection, new: list[NewVote]) -> dict[tuple[str, str, int], VoteRow]:
+    """Insert or replace many visitors' votes (distinct keys) in one statement; return each
+    stored vote keyed by (visitor, lang, article id).
 
-    Runs inside the writer's transaction. Two statements whatever the group's size: each
-    statement is a round trip to the connection's thread, which is what a vote costs most.
+    Runs inside the writer's transaction. Each statement is a round trip to the connection's
+    thread, which is what a vote costs most, so a whole group is one statement.
     """
-    await conn.executemany(_UPSERT, [(v.article_id, v.lang, v.slug, v.visitor, int(v.helpful),
-                                      v.reason, v.comment, v.revision) for v in new])
-    keys = ",".join("(?, ?, ?)" for _ in new)
-    # A CTE of the keys joined to votes: SQLite then looks each key up in the unique index
-    # (a row-value IN (VALUES ...) would scan the whole index).
+    values = ",".join("(?, ?, ?, ?, ?, ?, ?, ?)" for _ in new)
+    params = [part for v in new for part in (v.article_id, v.lang, v.slug, v.visitor, int(v.helpful),
+                                             v.reason, v.comment, v.revision)]
     rows = await conn.execute_fetchall(
-        f"WITH k (visitor, lang, article_id) AS (VALUES {keys}) "
-        f"SELECT v.visitor, {_V_COLUMNS}, t.yes, t.no FROM k "
-        f"CROSS JOIN votes AS v ON v.visitor = k.visitor AND v.lang = k.lang AND v.article_id = k.article_id "
-        f"JOIN vote_tallies AS t ON t.article_id = v.article_id AND t.lang = v.lang",
-        [part for v in new for part in v.key])
-    found = {}
-    for row in rows:
-        vote = _vote(tuple(row)[1:10])
-        found[(str(row[0]), vote.lang, vote.article_id)] = (vote, TallyRow(int(row[10]), int(row[11])))
-    return found
+        f"INSERT INTO votes (article_id, lang, slug, visitor, helpful, reason, comment, revision) "
+        f"VALUES {values} {_ON_CONFLICT} RETURNING visitor, {_COLUMNS}", params)
+    return {(str(row[0]), str(row[2]), int(row[1])): _vote(tuple(row)[1:]) for row in rows}
+
+
+async def tallies_of(db: Database, articles: Iterable[tuple[int, str]]) -> dict[tuple[int, str], TallyRow]:
+    """The tallies of (article id, lang) pairs, any languages mixed."""
+    keys = sorted(set(articles))
+    if not keys:
+        return {}
+    # A CTE of the keys joined to the table: SQLite looks each one up by primary key (a
+    # row-value IN (VALUES ...) would scan the table).
+    rows = await db.fetch_all(
+        f"WITH k (article_id, lang) AS (VALUES {','.join('(?, ?)' for _ in keys)}) "
+        f"SELECT t.article_id, t.lang, t.yes, t.no FROM k CROSS JOIN vote_tallies AS t "
+        f"ON t.article_id = k.article_id AND t.lang = k.lang",
+        [part for key in keys for part in key])
+    return {(int(r[0]), str(r[1])): TallyRow(int(r[2]), int(r[3])) for r in rows}
 
 
 async def tally(db: Database, article_id: int, lang: str) -> TallyRow:

@@ -9,6 +9,7 @@ committed, so a caller that got an answer can promise the vote is on disk.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import re
 import unicodedata
@@ -16,8 +17,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import aiosqlite
 
 from kb.content import Article
 from kb.errors import TooManyRequests, ValidationFailed
@@ -29,7 +28,7 @@ from kb.storage.db import Database
 from kb.storage.votes import TallyRow as Tally
 from kb.storage.votes import VoteRow as Vote
 
-__all__ = ["REASONS", "MAX_COMMENT", "Choice", "Cast", "Panel", "Feedback", "Tally", "Vote",
+__all__ = ["MAX_COMMENT", "REASONS", "Cast", "Choice", "Feedback", "Panel", "Tally", "Vote",
            "clean_text", "parse_vote", "wilson_lower_bound"]
 
 # Why a reader answered No. Keys are stored; labels are translated where they are shown.
@@ -174,14 +173,10 @@ class Feedback:
             while self._pending and len(group) < MAX_GROUP and self._pending[0][0].key not in keys:
                 keys.add(self._pending[0][0].key)
                 group.append(self._pending.popleft())
-            rows = [new for new, _ in group]
-
-            async def write(conn: aiosqlite.Connection) -> dict[tuple[str, str, int], Vote]:
-                return await votes.upsert_many(conn, rows)
-
+            write = functools.partial(votes.upsert_many, new=[new for new, _ in group])
             try:
                 stored = await self.db.write(write)
-            except Exception as exc:  # every vote of the group failed: each caller gets the error
+            except Exception as exc:  # noqa: BLE001 - the group failed: each caller gets the error
                 for _, future in group:
                     if not future.done():
                         future.set_exception(exc)
@@ -195,7 +190,7 @@ class Feedback:
                       stored: dict[tuple[str, str, int], Vote]) -> None:
         try:
             counts = await votes.tallies_of(self.db, {(new.article_id, new.lang) for new, _ in group})
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - committed, yet no answer: each caller gets the error
             for _, future in group:
                 if not future.done():
                     future.set_exception(exc)

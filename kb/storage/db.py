@@ -198,6 +198,7 @@ class Database:
         results = await self._run_batch(batch, savepoints=False)
         if results is None:
             results = await self._run_batch(batch, savepoints=True)
+        assert results is not None  # with savepoints a failing op is undone alone
         for future, ok, value in results:
             if future is None or future.done():
                 continue
@@ -218,7 +219,7 @@ class Database:
                 if not savepoints:
                     try:
                         value = await op(conn)
-                    except Exception:
+                    except Exception:  # noqa: BLE001 - whatever failed, replay with savepoints
                         await conn.execute("ROLLBACK")
                         return None
                     results.append((future, True, value))

@@ -19,11 +19,11 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from kb.config import load_settings
+from kb.errors import Conflict
 from kb.storage.db import Database
 from kb.web.app import create_app
 
@@ -78,8 +78,8 @@ async def trigger_cost(rows: int = 20_000) -> dict[str, float]:
                 for name in ("votes_count_insert", "page_views_count"):
                     conn.execute(f"DROP TRIGGER {name}")
             for table, sql, data in (
-                    ("vote", "INSERT INTO votes (article_id, lang, slug, visitor, helpful, reason, comment, "
-                             "revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", votes),
+                    ("vote", ("INSERT INTO votes (article_id, lang, slug, visitor, helpful, reason, comment, "
+                              "revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), votes),
                     ("view", "INSERT INTO page_views (day, article_id, lang, visitor) VALUES (?, ?, ?, ?)", views)):
                 conn.execute("BEGIN")
                 started = time.process_time()
@@ -96,7 +96,7 @@ async def run(out: Path, runs: int) -> None:
         raise SystemExit(f"no data set at {database}: run bench/analytics_data.py first")
     counts = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     sizes = {t: counts.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-             for t in ("votes", "page_views", "searches", "vote_daily", "view_daily", "search_daily")}
+             for t in ("votes", "page_views", "searches", "article_daily", "search_daily")}
     top = counts.execute("SELECT article_id, lang FROM vote_tallies ORDER BY yes + no DESC LIMIT 1").fetchone()
     counts.close()
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
@@ -106,8 +106,11 @@ async def run(out: Path, runs: int) -> None:
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             auth = app.state.kb.extra["auth"]
-            await auth.add_user("bench", PASSWORD, "analyst")
-            token = await app.state.kb.extra["tokens"].create("bench")
+            try:
+                await auth.add_user("bench", PASSWORD, "analyst")
+            except Conflict:  # an earlier run made it
+                await auth.set_password("bench", PASSWORD)
+            token = await app.state.kb.extra["tokens"].create(f"bench-{time.time_ns()}")
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 page = await client.get("/admin/login")
@@ -120,8 +123,8 @@ async def run(out: Path, runs: int) -> None:
                 cases: list[tuple[str, str, dict[str, str] | None]] = [
                     ("dashboard, last 30 days", "/admin/analytics?period=30", None),
                     ("dashboard, last 90 days", "/admin/analytics?period=90", None),
-                    ("dashboard, 180 days weekly", f"/admin/analytics?period=custom&since={_days_ago(179)}"
-                     f"&until={_days_ago(0)}&interval=week", None),
+                    ("dashboard, 180 days weekly", (f"/admin/analytics?period=custom&since={_days_ago(179)}"
+                                                    f"&until={_days_ago(0)}&interval=week"), None),
                     ("dashboard, 90 days, lang + category", "/admin/analytics?period=90&lang=fr&category=billing", None),
                     ("dashboard sorted by views", "/admin/analytics?period=90&sort=views&dir=desc", None),
                     ("articles table (API), 90 days", "/api/v1/analytics/articles?period=90&limit=1000", api),
@@ -131,11 +134,18 @@ async def run(out: Path, runs: int) -> None:
                     ("searches (API), 90 days", "/api/v1/analytics/searches?period=90", api),
                     ("summary (API), 30 days", "/api/v1/analytics/summary?period=30", api),
                 ]
-                print(f"\n{'request':42} {'first':>9} {'median':>9} {'max':>9} {'size':>9}   (ms, {runs} runs)")
+                analytics = app.state.kb.extra["analytics"]
+                analytics.cache_seconds = 0  # every request computes its report from the aggregates
+                print(f"\nuncached: every request computes its report (ms, {runs} runs after a first)")
+                print(f"{'request':42} {'first':>9} {'median':>9} {'max':>9} {'size':>9}")
                 for label, url, headers in cases:
                     first, median, worst, size = await timed(client, url, runs, headers)
-                    flag = "" if worst < 1000 else "  OVER 1 s"
+                    flag = "" if max(first, worst) < 1000 else "  OVER 1 s"
                     print(f"{label:42} {first:9.1f} {median:9.1f} {worst:9.1f} {size / 1024:8.0f}K{flag}")
+                analytics.cache_seconds = 30.0
+                first, median, worst, size = await timed(client, "/admin/analytics?period=90&sort=title", runs)
+                print(f"{'dashboard, 90 days, re-sorted (30 s cache)':42} {first:9.1f} {median:9.1f} {worst:9.1f}"
+                      f" {size / 1024:8.0f}K")
     baseline = raw_scan_baseline(database, runs)
     print(f"\nbaseline: per-article votes and views over 90 days from the raw rows: {baseline:,.0f} ms "
           f"(the aggregates answer the same in a fraction of the articles-table time above)")

@@ -35,6 +35,8 @@ Z95 = 1.959963984540054
 MIN_VOTES = 10  # below this, a rate says too little to act on
 ATTENTION_BOUND = 0.5  # lower bound under 50%: we cannot say most readers are helped
 FALLING_POINTS = 0.10  # a drop of 10 points or more against the previous period
+SEARCH_LIMIT = 20  # queries per search list
+SEARCH_MIN = 5  # searches a query needs before its click-through is judged
 CACHE_SECONDS = 30.0  # reports may lag the raw rows by this much
 EXPORT_KINDS = ("votes", "comments", "articles", "searches")
 INTERVALS = ("day", "week")
@@ -309,6 +311,17 @@ class SearchReport:
     low_ctr: list[QueryRow]
 
 
+PerArticle = dict[tuple[int, str], dict[str, int]]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    figures: list[Figure]
+    points: list[Point]
+    rows: list[ArticleRow]
+    searches: SearchReport
+
+
 @dataclass
 class ArticleReport:
     article_id: int
@@ -364,30 +377,22 @@ class Analytics:
         self._cache[key] = (now + self.cache_seconds, value)
         return value
 
-    async def _per_article(self, period: Period, filters: Filters
-                           ) -> tuple[dict[tuple[int, str], dict[str, int]], dict[tuple[int, str], dict[str, int]]]:
+    async def _per_article(self, period: Period, filters: Filters) -> tuple[PerArticle, PerArticle]:
         scope, split = self._both(period, filters)
         return await self._cached(("articles", scope, split), lambda: store.per_article(self.db, scope, split))
 
+    async def dashboard(self, period: Period, filters: Filters, *, sort: str = "attention",
+                        descending: bool = False, interval: str = "day") -> Dashboard:
+        """Everything the dashboard shows, each aggregate read once."""
+        per = await self._per_article(period, filters)
+        found = await self._search_report(period, filters, SEARCH_LIMIT, SEARCH_MIN)
+        return Dashboard(figures=_figures(per, found["total"][0]), points=await self.series(period, filters, interval),
+                         rows=self._rows(per, filters, sort, descending), searches=_search_lists(found))
+
     async def headline(self, period: Period, filters: Filters) -> list[Figure]:
-        current, previous = await self._per_article(period, filters)
-        scope, split = self._both(period, filters)
-        searches = await self._cached(("searches", scope, split), lambda: store.search_totals(self.db, scope, split))
-
-        def figures(per: dict[tuple[int, str], dict[str, int]], t: dict[str, int]) -> dict[str, float | None]:
-            yes = sum(v["yes"] for v in per.values())
-            votes = yes + sum(v["no"] for v in per.values())
-            views = sum(v["views"] for v in per.values())
-            return {
-                "views": views, "votes": votes, "helpful_rate": ratio(yes, votes),
-                "vote_rate": ratio(votes, views), "comments": sum(v["comments"] for v in per.values()),
-                "searches": t["searches"], "zero_rate": ratio(t["zero"], t["searches"]),
-                "click_through": ratio(t["clicked"], t["searches"]),
-            }
-
-        a, b = figures(current, searches[0]), figures(previous, searches[1])
-        rates = {"helpful_rate", "vote_rate", "zero_rate", "click_through"}
-        return [Figure(key, a[key], b[key], key in rates) for key in a]
+        per = await self._per_article(period, filters)
+        found = await self._search_report(period, filters, SEARCH_LIMIT, SEARCH_MIN)
+        return _figures(per, found["total"][0])
 
     async def series(self, period: Period, filters: Filters, interval: str = "day") -> list[Point]:
         days = await store.daily(self.db, self.scope(period, filters))
@@ -395,7 +400,11 @@ class Analytics:
 
     async def articles(self, period: Period, filters: Filters, *, sort: str = "attention",
                        descending: bool = False) -> list[ArticleRow]:
-        current, previous = await self._per_article(period, filters)
+        return self._rows(await self._per_article(period, filters), filters, sort, descending)
+
+    def _rows(self, per: tuple[PerArticle, PerArticle], filters: Filters, sort: str, descending: bool
+              ) -> list[ArticleRow]:
+        current, previous = per
         keys = set(current)
         categories = self.site.descendants(filters.category) if filters.category else None
         for article in self.site.content.articles.values():
@@ -480,18 +489,15 @@ class Analytics:
                 change=None if rate is None or before is None else rate - before))
         return result
 
-    async def searches(self, period: Period, filters: Filters, *, limit: int = 20,
-                       min_searches: int = 5) -> SearchReport:
+    async def _search_report(self, period: Period, filters: Filters, limit: int, min_searches: int
+                             ) -> dict[str, list[dict[str, Any]]]:
         scope, split = self._both(period, filters)
-        found = await self._cached(("queries", scope, split, limit, min_searches), lambda: store.search_report(
+        return await self._cached(("queries", scope, split, limit, min_searches), lambda: store.search_report(
             self.db, scope, split, limit=limit, min_searches=min_searches))
 
-        def rows(name: str, trend: bool = False) -> list[QueryRow]:
-            return [QueryRow(r["query"], r["lang"], r["searches"], r["zero"], r["clicked"],
-                             r["previous_searches"] if trend else None, r["previous_zero"] if trend else None)
-                    for r in found[name]]
-
-        return SearchReport(rows("top"), rows("zero", trend=True), rows("ctr"))
+    async def searches(self, period: Period, filters: Filters, *, limit: int = SEARCH_LIMIT,
+                       min_searches: int = SEARCH_MIN) -> SearchReport:
+        return _search_lists(await self._search_report(period, filters, limit, min_searches))
 
     # --- exports --------------------------------------------------------------------------------
 
@@ -511,6 +517,35 @@ class Analytics:
     async def _article_export(self, period: Period, filters: Filters) -> AsyncIterator[dict[str, Any]]:
         for row in await self.articles(period, filters):
             yield row.export()
+
+
+def _figures(per: tuple[PerArticle, PerArticle], searches: dict[str, int]) -> list[Figure]:
+    """Headline figures of this period and the previous one."""
+
+    def figures(found: PerArticle, prefix: str) -> dict[str, float | None]:
+        yes = sum(v["yes"] for v in found.values())
+        votes = yes + sum(v["no"] for v in found.values())
+        views = sum(v["views"] for v in found.values())
+        total = searches[prefix + "searches"]
+        return {
+            "views": views, "votes": votes, "helpful_rate": ratio(yes, votes),
+            "vote_rate": ratio(votes, views), "comments": sum(v["comments"] for v in found.values()),
+            "searches": total, "zero_rate": ratio(searches[prefix + "zero"], total),
+            "click_through": ratio(searches[prefix + "clicked"], total),
+        }
+
+    a, b = figures(per[0], ""), figures(per[1], "previous_")
+    rates = {"helpful_rate", "vote_rate", "zero_rate", "click_through"}
+    return [Figure(key, a[key], b[key], key in rates) for key in a]
+
+
+def _search_lists(found: dict[str, list[dict[str, Any]]]) -> SearchReport:
+    def rows(name: str, trend: bool = False) -> list[QueryRow]:
+        return [QueryRow(r["query"], r["lang"], r["searches"], r["zero"], r["clicked"],
+                         r["previous_searches"] if trend else None, r["previous_zero"] if trend else None)
+                for r in found[name]]
+
+    return SearchReport(rows("top"), rows("zero", trend=True), rows("ctr"))
 
 
 def bucket(period: Period, days: dict[str, dict[str, int]], interval: str) -> list[Point]:

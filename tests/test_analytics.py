@@ -249,6 +249,10 @@ async def test_votes_changed_or_deleted_keep_the_aggregates_exact(reports: Analy
         "SELECT sum(helpful), sum(1 - helpful) FROM votes WHERE article_id = 1 AND lang = 'en' "
         "AND updated_at >= '2026-03-25'")
     assert raw is not None and (raw[0], raw[1]) == (4, 7)
+    report = await reports.article(1, "en", WEEK)
+    assert report.reasons == [("didnt_answer", 3), ("", 2), ("incorrect", 2)]  # was 5: c4 now yes, c5 gone
+    after = next(r for r in report.revisions if r.current)
+    assert (after.yes, after.no) == (1, 7)
 
 
 async def test_one_view_per_visitor_per_article_per_day(reports: Analytics) -> None:
@@ -291,3 +295,18 @@ async def test_exports_parse_back_to_the_same_rows(reports: Analytics) -> None:
     assert len(searches) == 12 and {s["query"] for s in searches} == {"refund", "cancel premium", "vip code"}
     with pytest.raises(BadRequest):
         reports.export("visitors", WEEK, Filters())
+
+
+async def test_long_periods_read_the_query_index_and_agree(reports: Analytics) -> None:
+    """A month (with its previous month) spans more than the stored days: the report reads the
+    (query, lang) covering index instead of the day-ordered table, with the same results."""
+    month = Period(date(2026, 3, 2), date(2026, 3, 31))
+    found = await reports.searches(month, Filters(), min_searches=2)
+    assert [(q.query, q.searches) for q in found.top] == [
+        ("refund", 5), ("cancel premium", 4), ("vip code", 4), ("remboursement", 2)]
+    assert [(q.query, q.zero, q.previous_zero) for q in found.zero] == [("cancel premium", 4, 0)]
+    figures = {f.key: f for f in await reports.headline(month, Filters())}
+    assert figures["searches"].value == 15 and figures["zero_rate"].value == pytest.approx(4 / 15)
+    plan = await reports.db.fetch_all(
+        "EXPLAIN QUERY PLAN SELECT query FROM search_daily INDEXED BY search_daily_query GROUP BY query, lang")
+    assert "COVERING INDEX search_daily_query" in " ".join(str(tuple(r)) for r in plan)

@@ -278,7 +278,7 @@ def test_article_views_are_counted_once_per_visitor_per_day_without_bots_or_ips(
     reader.portal.call(reader.app.state.kb.db.flush)  # type: ignore[union-attr,attr-defined]
     with sqlite3.connect(tmp_path / "data" / "kb.sqlite3") as conn:
         views = conn.execute("SELECT day, article_id, lang, visitor FROM page_views").fetchall()
-        daily = conn.execute("SELECT article_id, lang, views FROM view_daily").fetchall()
+        daily = conn.execute("SELECT article_id, lang, views FROM article_daily").fetchall()
         columns = [row[1] for row in conn.execute("PRAGMA table_info(page_views)")]
     assert len(views) == 2 and daily == [(3, "en", 2)]
     assert columns == ["day", "article_id", "lang", "visitor"]  # no address, no user agent
@@ -320,3 +320,23 @@ def test_kb_token_and_kb_analytics_export(app: TestClient, tree: ContentTree, tm
     assert kb_main(["analytics", "export", "--since", "March", *common]) == 2
     assert "since must be a date" in capsys.readouterr().err
     assert login(app, "ann").status_code == 303
+
+
+def test_votes_cast_on_the_site_reach_the_reports_also_when_changed(
+        make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+    write_content(tree)
+    client = make_client(tree.root)
+    client.app.state.kb.extra["analytics"].cache_seconds = 0  # type: ignore[attr-defined]
+    auth = {"Authorization": f"Bearer {create_token(client)}"}
+    client.get("/en/articles/invoices")
+    assert client.post("/api/v1/articles/en/invoices/votes", json={"helpful": True}).status_code == 201
+    summary = client.get("/api/v1/analytics/summary?period=7", headers=auth).json()["figures"]
+    assert (summary["views"]["value"], summary["votes"]["value"], summary["helpful_rate"]["value"]) == (1, 1, 1.0)
+    changed = client.post("/api/v1/articles/en/invoices/votes",
+                          json={"helpful": False, "reason": "incorrect", "comment": "Old prices"})
+    assert changed.status_code == 200
+    detail = client.get("/api/v1/analytics/articles/3?lang=en&period=7", headers=auth).json()
+    assert (detail["article"]["yes"], detail["article"]["no"], detail["article"]["comments"]) == (0, 1, 1)
+    assert detail["reasons"] == [{"reason": "incorrect", "count": 1}]
+    assert [(r["yes"], r["no"], r["current"]) for r in detail["revisions"]] == [(0, 1, True)]
+    assert detail["comments"]["results"][0]["comment"] == "Old prices"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import aiosqlite
@@ -71,30 +72,13 @@ def record_view(day: str, article_id: int, lang: str, visitor: str) -> WriteOp[N
 # --- headline figures and time series -------------------------------------------------------
 
 
-async def search_totals(db: Database, scope: Scope, split: str) -> tuple[dict[str, int], dict[str, int]]:
-    """searches, zero-result and clicked searches from `split` on, and before it."""
-    where, params = scope.search_clause()
-    row = await db.fetch_one(
-        f"SELECT COALESCE(sum(CASE WHEN day >= ?1 THEN searches END), 0), "
-        f"COALESCE(sum(CASE WHEN day >= ?1 THEN zero END), 0), COALESCE(sum(CASE WHEN day >= ?1 THEN clicked END), 0), "
-        f"COALESCE(sum(CASE WHEN day < ?1 THEN searches END), 0), COALESCE(sum(CASE WHEN day < ?1 THEN zero END), 0), "
-        f"COALESCE(sum(CASE WHEN day < ?1 THEN clicked END), 0) FROM search_daily WHERE {_numbered(where, 2)}",
-        [split, *params])
-    assert row is not None
-    return ({"searches": row[0], "zero": row[1], "clicked": row[2]},
-            {"searches": row[3], "zero": row[4], "clicked": row[5]})
-
-
 async def daily(db: Database, scope: Scope) -> dict[str, dict[str, int]]:
     """Per day: views, yes, no (days without any activity are absent)."""
     where, params = scope.article_clause()
     days: dict[str, dict[str, int]] = {}
     for row in await db.fetch_all(
-            f"SELECT day, sum(yes), sum(no) FROM vote_daily WHERE {where} GROUP BY day", params):
-        days.setdefault(row[0], {"views": 0, "yes": 0, "no": 0}).update(yes=row[1], no=row[2])
-    for row in await db.fetch_all(
-            f"SELECT day, sum(views) FROM view_daily WHERE {where} GROUP BY day", params):
-        days.setdefault(row[0], {"views": 0, "yes": 0, "no": 0})["views"] = row[1]
+            f"SELECT day, sum(views), sum(yes), sum(no) FROM article_daily WHERE {where} GROUP BY day", params):
+        days[row[0]] = {"views": row[1], "yes": row[2], "no": row[3]}
     return days
 
 
@@ -110,26 +94,19 @@ async def per_article(db: Database, scope: Scope, split: str | None = None
     current: dict[tuple[int, str], dict[str, int]] = {}
     previous: dict[tuple[int, str], dict[str, int]] = {}
 
-    def entry(found: dict[tuple[int, str], dict[str, int]], key: tuple[int, str]) -> dict[str, int]:
-        return found.setdefault(key, {"views": 0, "yes": 0, "no": 0, "comments": 0})
-
     for row in await db.fetch_all(
-            f"SELECT article_id, lang, sum(CASE WHEN day >= ?1 THEN yes END), sum(CASE WHEN day >= ?1 THEN no END), "
-            f"sum(CASE WHEN day >= ?1 THEN comments END), sum(CASE WHEN day < ?1 THEN yes END), "
-            f"sum(CASE WHEN day < ?1 THEN no END), sum(CASE WHEN day < ?1 THEN comments END) "
-            f"FROM vote_daily WHERE {_numbered(where, 2)} GROUP BY article_id, lang", [cut, *params]):
+            f"SELECT article_id, lang, sum(CASE WHEN day >= ?1 THEN views END), "
+            f"sum(CASE WHEN day >= ?1 THEN yes END), sum(CASE WHEN day >= ?1 THEN no END), "
+            f"sum(CASE WHEN day >= ?1 THEN comments END), sum(CASE WHEN day < ?1 THEN views END), "
+            f"sum(CASE WHEN day < ?1 THEN yes END), sum(CASE WHEN day < ?1 THEN no END), "
+            f"sum(CASE WHEN day < ?1 THEN comments END) "
+            f"FROM article_daily INDEXED BY article_daily_article WHERE {_numbered(where, 2)} "
+            f"GROUP BY article_id, lang", [cut, *params]):
         key = (row[0], row[1])
         if row[2] is not None:
-            entry(current, key).update(yes=row[2], no=row[3], comments=row[4])
-        if row[5] is not None:
-            entry(previous, key).update(yes=row[5], no=row[6], comments=row[7])
-    for row in await db.fetch_all(
-            f"SELECT article_id, lang, sum(CASE WHEN day >= ?1 THEN views END), sum(CASE WHEN day < ?1 THEN views END) "
-            f"FROM view_daily WHERE {_numbered(where, 2)} GROUP BY article_id, lang", [cut, *params]):
-        if row[2] is not None:
-            entry(current, (row[0], row[1]))["views"] = row[2]
-        if row[3] is not None:
-            entry(previous, (row[0], row[1]))["views"] = row[3]
+            current[key] = {"views": row[2], "yes": row[3], "no": row[4], "comments": row[5]}
+        if row[6] is not None:
+            previous[key] = {"views": row[6], "yes": row[7], "no": row[8], "comments": row[9]}
     return current, previous
 
 
@@ -146,13 +123,9 @@ async def article_daily(db: Database, article_id: int, lang: str, since: str, un
                         ) -> dict[str, dict[str, int]]:
     days: dict[str, dict[str, int]] = {}
     for row in await db.fetch_all(
-            "SELECT day, yes, no FROM vote_daily WHERE article_id = ? AND lang = ? AND day BETWEEN ? AND ?",
+            "SELECT day, views, yes, no FROM article_daily WHERE article_id = ? AND lang = ? AND day BETWEEN ? AND ?",
             (article_id, lang, since, until)):
-        days.setdefault(row[0], {"views": 0, "yes": 0, "no": 0}).update(yes=row[1], no=row[2])
-    for row in await db.fetch_all(
-            "SELECT day, views FROM view_daily WHERE article_id = ? AND lang = ? AND day BETWEEN ? AND ?",
-            (article_id, lang, since, until)):
-        days.setdefault(row[0], {"views": 0, "yes": 0, "no": 0})["views"] = row[1]
+        days[row[0]] = {"views": row[1], "yes": row[2], "no": row[3]}
     return days
 
 
@@ -184,7 +157,7 @@ async def article_comments(db: Database, article_id: int, lang: str, since: str,
     where = " AND ".join(clauses)
     if helpful is None and not reason and not text:  # the aggregates know the count
         total = await db.fetch_one(
-            "SELECT COALESCE(sum(comments), 0) FROM vote_daily WHERE article_id = ? AND lang = ? "
+            "SELECT COALESCE(sum(comments), 0) FROM article_daily WHERE article_id = ? AND lang = ? "
             "AND day BETWEEN ? AND ?", (article_id, lang, since, until))
     else:
         total = await db.fetch_one(f"SELECT count(*) FROM votes WHERE {where}", params)
@@ -222,12 +195,29 @@ async def _has_table(db: Database, name: str) -> bool:
 # --- searches ---------------------------------------------------------------------------------
 
 
+LONG_SPAN_DAYS = 28
+
+
 async def search_report(db: Database, scope: Scope, split: str, *, limit: int, min_searches: int
                         ) -> dict[str, list[dict[str, Any]]]:
     """Top queries, zero-result queries and low click-through queries of the days from `split`
-    to the scope's end, with each query's previous-period counts (days before `split`), in one
-    scan: the (query, lang) groups are built once and the three top-N lists read from them."""
+    to the scope's end, with each query's previous-period counts (days before `split`), and the
+    totals of both periods (under "total"), in one scan: the (query, lang) groups are built
+    once and the lists are read from them.
+
+    A span covering most of the stored days reads the (query, lang)-ordered covering index
+    straight through, which needs no sort; a shorter one reads its days by the primary key and
+    sorts them, so the cost follows the period, not the age of the database.
+    """
     where, params = scope.search_clause()
+    stored = await db.fetch_one("SELECT min(day), max(day) FROM search_daily")
+    source = "search_daily"
+    if stored is not None and stored[0] is not None:
+        since, until = max(scope.since, stored[0]), min(scope.until, stored[1])
+        span = (date.fromisoformat(until) - date.fromisoformat(since)).days + 1 if since <= until else 0
+        stored_days = (date.fromisoformat(stored[1]) - date.fromisoformat(stored[0])).days + 1
+        if span >= LONG_SPAN_DAYS and span * 2 >= stored_days:
+            source = "search_daily INDEXED BY search_daily_query"
     rows = await db.fetch_all(
         f"""WITH q AS MATERIALIZED (
             SELECT query, lang,
@@ -235,9 +225,16 @@ async def search_report(db: Database, scope: Scope, split: str, *, limit: int, m
                    sum(CASE WHEN day >= ?1 THEN zero ELSE 0 END) AS zero,
                    sum(CASE WHEN day >= ?1 THEN clicked ELSE 0 END) AS clicked,
                    sum(CASE WHEN day < ?1 THEN searches ELSE 0 END) AS previous_searches,
-                   sum(CASE WHEN day < ?1 THEN zero ELSE 0 END) AS previous_zero
-            FROM search_daily WHERE {_numbered(where, 4)} GROUP BY query, lang)
-        SELECT * FROM (SELECT 'top' AS list, * FROM q WHERE searches > 0
+                   sum(CASE WHEN day < ?1 THEN zero ELSE 0 END) AS previous_zero,
+                   sum(CASE WHEN day < ?1 THEN clicked ELSE 0 END) AS previous_clicked
+            FROM {source} WHERE {_numbered(where, 4)} GROUP BY query, lang)
+        SELECT 'total' AS list, '' AS query, '' AS lang, COALESCE(sum(searches), 0) AS searches,
+               COALESCE(sum(zero), 0) AS zero, COALESCE(sum(clicked), 0) AS clicked,
+               COALESCE(sum(previous_searches), 0) AS previous_searches,
+               COALESCE(sum(previous_zero), 0) AS previous_zero,
+               COALESCE(sum(previous_clicked), 0) AS previous_clicked FROM q
+        UNION ALL
+        SELECT * FROM (SELECT 'top', * FROM q WHERE searches > 0
                        ORDER BY searches DESC, query, lang LIMIT ?2)
         UNION ALL
         SELECT * FROM (SELECT 'zero', * FROM q WHERE zero > 0 ORDER BY zero DESC, searches DESC, query, lang LIMIT ?2)
@@ -245,7 +242,7 @@ async def search_report(db: Database, scope: Scope, split: str, *, limit: int, m
         SELECT * FROM (SELECT 'ctr', * FROM q WHERE searches >= ?3 AND zero < searches
                        ORDER BY CAST(clicked AS REAL) / searches, searches DESC, query, lang LIMIT ?2)""",
         [split, limit, min_searches, *params])
-    found: dict[str, list[dict[str, Any]]] = {"top": [], "zero": [], "ctr": []}
+    found: dict[str, list[dict[str, Any]]] = {"total": [], "top": [], "zero": [], "ctr": []}
     for row in rows:
         item = dict(row)
         found[item.pop("list")].append(item)
@@ -303,8 +300,6 @@ async def _pages(db: Database, table: str, columns: Sequence[str], time_column: 
 
 
 def _next_day(day: str) -> str:
-    from datetime import date, timedelta
-
     return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 

@@ -240,21 +240,21 @@ def _options(site: Site) -> dict[str, Any]:
 async def dashboard(request: Request) -> Response:
     user = await require_role(request, *ROLES)
     query = parse_query(request)
-    analytics = _analytics(request)
-    rows = await analytics.articles(query.period, query.filters, sort=query.sort, descending=query.descending)
+    report = await _analytics(request).dashboard(query.period, query.filters, sort=query.sort,
+                                                 descending=query.descending, interval=query.interval)
+    rows, points = report.rows, report.points
     pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
     page = int_param(request, "page", 1, minimum=1, maximum=pages)
-    points = await analytics.series(query.period, query.filters, query.interval)
     params = query.params()
     view_params = {**params, "interval": query.interval} if request.query_params.get("interval") else params
     sort_params = {**view_params, "sort": query.sort, "dir": "desc" if query.descending else "asc"}
     return render(request, "admin/analytics.html", {
         **_common(request, query, "/admin/analytics"),
-        "figures": await analytics.headline(query.period, query.filters),
+        "figures": report.figures,
         "points": points, "chart": chart(points),
         "rows": rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], "row_count": len(rows),
         "page": page, "pages": pages,
-        "searches": await analytics.searches(query.period, query.filters),
+        "searches": report.searches,
         "sort_link": lambda column: _href("/admin/analytics", view_params, sort=column,
                                           dir=_next_dir(query, column), page=None) + "#articles",
         "page_link": lambda number: _href("/admin/analytics", sort_params, page=number) + "#articles",

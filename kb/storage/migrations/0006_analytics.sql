@@ -6,22 +6,6 @@
 -- (updated_at), with its current value. The tables are small: one row per day per article (or
 -- per query), so a 90-day report reads ~100,000 rows at most, never millions.
 
--- TEMPORARY fallback while the feedback migration (0002) is not committed; on a fresh
--- database 0002 runs first and this is a no-op.
-CREATE TABLE IF NOT EXISTS votes (
-    id INTEGER PRIMARY KEY,
-    article_id INTEGER NOT NULL,
-    lang TEXT NOT NULL,
-    slug TEXT NOT NULL,
-    visitor TEXT NOT NULL,
-    helpful INTEGER NOT NULL,
-    reason TEXT,
-    comment TEXT,
-    revision TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (article_id, lang, visitor)
-);
 -- Raw article page views: one row per visitor per article per day (the key deduplicates).
 CREATE TABLE page_views (
     day TEXT NOT NULL,
@@ -31,25 +15,21 @@ CREATE TABLE page_views (
     PRIMARY KEY (day, article_id, lang, visitor)
 ) WITHOUT ROWID;
 
-CREATE TABLE view_daily (
+-- Per article and day: views (from page_views) and votes (yes, no, with a comment), in one
+-- table so that per-article reports read one row per article per day.
+CREATE TABLE article_daily (
     day TEXT NOT NULL,
     article_id INTEGER NOT NULL,
     lang TEXT NOT NULL,
     views INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, article_id, lang)
-) WITHOUT ROWID;
-CREATE INDEX view_daily_article ON view_daily (article_id, lang, day);
-
-CREATE TABLE vote_daily (
-    day TEXT NOT NULL,
-    article_id INTEGER NOT NULL,
-    lang TEXT NOT NULL,
     yes INTEGER NOT NULL DEFAULT 0,
     no INTEGER NOT NULL DEFAULT 0,
     comments INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, article_id, lang)
 ) WITHOUT ROWID;
-CREATE INDEX vote_daily_article ON vote_daily (article_id, lang, day);
+-- Covering, in (article, day) order: per-article reports read it without a sort and without
+-- touching the table.
+CREATE INDEX article_daily_article ON article_daily (article_id, lang, day, views, yes, no, comments);
 
 -- Why readers answered No, per article and day ('' when they gave no reason).
 CREATE TABLE vote_reasons (
@@ -85,6 +65,8 @@ CREATE TABLE search_daily (
     clicked INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, lang, category, type, query)
 ) WITHOUT ROWID;
+-- Covering, in (query, lang) order: long periods group queries by reading it straight through.
+CREATE INDEX search_daily_query ON search_daily (query, lang, day, searches, zero, clicked);
 
 CREATE TABLE api_tokens (
     id INTEGER PRIMARY KEY,
@@ -95,23 +77,21 @@ CREATE TABLE api_tokens (
     revoked_at TEXT
 );
 
--- Exports and drill-downs read raw rows by time and by search.
-CREATE INDEX IF NOT EXISTS votes_updated_at ON votes (updated_at);
-CREATE INDEX IF NOT EXISTS votes_article ON votes (article_id, lang, updated_at);
+-- Exports read raw rows by time (votes have theirs from 0002), clicks find their search.
 CREATE INDEX IF NOT EXISTS searches_created_at ON searches (created_at);
 CREATE INDEX IF NOT EXISTS search_clicks_search ON search_clicks (search_id);
 
 -- --- triggers: page views -------------------------------------------------------------------
 
 CREATE TRIGGER page_views_count AFTER INSERT ON page_views BEGIN
-    INSERT INTO view_daily (day, article_id, lang, views) VALUES (NEW.day, NEW.article_id, NEW.lang, 1)
+    INSERT INTO article_daily (day, article_id, lang, views) VALUES (NEW.day, NEW.article_id, NEW.lang, 1)
     ON CONFLICT (day, article_id, lang) DO UPDATE SET views = views + 1;
 END;
 
 -- --- triggers: votes (insert, change, delete) -----------------------------------------------
 
 CREATE TRIGGER votes_count_insert AFTER INSERT ON votes BEGIN
-    INSERT INTO vote_daily (day, article_id, lang, yes, no, comments)
+    INSERT INTO article_daily (day, article_id, lang, yes, no, comments)
     VALUES (substr(NEW.updated_at, 1, 10), NEW.article_id, NEW.lang,
             NEW.helpful != 0, NEW.helpful = 0, COALESCE(NEW.comment, '') != '')
     ON CONFLICT (day, article_id, lang) DO UPDATE SET
@@ -127,7 +107,7 @@ CREATE TRIGGER votes_count_insert AFTER INSERT ON votes BEGIN
 END;
 
 CREATE TRIGGER votes_count_update AFTER UPDATE ON votes BEGIN
-    UPDATE vote_daily SET
+    UPDATE article_daily SET
         yes = yes - (OLD.helpful != 0), no = no - (OLD.helpful = 0),
         comments = comments - (COALESCE(OLD.comment, '') != '')
     WHERE day = substr(OLD.updated_at, 1, 10) AND article_id = OLD.article_id AND lang = OLD.lang;
@@ -136,7 +116,7 @@ CREATE TRIGGER votes_count_update AFTER UPDATE ON votes BEGIN
       AND day = substr(OLD.updated_at, 1, 10) AND reason = COALESCE(OLD.reason, '');
     UPDATE vote_revisions SET yes = yes - (OLD.helpful != 0), no = no - (OLD.helpful = 0)
     WHERE article_id = OLD.article_id AND lang = OLD.lang AND revision = OLD.revision;
-    INSERT INTO vote_daily (day, article_id, lang, yes, no, comments)
+    INSERT INTO article_daily (day, article_id, lang, yes, no, comments)
     VALUES (substr(NEW.updated_at, 1, 10), NEW.article_id, NEW.lang,
             NEW.helpful != 0, NEW.helpful = 0, COALESCE(NEW.comment, '') != '')
     ON CONFLICT (day, article_id, lang) DO UPDATE SET
@@ -152,7 +132,7 @@ CREATE TRIGGER votes_count_update AFTER UPDATE ON votes BEGIN
 END;
 
 CREATE TRIGGER votes_count_delete AFTER DELETE ON votes BEGIN
-    UPDATE vote_daily SET
+    UPDATE article_daily SET
         yes = yes - (OLD.helpful != 0), no = no - (OLD.helpful = 0),
         comments = comments - (COALESCE(OLD.comment, '') != '')
     WHERE day = substr(OLD.updated_at, 1, 10) AND article_id = OLD.article_id AND lang = OLD.lang;
@@ -190,7 +170,7 @@ END;
 
 -- --- aggregates of rows written before this migration ---------------------------------------
 
-INSERT INTO vote_daily (day, article_id, lang, yes, no, comments)
+INSERT INTO article_daily (day, article_id, lang, yes, no, comments)
 SELECT substr(updated_at, 1, 10), article_id, lang,
        sum(helpful != 0), sum(helpful = 0), sum(COALESCE(comment, '') != '')
 FROM votes GROUP BY 1, 2, 3;

@@ -134,9 +134,13 @@ async def search_click(request: Request) -> Response:
 
 
 def _api_lang(request: Request, svc: Services) -> str:
-    languages = svc.site.languages
+    # The index's languages first: Site.languages scans every article (8 ms at 10,000).
+    indexed = search_service(svc).index.languages()
     lang = request.query_params.get("lang") or (
-        svc.settings.default_lang if svc.settings.default_lang in languages or not languages else languages[0])
+        svc.settings.default_lang if svc.settings.default_lang in indexed or not indexed else indexed[0])
+    if lang in indexed:
+        return lang
+    languages = svc.site.languages
     if lang not in languages:
         raise BadRequest(f"unknown lang {lang[:20]!r}; one of: {', '.join(languages)}")
     return lang

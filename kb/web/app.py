@@ -18,8 +18,8 @@ from kb import i18n
 from kb.analytics import Analytics
 from kb.auth import Auth
 from kb.config import PROJECT_ROOT, Settings
-from kb.feedback import Feedback
 from kb.editor import Editor
+from kb.feedback import Feedback
 from kb.policy_live import PolicyService
 from kb.search import SearchService
 from kb.site import Site
@@ -27,8 +27,8 @@ from kb.storage.db import Database
 from kb.tokens import Tokens
 from kb.watch import TreeWatcher
 from kb.web import admin, api, errors, openapi, pages, system
-from kb.web import feedback as feedback_web
 from kb.web import analytics as analytics_web
+from kb.web import feedback as feedback_web
 from kb.web import policy as policy_web
 from kb.web import structured
 from kb.web import search as search_web
@@ -64,16 +64,16 @@ def create_app(settings: Settings) -> Starlette:
     templates = Templates(TEMPLATES_DIR, assets, {}, _request_context(settings))
     db = Database(settings.database)
     svc = Services(settings=settings, site=site, templates=templates, db=db)
+    search = SearchService(site, settings.index_dir)
+    svc.extra["search"] = search
     feedback = Feedback(site, db, rate_limit=settings.vote_rate_limit, show_counts=settings.show_vote_counts)
     svc.extra["feedback"] = feedback
     svc.extra["most_helpful"] = feedback.most_helpful
     templates.globals.update(feedback_web.TEMPLATE_GLOBALS)
-    search = SearchService(site, settings.index_dir)
-    svc.extra["search"] = search
     templates.globals.update(structured.TEMPLATE_GLOBALS)
     policy_service = PolicyService(settings, site, db)
     svc.extra["policy"] = policy_service
-    api_modules = [api, search_web, policy_web, feedback_web]
+    api_modules = [api, search_web, feedback_web, policy_web]
     svc.extra["auth"] = Auth(settings, db)
     svc.extra["editor"] = Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang)
     svc.extra["analytics"] = Analytics(db, site)

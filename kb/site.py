@@ -49,6 +49,29 @@ class Change:
 Listener = Callable[[Change], None]
 
 
+@dataclass(frozen=True)
+class _Catalog:
+    """Lookups derived once per load, so page views never scan every article."""
+
+    languages: tuple[str, ...]
+    published: dict[str | None, list[Article]]  # by language (None: all), newest first
+    versions: dict[int, dict[str, Article]]  # id -> lang -> published article
+    counts: dict[tuple[str, str], int]  # (lang, category) -> published articles
+
+    @classmethod
+    def build(cls, content: ContentSet) -> _Catalog:
+        live = sorted((a for a in content.articles.values() if a.published),
+                      key=lambda a: (-a.updated.toordinal(), a.title.lower(), a.lang))
+        published: dict[str | None, list[Article]] = {None: live}
+        versions: dict[int, dict[str, Article]] = defaultdict(dict)
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for article in live:
+            published.setdefault(article.lang, []).append(article)
+            versions[article.id][article.lang] = article
+            counts[(article.lang, article.category)] += 1
+        return cls(tuple(sorted(k for k in published if k is not None)), published, dict(versions), dict(counts))
+
+
 def article_url(article: Article) -> str:
     return f"/{article.lang}/articles/{quote(article.slug)}"
 
@@ -67,6 +90,7 @@ class Site:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._by_path: dict[PurePosixPath, Article] = {}
+        self._catalog = _Catalog.build(self.content)
         self._policy_read = False
 
     # --- loading --------------------------------------------------------------------------
@@ -77,6 +101,7 @@ class Site:
         with self._lock:
             old = self.content.articles
             self.content = fresh
+            self._catalog = _Catalog.build(fresh)
             self._by_path = {PurePosixPath(a.path.as_posix()): a for a in fresh.articles.values()}
             self._cache = {k: v for k, v in self._cache.items() if k in fresh.articles}
         changed = frozenset(
@@ -130,7 +155,7 @@ class Site:
     @property
     def languages(self) -> tuple[str, ...]:
         """Languages that have published content, in a stable order."""
-        return tuple(sorted({a.lang for a in self.content.articles.values() if a.published}))
+        return self._catalog.languages
 
     def article(self, lang: str, slug: str, *, drafts: bool = False) -> Article:
         found = self.content.articles.get((lang, slug))
@@ -140,26 +165,22 @@ class Site:
 
     def translations(self, article: Article) -> list[Article]:
         """The same article in the other languages, published only."""
-        return sorted(
-            (a for a in self.content.articles.values()
-             if a.id == article.id and a.lang != article.lang and a.published),
-            key=lambda a: a.lang,
-        )
+        versions = self._catalog.versions.get(article.id, {})
+        return [versions[lang] for lang in sorted(versions) if lang != article.lang]
 
     def by_id(self, article_id: int, lang: str) -> Article | None:
         """The article with this id in `lang`, else in any language (English first)."""
-        versions = {a.lang: a for a in self.content.articles.values() if a.id == article_id and a.published}
+        versions = self._catalog.versions.get(article_id, {})
         return versions.get(lang) or versions.get("en") or next(iter(sorted(versions.items())), (None, None))[1]
 
     def published(self, lang: str | None = None, *, category: str | None = None,
                   type: str | None = None) -> list[Article]:
         """Published articles, newest first, then by title."""
-        found = [
-            a for a in self.content.articles.values()
-            if a.published and (lang is None or a.lang == lang)
-            and (category is None or a.category == category) and (type is None or a.type == type)
-        ]
-        return sorted(found, key=lambda a: (-a.updated.toordinal(), a.title.lower(), a.lang))
+        found = self._catalog.published.get(lang, [])
+        if category is None and type is None:
+            return list(found)
+        return [a for a in found
+                if (category is None or a.category == category) and (type is None or a.type == type)]
 
     def counts_by_type(self, lang: str) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
@@ -198,8 +219,7 @@ class Site:
 
     def category_count(self, lang: str, key: str) -> int:
         """Published articles in the category and its sub-categories."""
-        keys = self.descendants(key)
-        return sum(1 for a in self.published(lang) if a.category in keys)
+        return sum(self._catalog.counts.get((lang, k), 0) for k in self.descendants(key))
 
     def related(self, article: Article, limit: int = 5) -> list[Article]:
         """Same language; the same category and shared tags weigh most, then a related category."""

@@ -567,7 +567,15 @@ class SearchIndex:
         if held is not None:
             self._forget(held[2])
             held[2].close()
-        searcher = build.indexes[lang].searcher(weighting=self.weighting)
+        try:
+            searcher = build.indexes[lang].searcher(weighting=self.weighting)
+        except Exception:  # the build was replaced and removed by another process: look again
+            self._polled = 0.0
+            build = self._current()
+            if build is None or lang not in build.indexes:
+                return None
+            generation = build.generations.get(lang, -1)
+            searcher = build.indexes[lang].searcher(weighting=self.weighting)
         with self._state_lock:
             self._searchers.add(searcher)
         mine[lang] = (build.name, generation, searcher)
@@ -627,13 +635,21 @@ class SearchIndex:
             return len(articles)
 
     def _remove_stale(self) -> None:
-        """Under the rebuild lock: unfinished rebuilds and builds no longer named by CURRENT."""
+        """Under the rebuild lock: unfinished rebuilds and builds older than the previous one.
+
+        The previous build is kept: other processes keep serving it until their next look at
+        CURRENT (POLL_SECONDS), and a searcher they open meanwhile needs its files.
+        """
         try:
             current = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
         except (OSError, ValueError):
             current = ""
+        builds = sorted((e.name for e in self.root.iterdir() if e.is_dir() and e.name.startswith("b-")),
+                        reverse=True)
+        previous = next((name for name in builds if name < current and name != current), None)
         for entry in self.root.iterdir():
-            if entry.is_dir() and entry.name != current and entry.name.startswith(("tmp-", "b-")):
+            if (entry.is_dir() and entry.name not in (current, previous)
+                    and entry.name.startswith(("tmp-", "b-"))):
                 shutil.rmtree(entry, ignore_errors=True)
 
     # --- incremental updates --------------------------------------------------------------

@@ -199,7 +199,7 @@ async def baseline(port: int, clients: int, seconds: float) -> float:
 
 def server_stack() -> str:
     fast = importlib.util.find_spec("httptools") and importlib.util.find_spec("uvloop")
-    return "httptools + uvloop" if fast else "h11 + asyncio (pip install -e '.[server]' for httptools + uvloop)"
+    return "httptools + uvloop" if fast else "h11 + asyncio (httptools/uvloop missing: reinstall kb)"
 
 
 async def run(url: str, port: int, clients: int, seconds: float, secret: str,

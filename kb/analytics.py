@@ -168,11 +168,9 @@ class Figure:
         return (self.value - self.previous) / self.previous if self.previous else None
 
 
-@dataclass(frozen=True)
-class Point:
-    start: date
-    end: date
-    views: int
+class Helpfulness:
+    """Votes, helpful rate and its Wilson lower bound, for anything with yes and no counts."""
+
     yes: int
     no: int
 
@@ -184,9 +182,22 @@ class Point:
     def rate(self) -> float | None:
         return ratio(self.yes, self.votes)
 
+    @property
+    def bound(self) -> float | None:
+        return wilson_lower_bound(self.yes, self.votes)
+
+
+@dataclass(frozen=True)
+class Point(Helpfulness):
+    start: date
+    end: date
+    views: int
+    yes: int
+    no: int
+
 
 @dataclass
-class ArticleRow:
+class ArticleRow(Helpfulness):
     article_id: int
     lang: str
     slug: str
@@ -202,17 +213,6 @@ class ArticleRow:
     previous_rate: float | None
     previous_votes: int
 
-    @property
-    def votes(self) -> int:
-        return self.yes + self.no
-
-    @property
-    def rate(self) -> float | None:
-        return ratio(self.yes, self.votes)
-
-    @property
-    def bound(self) -> float | None:
-        return wilson_lower_bound(self.yes, self.votes)
 
     @property
     def vote_rate(self) -> float | None:
@@ -257,7 +257,7 @@ def _round(value: float | None) -> float | None:
 
 
 @dataclass(frozen=True)
-class RevisionRow:
+class RevisionRow(Helpfulness):
     revision: str
     since: str  # when this revision went live (editor history) or got its first vote
     author: str | None
@@ -266,18 +266,6 @@ class RevisionRow:
     no: int
     current: bool
     change: float | None  # helpful rate against the revision before, in points
-
-    @property
-    def votes(self) -> int:
-        return self.yes + self.no
-
-    @property
-    def rate(self) -> float | None:
-        return ratio(self.yes, self.votes)
-
-    @property
-    def bound(self) -> float | None:
-        return wilson_lower_bound(self.yes, self.votes)
 
 
 @dataclass(frozen=True)

@@ -330,21 +330,50 @@ def _validate_fields(meta: dict[str, Any], lines: dict[str, int], categories: di
         return None
 
 
-def load_content(root: Path) -> ContentSet:
+@dataclass
+class ParseCache:
+    """Parsed files by (inode, mtime, size), so a reload re-reads only the files that changed.
+
+    Valid only for one set of categories: a change to categories.yaml re-validates every file.
+    """
+
+    categories: dict[str, Category] | None = None
+    files: dict[Path, tuple[tuple[int, int, int], Article | None, tuple[Problem, ...]]] = field(
+        default_factory=dict)
+
+    def parse(self, root: Path, relative: Path, categories: dict[str, Category]) -> tuple[Article | None, list[Problem]]:
+        problems: list[Problem] = []
+        try:
+            stat = (root / relative).stat()
+            stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            cached = self.files.get(relative)
+            if cached is not None and cached[0] == stamp:
+                return cached[1], list(cached[2])
+            data = (root / relative).read_bytes()
+        except OSError as exc:
+            return None, [Problem(display_path(root, relative), 1, f"cannot read: {exc.strerror}")]
+        article = parse_article(root, relative, data, categories, problems)
+        self.files[relative] = (stamp, article, tuple(problems))
+        return article, problems
+
+
+def load_content(root: Path, cache: ParseCache | None = None) -> ContentSet:
     """Read the whole tree; never raises for bad content, only reports it."""
     content = ContentSet(root=root)
     if not root.is_dir():
         content.problems.append(Problem(str(root), 1, "content folder does not exist"))
         return content
     content.categories = load_categories(root, content.problems)
+    if cache is None:
+        cache = ParseCache()
+    if cache.categories != content.categories:
+        cache.categories, cache.files = content.categories, {}
     ids: dict[tuple[str, int], Path] = {}
+    seen: set[Path] = set()
     for relative in iter_article_files(root):
-        try:
-            data = (root / relative).read_bytes()
-        except OSError as exc:
-            content.problems.append(Problem(display_path(root, relative), 1, f"cannot read: {exc.strerror}"))
-            continue
-        article = parse_article(root, relative, data, content.categories, content.problems)
+        seen.add(relative)
+        article, problems = cache.parse(root, relative, content.categories)
+        content.problems.extend(problems)
         if article is None:
             continue
         shown = display_path(root, relative)
@@ -360,6 +389,8 @@ def load_content(root: Path) -> ContentSet:
             continue
         ids[(article.lang, article.id)] = relative
         content.articles[article.key] = article
+    for gone in set(cache.files) - seen:
+        del cache.files[gone]
     content.problems.sort()
     return content
 

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from kb.content import Article, Category, ContentSet, Problem, display_path, load_content
+from kb.content import Article, Category, ContentSet, ParseCache, Problem, display_path, load_content
 from kb.errors import NotFound
 from kb.render import Rendered, RenderEnv, Renderer
 
@@ -90,6 +90,8 @@ class Site:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._by_path: dict[PurePosixPath, Article] = {}
+        self._parsed = ParseCache()  # only files that changed are parsed again on reload
+        self._load_lock = threading.RLock()  # one reload at a time (watcher, editor, policy)
         self._catalog = _Catalog.build(self.content)
         self._policy_read = False
 
@@ -97,32 +99,33 @@ class Site:
 
     def load(self) -> Change:
         """(Re)read the content tree; log its problems; notify listeners of what changed."""
-        fresh = load_content(self.content_dir)
-        with self._lock:
-            old = self.content.articles
-            self.content = fresh
-            self._catalog = _Catalog.build(fresh)
-            self._by_path = {PurePosixPath(a.path.as_posix()): a for a in fresh.articles.values()}
-            self._cache = {k: v for k, v in self._cache.items() if k in fresh.articles}
-        changed = frozenset(
-            key for key, article in fresh.articles.items()
-            if key not in old or old[key].revision != article.revision
-        )
-        removed = frozenset(set(old) - set(fresh.articles))
-        for problem in fresh.problems:
-            log.warning("content problem: %s", problem)
-        if self.policy is None and not self._policy_read:  # kb.policy_live takes over when serving
-            from kb.policy import load_file
+        with self._load_lock:
+            fresh = load_content(self.content_dir, self._parsed)
+            with self._lock:
+                old = self.content.articles
+                self.content = fresh
+                self._catalog = _Catalog.build(fresh)
+                self._by_path = {PurePosixPath(a.path.as_posix()): a for a in fresh.articles.values()}
+                self._cache = {k: v for k, v in self._cache.items() if k in fresh.articles}
+            changed = frozenset(
+                key for key, article in fresh.articles.items()
+                if key not in old or old[key].revision != article.revision
+            )
+            removed = frozenset(set(old) - set(fresh.articles))
+            for problem in fresh.problems:
+                log.warning("content problem: %s", problem)
+            if self.policy is None and not self._policy_read:  # kb.policy_live takes over when serving
+                from kb.policy import load_file
 
-            self._policy_read = True
-            self.policy, policy_problems = load_file(self.content_dir)
-            for problem in policy_problems:
-                log.warning("policy problem: %s", problem)
-        change = Change(changed, removed)
-        if change:
-            for listener in list(self._listeners):
-                listener(change)
-        return change
+                self._policy_read = True
+                self.policy, policy_problems = load_file(self.content_dir)
+                for problem in policy_problems:
+                    log.warning("policy problem: %s", problem)
+            change = Change(changed, removed)
+            if change:
+                for listener in list(self._listeners):
+                    listener(change)
+            return change
 
     def on_change(self, listener: Listener) -> None:
         self._listeners.append(listener)

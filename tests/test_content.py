@@ -123,3 +123,27 @@ def test_a_bad_article_does_not_stop_the_others_from_being_served(make_client, t
     client = make_client(tree.root)
     assert client.get("/en/articles/good").status_code == 200
     assert client.get("/en/articles/bad").status_code == 404
+
+
+def test_a_reload_parses_only_the_files_that_changed(tree: ContentTree) -> None:
+    tree.add("en", "stays", id=1)
+    changing = tree.add("en", "changes", id=2, body="Before.\n")
+    site = Site(tree.root)
+    site.load()
+    kept = site.article("en", "stays")
+    changing.write_text(changing.read_text(encoding="utf-8").replace("Before.", "After, longer."), encoding="utf-8")
+    change = site.load()
+    assert change.changed == {("en", "changes")} and not change.removed
+    assert site.article("en", "stays") is kept  # not parsed again
+    assert "After, longer." in site.article("en", "changes").source
+
+
+def test_a_category_change_revalidates_every_article(tree: ContentTree) -> None:
+    tree.add("en", "in-accounts", id=1, category="accounts")
+    site = Site(tree.root)
+    site.load()
+    assert site.check() == []
+    tree.write_categories({"billing": {"title": {"en": "Billing"}}})
+    site.load()
+    assert [p.message for p in site.check()] == [
+        "unknown category 'accounts' (declare it in categories.yaml)"]

@@ -400,11 +400,14 @@ class _MarkFormatter(Formatter):  # type: ignore[misc]
     def format_token(self, text: str, token: Any, replace: bool = False) -> str:
         return "<mark>" + html.escape(get_text(text, token, replace), quote=False) + "</mark>"
 
-    def format_fragment(self, fragment: Any, replace: bool = False) -> str:
-        body = super().format_fragment(fragment, replace).strip()
-        before = "… " if fragment.startchar > 0 else ""
-        after = " …" if fragment.endchar < len(fragment.text) else ""
-        return f"{before}{body}{after}"
+    def format(self, fragments: list[Any], replace: bool = False) -> str:
+        """One "…" between fragments and at cut ends, never two in a row."""
+        if not fragments:
+            return ""
+        parts = [self.format_fragment(f, replace).strip() for f in fragments]
+        before = "… " if fragments[0].startchar > 0 else ""
+        after = " …" if fragments[-1].endchar < len(fragments[-1].text) else ""
+        return before + self.between.join(parts) + after
 
 
 # --- the index ----------------------------------------------------------------------------

@@ -165,3 +165,10 @@ def test_later_pages_keep_the_search_id_of_the_first(make_client, tree) -> None:
     assert parse_qs(urlsplit(link).query)["sid"] == parse_qs(urlsplit(next_url).query)["sid"]
     flush(client)
     assert len(client.portal.call(searchlog.recent_searches, client.app.state.kb.db)) == 1
+
+
+def test_excerpts_never_show_two_ellipses_in_a_row(client) -> None:  # type: ignore[no-untyped-def]
+    results = client.get("/api/v1/search", params={"q": "premium support", "lang": "en"}).json()["results"]
+    assert results
+    for result in results:
+        assert "… …" not in result["highlight"], result["highlight"]

@@ -181,3 +181,24 @@ def test_images_next_to_articles_are_served_but_sources_are_not(make_client, tre
 def test_visitors_get_a_signed_httponly_samesite_cookie(client) -> None:  # type: ignore[no-untyped-def]
     cookie = client.get("/en/").headers["set-cookie"]
     assert cookie.startswith("kb_visitor=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_crash_shows_a_500_page_without_a_traceback(tmp_path, sample_tree) -> None:  # type: ignore[no-untyped-def]
+    from starlette.testclient import TestClient
+
+    from conftest import settings_for
+    from kb.web.app import create_app
+
+    app = create_app(settings_for(tmp_path, sample_tree))
+
+    def explode(article):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internals /etc/passwd")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        app.state.kb.site.rendered = explode
+        page = client.get("/fr/articles/code-support-et-code-vip")
+        assert page.status_code == 500
+        assert "Traceback" not in page.text and "secret internals" not in page.text
+        assert soup(page).h1.get_text() == "Un problème est survenu de notre côté"
+        api = client.get("/api/v1/articles/en/support-code-and-vip-code")
+        assert api.status_code == 500 and api.json() == {"error": "internal error"}

@@ -17,7 +17,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from kb.content import Article, Category, ContentSet, ParseCache, Problem, display_path, load_content
+from kb.content import (
+    Article,
+    Category,
+    ContentSet,
+    ParseCache,
+    Problem,
+    display_path,
+    load_content,
+)
 from kb.errors import NotFound
 from kb.render import Rendered, RenderEnv, Renderer
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from kb.web.app import create_app
-
 
 def test_list_articles_filters_and_paginates(client) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/api/v1/articles?lang=en&type=faq").json()

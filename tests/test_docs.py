@@ -17,7 +17,7 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
 def test_every_cli_command_is_documented_in_the_readme() -> None:
     parser = build_parser()
-    commands = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    commands = next(a for a in parser._actions if a.dest == "command").choices
     missing = [name for name in commands if f"kb {name}" not in README]
     assert not missing, f"commands missing from README.md: {missing}"
 

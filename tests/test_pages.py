@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-
 from bs4 import BeautifulSoup
 from conftest import ContentTree
 
@@ -184,9 +182,9 @@ def test_visitors_get_a_signed_httponly_samesite_cookie(client) -> None:  # type
 
 
 def test_a_crash_shows_a_500_page_without_a_traceback(tmp_path, sample_tree) -> None:  # type: ignore[no-untyped-def]
+    from conftest import settings_for
     from starlette.testclient import TestClient
 
-    from conftest import settings_for
     from kb.web.app import create_app
 
     app = create_app(settings_for(tmp_path, sample_tree))

@@ -26,11 +26,10 @@ from kb.site import Site
 from kb.storage.db import Database
 from kb.tokens import Tokens
 from kb.watch import TreeWatcher
-from kb.web import admin, api, errors, openapi, pages, system
+from kb.web import admin, api, errors, openapi, pages, structured, system
 from kb.web import analytics as analytics_web
 from kb.web import feedback as feedback_web
 from kb.web import policy as policy_web
-from kb.web import structured
 from kb.web import search as search_web
 from kb.web.security import VisitorMiddleware, csrf_token
 from kb.web.services import Services

@@ -24,8 +24,7 @@ class UserRow:
 
 
 @dataclass(frozen=True)
-class RevisionRow:
-    id: int
+class NewRevision:
     article_id: int
     lang: str
     slug: str
@@ -35,6 +34,13 @@ class RevisionRow:
     message: str
     action: str
     text: str
+
+
+@dataclass(frozen=True)
+class RevisionRow(NewRevision):
+    """A stored revision: what was written, plus its id and time."""
+
+    id: int
     created_at: str
 
 
@@ -154,19 +160,6 @@ async def end_sessions(db: Database, user_id: int) -> None:
 
 _REVISION_COLUMNS = "id, article_id, lang, slug, path, revision, author, message, action, text, created_at"
 _PENDING_COLUMNS = "lang, article_id, slug, text, base_revision, review, author, message, updated_at"
-
-
-@dataclass(frozen=True)
-class NewRevision:
-    article_id: int
-    lang: str
-    slug: str
-    path: str
-    revision: str
-    author: str
-    message: str
-    action: str
-    text: str
 
 
 async def _insert_revision(conn: aiosqlite.Connection, new: NewRevision) -> int:

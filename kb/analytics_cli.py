@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable
@@ -14,20 +13,12 @@ from kb.config import Settings
 
 def _run(settings: Settings, work: Callable[[Any, Any], Awaitable[int]], *, load_site: bool = False) -> int:
     from kb.site import Site
-    from kb.storage.db import Database
+    from kb.storage.db import run_with_database
 
-    async def main() -> int:
-        site = Site(settings.content_dir)
-        if load_site:
-            site.load()
-        db = Database(settings.database)
-        await db.open()
-        try:
-            return await work(db, site)
-        finally:
-            await db.close()
-
-    return asyncio.run(main())
+    site = Site(settings.content_dir)
+    if load_site:
+        site.load()
+    return run_with_database(settings.database, lambda db: work(db, site))
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:

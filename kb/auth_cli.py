@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
@@ -17,17 +16,9 @@ ROLES = ("admin", "editor", "analyst")
 
 def _run(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
     from kb.auth import Auth
-    from kb.storage.db import Database
+    from kb.storage.db import run_with_database
 
-    async def main() -> int:
-        db = Database(settings.database)
-        await db.open()
-        try:
-            return await work(Auth(settings, db))
-        finally:
-            await db.close()
-
-    return asyncio.run(main())
+    return run_with_database(settings.database, lambda db: work(Auth(settings, db)))
 
 
 def _read_password(args: argparse.Namespace) -> str:

@@ -41,19 +41,11 @@ def register(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) ->
 
 def _run(settings: Settings, work: Callable[[Any], Any]) -> Any:
     """Run `work(db)` against the database, or `work(None)` when there is none yet."""
-    from kb.storage.db import Database
+    from kb.storage.db import run_with_database
 
-    async def main() -> Any:
-        if not settings.database.exists():
-            return await work(None)
-        db = Database(settings.database)
-        await db.open()
-        try:
-            return await work(db)
-        finally:
-            await db.close()
-
-    return asyncio.run(main())
+    if not settings.database.exists():
+        return asyncio.run(work(None))
+    return run_with_database(settings.database, work)
 
 
 def _file_policy(settings: Settings) -> Any:

@@ -259,3 +259,17 @@ class Database:
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+
+def run_with_database(path: Path, work: Callable[[Database], Awaitable[T]]) -> T:
+    """For CLI commands: open the database, run `work(db)` in one event loop, close it."""
+
+    async def main() -> T:
+        db = Database(path)
+        await db.open()
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(main())

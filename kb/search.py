@@ -61,7 +61,7 @@ from whoosh.scoring import BM25F
 from whoosh.support.charset import accent_map
 
 from kb.content import Article
-from kb.site import Change, Site
+from kb.site import Change, Site, article_path
 
 log = logging.getLogger("kb.search")
 
@@ -360,7 +360,7 @@ class Hit:
 
     @property
     def url(self) -> str:
-        return f"/{self.lang}/articles/{self.slug}"
+        return article_path(self.lang, self.slug)
 
 
 @dataclass(frozen=True)
@@ -386,7 +386,7 @@ class Suggestion:
 
     @property
     def url(self) -> str:
-        return f"/{self.lang}/articles/{self.slug}"
+        return article_path(self.lang, self.slug)
 
 
 class _MarkFormatter(Formatter):  # type: ignore[misc]

@@ -80,8 +80,12 @@ class _Catalog:
         return cls(tuple(sorted(k for k in published if k is not None)), published, dict(versions), dict(counts))
 
 
+def article_path(lang: str, slug: str) -> str:
+    return f"/{lang}/articles/{quote(slug)}"
+
+
 def article_url(article: Article) -> str:
-    return f"/{article.lang}/articles/{quote(article.slug)}"
+    return article_path(article.lang, article.slug)
 
 
 def category_url(lang: str, key: str) -> str:

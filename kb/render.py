@@ -17,19 +17,26 @@ from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from kb.mdplugins.alerts import alerts_plugin
+from kb.mdplugins.comments import comments_plugin
 from kb.mdplugins.links import links_plugin
+from kb.mdplugins.references import references_plugin
 from kb.mdplugins.snippets import snippets_plugin
 
 TOC_MIN_HEADINGS = 3
 
 Plugin = Callable[[MarkdownIt], None]
 
-# Order matters only where a plugin reads another's tokens: links run after parsing.
+# Order matters only where a plugin reads another's tokens: links run after parsing; alerts
+# reuse the admonition tokens (so admon comes first).
 PLUGINS: list[Plugin] = [
     front_matter_plugin,
     lambda md: anchors_plugin(md, min_level=2, max_level=3),
     admon_plugin,
+    alerts_plugin,
+    comments_plugin,
     links_plugin,
+    references_plugin,
     snippets_plugin,
 ]
 
@@ -52,6 +59,14 @@ class Rendered:
     @property
     def toc(self) -> tuple[Heading, ...]:
         return self.headings if len(self.headings) >= TOC_MIN_HEADINGS else ()
+
+    def nested(self, prefix: str, below: int = 2) -> str:
+        """The HTML to show inside a page under a heading of level `below` (stacked FAQs).
+
+        Every id (and every in-page link and aria reference to one) gets `prefix`, so several
+        articles on one page never repeat an id; headings move one level below `below`.
+        """
+        return nest_html(self.html, prefix, below)
 
 
 @dataclass
@@ -107,13 +122,43 @@ def _headings(tokens: list[Token]) -> tuple[Heading, ...]:
     return tuple(found)
 
 
+def _inline_text(children: list[Token]) -> str:
+    # A line break is a word boundary: without the space, "`bzip2`.\nMore" indexes "bzip2.more".
+    return "".join(" " if c.type in ("softbreak", "hardbreak") else c.content
+                   for c in children if c.type in ("text", "code_inline", "softbreak", "hardbreak"))
+
+
 def _plain_text(tokens: list[Token]) -> str:
     parts: list[str] = []
     for token in tokens:
         if token.type == "inline" and token.children:
-            parts.append("".join(c.content for c in token.children if c.type in ("text", "code_inline")))
+            parts.append(_inline_text(token.children))
         elif token.type in ("code_block", "fence"):
             parts.append(token.content)
         elif token.meta.get("text"):  # plugins (policy snippets) can expose their text
             parts.append(str(token.meta["text"]))
     return re.sub(r"\s+", " ", " ".join(parts)).strip()
+
+
+# The renderer escapes raw HTML, and attribute values are quoted with every " escaped, so in its
+# output `<h2`, ` id="` and ` href="#` only ever occur as real tags and attributes.
+_HEADING_TAG_RE = re.compile(r"<(/?)h([1-6])(?=[\s>])")
+_ID_ATTR_RE = re.compile(r'(?<=\s)(id|for|aria-labelledby|aria-describedby|aria-controls|href)="([^"]*)"')
+
+
+def nest_html(html: str, prefix: str, below: int = 2) -> str:
+    """Prefix the ids of rendered HTML and shift its headings below a heading of level `below`."""
+
+    def heading(match: re.Match[str]) -> str:
+        level = min(6, max(int(match.group(2)), below) + 1)
+        return f"<{match.group(1)}h{level}"
+
+    def attribute(match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        if name == "href":
+            if not value.startswith("#") or value == "#":
+                return match.group(0)
+            return f'href="#{prefix}{value[1:]}"'
+        return f'{name}="{" ".join(prefix + part for part in value.split())}"'
+
+    return _ID_ATTR_RE.sub(attribute, _HEADING_TAG_RE.sub(heading, html))

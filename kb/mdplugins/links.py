@@ -1,7 +1,8 @@
 """Links between articles are written as relative paths to the other .md file.
 
 A core rule rewrites them (and relative image paths) to site URLs with env["resolve"]; a link
-that points nowhere is reported in env["problems"] and rendered as plain text.
+that points nowhere is reported in env["problems"] and rendered as plain text (a reference
+link's missing target is reported once, on its definition: kb.mdplugins.references).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 
-def _is_relative(url: str) -> bool:
+def is_relative(url: str) -> bool:
     return bool(url) and not url.startswith(("#", "/", "//")) and ":" not in url.split("/")[0]
 
 
@@ -29,10 +30,11 @@ def _rewrite(state: StateCore) -> None:
         for token in block.children:
             if token.type == "link_open":
                 href = str(token.attrGet("href") or "")
-                if _is_relative(href):
+                if is_relative(href):
                     target = resolve(href)
                     if target is None:
-                        problems.append((line, f"link to a missing article or file: {href}"))
+                        if "label" not in token.meta:  # a reference link: reported on its definition
+                            problems.append((line, f"link to a missing article or file: {href}"))
                         dropped_depth += 1
                         continue
                     token.attrSet("href", target)
@@ -41,7 +43,7 @@ def _rewrite(state: StateCore) -> None:
                 continue
             elif token.type == "image":
                 src = str(token.attrGet("src") or "")
-                if _is_relative(src):
+                if is_relative(src):
                     target = resolve(src)
                     if target is None:
                         problems.append((line, f"missing image: {src}"))

@@ -18,6 +18,16 @@ from kb.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def resource_dir(name: str) -> Path:
+    """`templates` or `static`: top-level folders of a checkout, installed as kb/<name> by a wheel.
+
+    The packaged copy wins so that an installed kb never serves a stray folder that happens to sit
+    next to it in site-packages.
+    """
+    packaged = Path(__file__).resolve().parent / name
+    return packaged if packaged.is_dir() else PROJECT_ROOT / name
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     name: str

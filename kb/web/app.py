@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 from kb import i18n
 from kb.analytics import Analytics
 from kb.auth import Auth
-from kb.config import PROJECT_ROOT, Settings
+from kb.config import Settings, resource_dir
 from kb.editor import Editor
 from kb.feedback import Feedback
 from kb.policy_live import PolicyService
@@ -37,8 +37,8 @@ from kb.web.templating import StaticAssets, Templates
 
 log = logging.getLogger("kb")
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-STATIC_DIR = PROJECT_ROOT / "static"
+TEMPLATES_DIR = resource_dir("templates")
+STATIC_DIR = resource_dir("static")
 
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from starlette.concurrency import run_in_threadpool
 
-from kb.authoring import article_text, write_atomically
+from kb.authoring import article_text, layout, patch_article, write_atomically
 from kb.content import (
     ARTICLE_TYPES,
     LANG_RE,
@@ -90,27 +90,31 @@ class ArticleForm:
             limit = MAX_BODY if name == "body" else MAX_FIELD
             if len(raw) > limit:
                 raise BadRequest(f"{name} is too long (at most {limit} characters)")
-            values[name] = raw.replace("\r\n", "\n").replace("\r", "\n")
+            values[name] = _newlines(raw)
             if name != "body":
                 values[name] = values[name].strip()
         return cls(**values)
 
     @classmethod
     def from_text(cls, text: str, *, lang: str, slug: str) -> ArticleForm:
+        """The form for a file, with text cleaned as `from_mapping` cleans what a browser posts, so
+        a form posted back unchanged compares equal, field by field, to the file it came from."""
         meta, body = split_text(text)
         tags = meta.get("tags") or []
         updated = meta.get("updated", "")
-        return cls(
-            lang=lang, slug=slug, title=str(meta.get("title") or ""), summary=str(meta.get("summary") or ""),
-            category=str(meta.get("category") or ""),
-            tags=", ".join(str(t) for t in tags) if isinstance(tags, list) else str(tags),
-            type=str(meta.get("type") or "faq"),
-            updated=updated.isoformat() if isinstance(updated, date) else str(updated or ""),
-            video=str(meta.get("video") or ""), body=body,
-        )
+        values = {
+            "title": str(meta.get("title") or ""), "summary": str(meta.get("summary") or ""),
+            "category": str(meta.get("category") or ""),
+            "tags": ", ".join(str(t) for t in tags) if isinstance(tags, list) else str(tags),
+            "type": str(meta.get("type") or "faq"),
+            "updated": updated.isoformat() if isinstance(updated, date) else str(updated or ""),
+            "video": str(meta.get("video") or ""),
+        }
+        return cls(lang=lang, slug=slug, body=_newlines(body),
+                   **{name: _newlines(value).strip() for name, value in values.items()})
 
-    def text(self, article_id: int, status: str) -> str:
-        """The whole file this form describes, front matter included."""
+    def meta(self, article_id: object, status: object) -> dict[str, object]:
+        """The front matter fields this form describes."""
         updated: object = self.updated
         try:
             updated = date.fromisoformat(self.updated)
@@ -123,21 +127,49 @@ class ArticleForm:
         }
         if self.type == "video" or self.video:
             meta["video"] = self.video
-        return article_text(meta, self.body)
+        return meta
+
+    def text(self, article_id: int, status: str, base: str | None = None) -> str:
+        """The whole file this form describes, front matter included.
+
+        With `base` (the file the form was opened from, or the article a translation starts
+        from), only what the form changes is rewritten: a field is changed when its value differs
+        from what the same form fields give for `base`, so untouched fields keep their lines
+        byte for byte (quotes, comments, wrapping), and an unchanged form gives back `base`.
+        """
+        meta = self.meta(article_id, status)
+        if base is None:
+            return article_text(meta, self.body)
+        raw, _ = split_text(base)
+        before = ArticleForm.from_text(base, lang=self.lang, slug=self.slug).meta(raw.get("id"), raw.get("status"))
+        changes = {k: v for k, v in meta.items() if k not in before or not _same(before[k], v)}
+        removed = [k for k in before if k not in meta]
+        return patch_article(base, changes, removed, self.body)
+
+
+def _newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal and of the same type all the way down (1 is not True, '1' is not 1)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 def split_text(text: str) -> tuple[dict[str, Any], str]:
     """(front matter as a mapping, body) of an article file; ({}, text) when it has none."""
-    split = split_front_matter(text)
-    if split is None:
+    parts = layout(text)
+    if parts is None:
         return {}, text
-    front, after = split
     try:
-        meta = yaml.safe_load(front)
+        meta = yaml.safe_load(parts.front)
     except yaml.YAMLError:
         meta = None
-    body = "\n".join(text.split("\n")[after - 1:])
-    return (meta if isinstance(meta, dict) else {}), body
+    return (meta if isinstance(meta, dict) else {}), parts.body
 
 
 @dataclass(frozen=True)
@@ -332,7 +364,7 @@ class Editor:
             if (lang, slug) in self.site.content.articles:
                 problems.append((1, f"an article with the slug {slug!r} already exists in {lang!r}"))
                 fatal = True
-        text = form.text(article_id, status)
+        text = form.text(article_id, status, self._base_text(form, existing))
         found: list[Problem] = []
         article = parse_article(self.root, relative, text.encode("utf-8"), categories, found)
         problems.extend((p.line, p.message) for p in found)
@@ -360,6 +392,18 @@ class Editor:
         if not any(a.id == wanted for a in self.site.content.articles.values()):
             raise BadRequest(f"no article has the id {wanted}")
         return wanted
+
+    def _base_text(self, form: ArticleForm, existing: Article | None) -> str | None:
+        """The file a form's text is patched from: the article's own file, or for a new
+        translation the article it translates (its default-language version when there is one),
+        so the copied front matter keeps its formatting too."""
+        if existing is not None:
+            return existing.source
+        if not form.translation_of:
+            return None
+        sources = sorted((a for a in self.site.content.articles.values() if str(a.id) == form.translation_of),
+                         key=lambda a: (a.lang != self.default_lang, a.lang))
+        return sources[0].source if sources else None
 
     def _next_id_guess(self) -> int:
         return max((a.id for a in self.site.content.articles.values()), default=0) + 1
@@ -635,18 +679,6 @@ class Editor:
         return Outcome("saved", lang, slug)
 
 
-_STATUS_LINE = re.compile(r"^status:[ \t]*\S+[ \t]*$", re.MULTILINE)
-
-
 def set_status(text: str, status: str) -> str:
     """Change only the status line of the front matter, keeping the rest of the file as it is."""
-    split = split_front_matter(text)
-    if split is not None:
-        front, after = split
-        lines = text.split("\n")
-        new_front, count = _STATUS_LINE.subn(f"status: {status}", front, count=1)
-        if count:
-            return "\n".join(["---", new_front, "---", *lines[after - 1:]])
-    meta, body = split_text(text)
-    meta["status"] = status
-    return article_text(meta, body)
+    return patch_article(text, {"status": status})

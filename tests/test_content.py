@@ -67,6 +67,41 @@ def test_link_to_a_missing_article_names_the_line(tree: ContentTree) -> None:
     assert found == [f"{source}:13: link to a missing article or file: ../billing/missing.md"]
 
 
+def test_reference_links_report_a_missing_definition_and_a_definition_to_nowhere(tree: ContentTree) -> None:
+    tree.add("en", "target", id=1)
+    source = tree.add("en", "source", id=2, body=(
+        "Read [the target][ok], [the answer][nope] and [gone][gone].\n"  # line 11
+        "Arrays like rows[i][j] and `[code][x]` are not links.\n"
+        "\n"
+        "<!-- the links used above -->\n"
+        "[ok]: target.md\n"  # line 15
+        "[gone]: ../billing/missing.md\n"
+        "[unused]: missing-too.md\n"))
+    assert problems_of(tree.root) == [
+        f"{source}:11: reference link [the answer][nope] has no definition: "
+        "add a line '[nope]: target' or fix the label",
+        f"{source}:16: link definition [gone] points to a missing article or file: ../billing/missing.md",
+        f"{source}:17: link definition [unused] points to a missing article or file: missing-too.md",
+    ]
+    site = Site(tree.root)
+    site.load()
+    html = site.rendered(site.article("en", "source")).html
+    assert '<a href="/en/articles/target">the target</a>' in html
+    assert "[the answer][nope]" in html and ">gone<" not in html  # a link to nowhere is plain text
+
+
+def test_comments_hide_their_links_from_readers_and_from_kb_check(tree: ContentTree) -> None:
+    tree.add("en", "source", id=1, body="<!-- old: [see](missing.md) -->\nText <!-- [x](gone.md) --> here.\n")
+    assert problems_of(tree.root) == []
+
+
+def test_escaped_braces_are_no_unknown_policy_key_for_kb_check(tree: ContentTree) -> None:
+    tree.add("en", "escaped", id=1, body='In awk, write "\\{{foo}}" and `{{ bar }}` as they are.\n')
+    assert problems_of(tree.root) == []
+    unescaped = tree.add("en", "unescaped", id=2, body='In awk, write "{{foo}}".\n')
+    assert [p.split(": ", 1)[0] for p in problems_of(tree.root)] == [f"{unescaped}:11"]
+
+
 def test_relative_links_between_articles_become_site_urls(tree: ContentTree) -> None:
     tree.add("en", "target", id=1, category="accounts")
     tree.add("en", "source", id=2, body="See [it](../accounts/target.md#part).\n")

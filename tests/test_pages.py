@@ -48,6 +48,62 @@ def test_category_page_stacks_faq_answers_with_permalink_and_feedback(client) ->
     assert crumbs == ["Knowledge base", "Premium Support"]
 
 
+def _heading_level(tag) -> int:  # type: ignore[no-untyped-def]
+    return int(tag.name[1])
+
+
+def test_stacked_faqs_repeat_no_id_and_nest_their_sections_under_their_titles(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+    body = ("Short answer, see [the details](#details).\n\n## Details\n\nMore.\n\n### Limits\n\nFew.\n\n"
+            "## Steps\n\n1. Do it.\n")
+    tree.add("en", "first-question", id=1, body=body)
+    tree.add("en", "second-question", id=2, body=body)
+    page = soup(make_client(tree.root).get("/en/billing/"))
+    ids = [tag["id"] for tag in page.find_all(id=True)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    entries = page.select("article.faq-entry")
+    assert len(entries) == 2
+    for entry in entries:
+        title = entry.find(["h1", "h2", "h3", "h4", "h5", "h6"])
+        assert title is not None and title["id"] == f"{entry['id']}-title"
+        sections = entry.select(".article-body :is(h1, h2, h3, h4, h5, h6)")
+        assert [(s.name, s.get_text()) for s in sections] == [("h3", "Details"), ("h4", "Limits"), ("h3", "Steps")]
+        levels = [_heading_level(title)] + [_heading_level(s) for s in sections]
+        assert all(level > levels[0] for level in levels[1:])
+        assert all(after <= before + 1 for before, after in zip(levels, levels[1:], strict=False))
+        # the in-page link still leads to this FAQ's own section
+        target = entry.select_one(".article-body a[href^='#']")["href"][1:]
+        assert entry.find(id=target).get_text() == "Details"
+    # the article's own page keeps plain ids and levels
+    article = soup(make_client(tree.root).get("/en/articles/first-question"))
+    assert article.select_one(".article-body h2#details") is not None
+
+
+def test_every_sample_category_page_has_unique_ids(client) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/en/premium-support/", "/pt/premium-support/", "/fr/premium-support/", "/en/support-codes/",
+                 "/en/using-the-help-center/", "/en/writing-articles/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        ids = [tag["id"] for tag in soup(response).find_all(id=True)]
+        assert len(ids) == len(set(ids)), (path, sorted({i for i in ids if ids.count(i) > 1}))
+
+
+def test_comments_are_hidden_and_github_alerts_are_callouts_on_the_page(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+    tree.add("en", "imported", body=(
+        "<!-- internal: ask legal before publishing -->\nIntro.\n\n> [!IMPORTANT]\n> Back up first.\n\n"
+        "See [the guide][01].\n\n<!-- links -->\n[01]: https://example.com/guide\n"))
+    tree.add("pt", "importado", body="> [!CAUTION]\n> Atenção.\n")
+    client = make_client(tree.root)
+    page = soup(client.get("/en/articles/imported"))
+    body = page.select_one(".article-body")
+    assert "legal" not in page.get_text() and "<!--" not in body.get_text()
+    callout = body.select_one("div.admonition.important")
+    assert callout.select_one(".admonition-title").get_text() == "Important"
+    assert "Back up first." in callout.get_text()
+    assert body.select_one("a[href='https://example.com/guide']").get_text() == "the guide"
+    callout = soup(client.get("/pt/articles/importado")).select_one(".article-body div.admonition.caution")
+    assert callout.select_one(".admonition-title").get_text() == "Cuidado"
+
+
 def test_category_page_paginates(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
     for number in range(1, 6):
         tree.add("en", f"question-{number}", id=number, updated=f"2026-01-0{number}")

@@ -22,6 +22,7 @@ from kb.mdplugins.links import is_relative
 # `[text][label]` and `[text][]` left as text; not after a word character, so `rows[i][j]` in
 # running text is not taken for a link.
 LITERAL_RE = re.compile(r"(?<![\w\]])\[([^\[\]\n]+)\]\[([^\[\]\n]*)\]")
+DEFINITION_RE = re.compile(r"\[((?:[^\]\\]|\\.)+)\]:")
 BARRIER = "\x00"  # stands for anything that is not plain text (code, escapes, emphasis marks)
 
 
@@ -57,11 +58,15 @@ def _missing_targets(state: StateCore) -> None:
     if resolve is None:
         return
     problems = state.env.setdefault("problems", [])
+    lines = state.src.split("\n")
     for label, definition in (state.env.get("references") or {}).items():
         href = str(definition.get("href") or "")
         if is_relative(href) and resolve(href) is None:
-            line = definition["map"][0] + 1 if definition.get("map") else 1
-            problems.append((line, f"link definition [{label}] points to a missing article or file: {href}"))
+            index = definition["map"][0] if definition.get("map") else 0
+            # The label as the editor wrote it (references are keyed by its upper-cased form).
+            written = DEFINITION_RE.search(lines[index]) if index < len(lines) else None
+            shown = written.group(1) if written else label
+            problems.append((index + 1, f"link definition [{shown}] points to a missing article or file: {href}"))
 
 
 def references_plugin(md: MarkdownIt) -> None:

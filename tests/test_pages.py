@@ -78,13 +78,22 @@ def test_stacked_faqs_repeat_no_id_and_nest_their_sections_under_their_titles(ma
     assert article.select_one(".article-body h2#details") is not None
 
 
-def test_every_sample_category_page_has_unique_ids(client) -> None:  # type: ignore[no-untyped-def]
-    for path in ("/en/premium-support/", "/pt/premium-support/", "/fr/premium-support/", "/en/support-codes/",
-                 "/en/using-the-help-center/", "/en/writing-articles/"):
-        response = client.get(path)
-        assert response.status_code == 200, path
-        ids = [tag["id"] for tag in soup(response).find_all(id=True)]
-        assert len(ids) == len(set(ids)), (path, sorted({i for i in ids if ids.count(i) > 1}))
+def test_policy_snippets_shown_by_two_stacked_faqs_keep_unique_ids(make_client, sample_tree) -> None:  # type: ignore[no-untyped-def]
+    # premium-support-commitment already shows "## Can I get a refund?" and ::terms[premium]
+    (sample_tree / "en" / "premium-support" / "premium-refunds.md").write_text(
+        "---\nid: 900\ntitle: Premium refunds\nsummary: Refunds.\ncategory: premium-support\ntype: faq\n"
+        "status: published\nupdated: 2026-12-01\n---\n\n## Can I get a refund?\n\nNo.\n\n::terms[premium]\n",
+        encoding="utf-8")
+    page = soup(make_client(sample_tree).get("/en/premium-support/"))
+    entries = page.select("article.faq-entry")
+    assert len(entries) == 3
+    ids = [tag["id"] for tag in page.find_all(id=True)]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    for entry in entries:  # every in-page link of an FAQ leads into that FAQ
+        for link in entry.select(".article-body a[href^='#']"):
+            assert entry.find(id=link["href"][1:]) is not None, link
+        for labelled in entry.select(".article-body [aria-labelledby]"):
+            assert all(entry.find(id=part) for part in labelled["aria-labelledby"].split())
 
 
 def test_comments_are_hidden_and_github_alerts_are_callouts_on_the_page(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,8 @@ the last committed generation, writes go through one worker thread and one lock.
 Layout of KB_INDEX_DIR:
 
     CURRENT         name of the build being served; replaced atomically (os.replace)
+    PREVIOUS        name of the build CURRENT named before the last swap: kept, because other
+                    processes may still read it until their next look at CURRENT
     b-<stamp>/      a complete build: one Whoosh index per language (indexname = the language)
                     and kb-index.json (schema version, languages)
     tmp-<stamp>/    a full rebuild in progress; swapped in by renaming it and rewriting CURRENT,
@@ -25,7 +27,9 @@ import hashlib
 import html
 import json
 import logging
+import multiprocessing
 import os
+import pickle
 import re
 import shutil
 import threading
@@ -39,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as dtime
 from functools import cache, lru_cache
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +78,10 @@ NGRAM_MAX = 24
 WRITE_TIMEOUT = 10.0  # seconds to wait for another writer's lock (another process)
 POLL_SECONDS = 0.5  # how often searches look for commits made by other processes
 RETRY_SECONDS = 2.0
+BUILD_RETRY_SECONDS = 30.0  # after a failed full build (disk full, folder not writable)
+READY_WAIT_SECONDS = 5.0  # a search made while the index is built waits this long before a 503
+RETRY_AFTER_SECONDS = 5  # what a 503 tells clients while the index is built
+PROCESS_BUILD_MIN = 300  # published articles from which a full build runs in a child process
 HIGHLIGHT_CHARS = 600  # highlighting re-analyses the text: give it a window around the first match
 CACHE_SIZE = 2048
 
@@ -88,6 +97,7 @@ SECTION_GAP = 100  # positions between sections, so a phrase cannot span two of 
 RARE_FREQUENCY = 2  # a word in at most this many articles may still be a typo
 
 CURRENT_FILE = "CURRENT"
+PREVIOUS_FILE = "PREVIOUS"
 MANIFEST_FILE = "kb-index.json"
 LOCK_FILE = ".rebuild.lock"
 _TOC_RE = re.compile(r"^_([a-z]{2})_(\d+)\.toc$")
@@ -96,6 +106,15 @@ _WORD_RE = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE)
 
 class SearchBusy(Exception):
     """Another process holds the index's write lock; the update is retried later."""
+
+
+class SearchUnavailable(Exception):
+    """No index to search yet: it is being built (at start, or after it was deleted)."""
+
+    def __init__(self, status: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(f"the search index is {status}")
+        self.status = status
+        self.retry_after = retry_after
 
 
 # --- analysis -----------------------------------------------------------------------------
@@ -458,13 +477,16 @@ class SearchIndex:
         self._fingerprints: dict[str, dict[str, str]] | None = None
         self._analyzers: dict[str, Any] = {}
         self.weighting = BM25F(B=0.75, K1=1.2)
+        # Called (once, from whichever thread noticed) when the open build vanished: the
+        # index folder was deleted under a running site. The service rebuilds it.
+        self.on_lost: Callable[[str], None] | None = None
 
     # --- opening --------------------------------------------------------------------------
 
     def open(self) -> bool:
         """Open the build named by CURRENT; False (with a log line) when it is missing or unusable."""
         try:
-            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+            name = _read_name(self.root / CURRENT_FILE)
         except FileNotFoundError:
             log.info("no search index in %s yet", self.root)
             return False
@@ -513,17 +535,19 @@ class SearchIndex:
                 list(searcher.docs_for_query(Term("words", "a")))
 
     def _current(self) -> _Build | None:
-        """The build to search, noticing (at most every POLL_SECONDS) another process's commits."""
+        """The build to search, noticing (at most every POLL_SECONDS) another process's commits
+        and a build that vanished (the index folder deleted under a running site)."""
         build = self._build
         now = time.monotonic()
         if build is None or now - self._polled < POLL_SECONDS:
             return build
+        lost = ""
         with self._state_lock:
-            if now - self._polled < POLL_SECONDS:
+            if now - self._polled < POLL_SECONDS or self._build is not build:
                 return self._build
             self._polled = now
             try:
-                name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+                name = _read_name(self.root / CURRENT_FILE)
                 if name != build.name:
                     log.info("search index switched to %s", name)
                     self._build = self._open_build(name)
@@ -533,9 +557,26 @@ class SearchIndex:
                     for lang in fresh.keys() - build.indexes.keys():
                         build.indexes[lang] = whoosh_index.open_dir(str(build.path), indexname=lang)
                     build.generations = fresh
+            except FileNotFoundError as exc:
+                # CURRENT or the build's folder is gone: nothing will bring it back but a
+                # rebuild. Drop the build now, so this is said once, not on every poll.
+                lost = f"{exc.strerror}: {exc.filename}"
+                self._build = None
+                self._fingerprints = None
             except Exception as exc:  # keep serving what is open
                 log.warning("cannot check the search index for changes: %s", exc)
-            return self._build
+            found = self._build
+        if lost:
+            log.warning("the search index in %s is gone (%s)", self.root, lost)
+            if self.on_lost is not None:
+                self.on_lost(lost)
+        return found
+
+    def poll(self, force: bool = False) -> bool:
+        """Look for changes (now, or at most every POLL_SECONDS); False when no build is open."""
+        if force:
+            self._polled = 0.0
+        return self._current() is not None
 
     def token(self, lang: str) -> tuple[str, int]:
         """Changes whenever what a search in `lang` would see changes (for result caches)."""
@@ -640,8 +681,17 @@ class SearchIndex:
                 "schema": SCHEMA_VERSION, "languages": sorted(by_lang), "articles": len(articles),
                 "built": datetime.now().astimezone().isoformat(timespec="seconds"),
             }), encoding="utf-8")
+            _fsync_tree(tmp)  # complete on disk before CURRENT names it, even after a power cut
             name = f"b-{stamp}"
             os.rename(tmp, self.root / name)
+            try:
+                previous = _read_name(self.root / CURRENT_FILE)
+            except (OSError, ValueError):
+                previous = None
+            # Remember what was served before the swap: _remove_stale keeps exactly that one
+            # (names do not sort by age: two builds in one second differ by a random suffix).
+            if previous and previous != name:
+                _write_atomically(self.root / PREVIOUS_FILE, previous + "\n")
             _write_atomically(self.root / CURRENT_FILE, name + "\n")
             build = self._open_build(name)
             with self._state_lock:
@@ -652,20 +702,20 @@ class SearchIndex:
             return len(articles)
 
     def _remove_stale(self) -> None:
-        """Under the rebuild lock: unfinished rebuilds and builds older than the previous one.
+        """Under the rebuild lock: unfinished rebuilds, and every build but the current one and
+        the one it replaced.
 
         The previous build is kept: other processes keep serving it until their next look at
         CURRENT (POLL_SECONDS), and a searcher they open meanwhile needs its files.
         """
-        try:
-            current = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
-        except (OSError, ValueError):
-            current = ""
-        builds = sorted((e.name for e in self.root.iterdir() if e.is_dir() and e.name.startswith("b-")),
-                        reverse=True)
-        previous = next((name for name in builds if name < current and name != current), None)
+        keep = set()
+        for state in (CURRENT_FILE, PREVIOUS_FILE):
+            try:
+                keep.add(_read_name(self.root / state))
+            except (OSError, ValueError):
+                pass
         for entry in self.root.iterdir():
-            if (entry.is_dir() and entry.name not in (current, previous)
+            if (entry.is_dir() and entry.name not in keep
                     and entry.name.startswith(("tmp-", "b-"))):
                 shutil.rmtree(entry, ignore_errors=True)
 
@@ -688,9 +738,8 @@ class SearchIndex:
         """
         with self._write_lock:
             build = self._current()
-            if build is None:
-                self.rebuild(site)
-                return len(site.published())
+            if build is None:  # never opened, or gone: only a full build makes one
+                raise SearchUnavailable("missing")
             if self._fingerprints is None:
                 self._fingerprints = self._load_fingerprints(build)
             stored = self._fingerprints
@@ -1016,6 +1065,26 @@ def _toc_generations(path: Path) -> dict[str, int]:
     return found
 
 
+def _read_name(path: Path) -> str:
+    """The build name in CURRENT or PREVIOUS (FileNotFoundError when there is none)."""
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _fsync_tree(path: Path) -> None:
+    """Flush a finished build's files and folder to disk (Whoosh itself never fsyncs)."""
+    for entry in path.iterdir():
+        fd = os.open(entry, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -1037,6 +1106,19 @@ def _flock(path: Path) -> Iterator[None]:
 
 
 # --- the service the web app uses ---------------------------------------------------------
+
+
+def _build_in_child(content_dir: Path, index_dir: Path, policy: Any) -> None:
+    """Entry point of the build process (spawned: it imports kb afresh, shares nothing)."""
+    site = Site(content_dir)
+    if policy is not None:
+        site.policy = policy  # the version the server serves, not necessarily policy.yaml's
+    site.load()
+    index = SearchIndex(index_dir)
+    try:
+        index.rebuild(site)
+    finally:
+        index.close()
 
 
 class _Cache:
@@ -1062,49 +1144,165 @@ class _Cache:
 
 class SearchService:
     """Async face of the index: searches in the thread pool, cached by (query, filters,
-    generation); index writes in one worker thread, triggered by the site's changes."""
+    generation); index writes in one worker thread, triggered by the site's changes.
 
-    def __init__(self, site: Site, index_dir: Path, *, cache_size: int = CACHE_SIZE) -> None:
+    The site serves pages at once: a missing, damaged or deleted index is built in the
+    background (in a child process when the site is large, so the server's memory goes back
+    to what serving needs), `status` says so, and a search made meanwhile waits up to
+    READY_WAIT_SECONDS, then raises SearchUnavailable.
+    """
+
+    def __init__(self, site: Site, index_dir: Path, *, cache_size: int = CACHE_SIZE,
+                 process_build_min: int = PROCESS_BUILD_MIN) -> None:
         self.site = site
         self.index = SearchIndex(index_dir)
+        self.index.on_lost = self._on_lost
         self._cache = _Cache(cache_size)
         self._suggest_cache = _Cache(cache_size)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-search-writer")
         self._queued = False
+        self._build_queued = False
         self._schedule_lock = threading.Lock()
-        self._retry: threading.Timer | None = None
+        self._timers: list[threading.Timer] = []
+        self._child: BaseProcess | None = None
         self._closed = False
+        self._ready = threading.Event()  # set when waiting longer for the index is pointless
+        self.status = "starting"  # ok | building | rebuilding | unavailable (see /healthz)
+        self.process_build_min = process_build_min
+        self.before_build: Callable[[], None] | None = None  # tests hold a build here
         self.site.on_change(self._on_change)
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the index, or build it (missing or damaged), then index what changed since."""
-        await asyncio.wrap_future(self._writer.submit(self._open_and_sync))
+        """Open the index, then catch up with changes in the background; a missing or damaged
+        index is built in the background. Either way, pages are served at once."""
+        if await asyncio.wrap_future(self._writer.submit(self.index.open)):
+            self.status = "ok"
+            self._writer.submit(self._catch_up)
+        else:
+            self._schedule_build("building")
 
-    def _open_and_sync(self) -> None:
-        started = time.perf_counter()
-        if not self.index.open():
-            log.warning("building the search index in %s", self.index.root)
-            count = self.index.rebuild(self.site)
-            log.info("search index built: %d articles in %.1f s", count, time.perf_counter() - started)
-            return
+    def _catch_up(self) -> None:
         try:
-            written = self.index.sync(self.site)
-        except SearchBusy as exc:
-            log.warning("%s; retrying", exc)
-            self._retry_later()
+            self._sync(report=True)
+        finally:
+            self._ready.set()
+
+    def _on_lost(self, why: str) -> None:
+        self._schedule_build("rebuilding", why)
+
+    def _schedule_build(self, status: str, why: str = "") -> None:
+        with self._schedule_lock:
+            if self._closed or self._build_queued:
+                return
+            self._build_queued = True
+            self.status = status
+            self._ready.clear()
+            if why:
+                log.warning("the search index in %s is gone (%s); rebuilding it",
+                            self.index.root, why)
+            else:
+                log.warning("building the search index in %s in the background", self.index.root)
+            try:
+                self._writer.submit(self._build_job, status)
+            except RuntimeError:  # shut down
+                self._build_queued = False
+
+    def _build_job(self, status: str) -> None:
+        started = time.perf_counter()
+        try:
+            if self.before_build is not None:
+                self.before_build()
+            if self._closed:
+                return
+            count = self._full_build()
+            if self._closed:
+                return
+            if not self.index.open():
+                raise RuntimeError("the new build cannot be opened")
+        except Exception as exc:
+            if self._closed:
+                return
+            # One line, no traceback: the cause (disk full, no permission) is in the message.
+            log.error("building the search index in %s failed (%s: %s); retrying in %.0f s",
+                      self.index.root, type(exc).__name__, exc, BUILD_RETRY_SECONDS)
+            with self._schedule_lock:
+                self._build_queued = False
+                self.status = "unavailable"
+            self._ready.set()  # searches answer at once rather than wait for the retry
+            self._later(BUILD_RETRY_SECONDS, lambda: self._schedule_build(status))
             return
-        if written:
-            log.info("search index updated: %d change(s) in %.2f s", written, time.perf_counter() - started)
+        log.info("search index built: %d articles in %.1f s", count, time.perf_counter() - started)
+        with self._schedule_lock:
+            self._build_queued = False
+            self.status = "ok"
+        try:
+            self._sync(report=True)  # what changed while it was built
+        finally:
+            self._ready.set()
+
+    def _full_build(self) -> int:
+        count = len(self.site.published())
+        if count >= self.process_build_min:
+            code = self._build_in_child()
+            if code == 0 or self._closed:
+                return count
+            log.warning("the search index build process failed (exit status %s); "
+                        "building in the server", code)
+        return self.index.rebuild(self.site)
+
+    def _build_in_child(self) -> int | None:
+        """Build in a fresh process: Whoosh's posting pools and the rendered documents go
+        back to the system with it (Python's allocator keeps what a thread used)."""
+        policy = self.site.policy
+        try:
+            pickle.dumps(policy)
+        except Exception:  # the child then reads policy.yaml, as `kb index` does
+            policy = None
+        context = multiprocessing.get_context("spawn")  # never fork a threaded server
+        child = context.Process(target=_build_in_child, name="kb-search-build", daemon=True,
+                                args=(self.site.content_dir, self.index.root, policy))
+        with self._schedule_lock:
+            if self._closed:
+                return None
+            child.start()
+            self._child = child
+        try:
+            child.join()
+            return child.exitcode
+        finally:
+            with self._schedule_lock:
+                self._child = None
+            child.close()
 
     async def close(self) -> None:
-        self._closed = True
-        if self._retry is not None:
-            self._retry.cancel()
+        with self._schedule_lock:
+            self._closed = True
+            for timer in self._timers:
+                timer.cancel()
+            if self._child is not None:
+                # A build killed midway leaves the previous build (if any) serving and a tmp-
+                # folder that the next build removes.
+                self._child.terminate()
         await asyncio.wrap_future(self._writer.submit(lambda: None))
         self._writer.shutdown(wait=True)
         self.index.close()
+
+    def _later(self, seconds: float, job: Callable[[], Any]) -> None:
+        with self._schedule_lock:
+            if self._closed:
+                return
+            self._timers = [t for t in self._timers if t.is_alive()]
+            timer = threading.Timer(seconds, job)
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
+
+    def health(self) -> str:
+        """ok, building, rebuilding or unavailable; notices a deleted index (POLL_SECONDS)."""
+        self.index.poll()
+        return self.status
 
     # --- updates --------------------------------------------------------------------------
 
@@ -1127,30 +1325,44 @@ class SearchService:
     def _sync_job(self) -> None:
         with self._schedule_lock:
             self._queued = False
-        if not self.index.is_open:
-            return  # start() has not run (or failed); it will index everything
+        self._sync()
+
+    def _sync(self, report: bool = False) -> None:
+        if self._closed or not self.index.poll(force=True):
+            return  # being built (the build job indexes everything), or gone (on_lost rebuilds)
+        started = time.perf_counter()
         try:
-            self.index.sync(self.site)
+            written = self.index.sync(self.site)
         except SearchBusy as exc:
             log.warning("%s; retrying in %.0f s", exc, RETRY_SECONDS)
-            self._retry_later()
+            self._later(RETRY_SECONDS, self.request_sync)
+        except SearchUnavailable:
+            pass  # gone meanwhile: on_lost has queued the rebuild and said so
         except Exception:
-            log.exception("search index update failed; retrying in %.0f s", RETRY_SECONDS)
-            self._retry_later()
-
-    def _retry_later(self) -> None:
-        if self._closed:
-            return
-        self._retry = threading.Timer(RETRY_SECONDS, self.request_sync)
-        self._retry.daemon = True
-        self._retry.start()
+            if self.index.poll(force=True):  # still there: a real failure, worth a traceback
+                log.exception("search index update failed; retrying in %.0f s", RETRY_SECONDS)
+                self._later(RETRY_SECONDS, self.request_sync)
+        else:
+            if written and report:
+                log.info("search index updated: %d change(s) in %.2f s", written,
+                         time.perf_counter() - started)
 
     async def wait_idle(self) -> None:
-        """Wait until every queued index update is committed (tests, benchmarks)."""
+        """Wait until every queued index update (or build) is committed (tests, benchmarks)."""
         await asyncio.wrap_future(self._writer.submit(lambda: None))
 
     async def rebuild(self) -> int:
         return await asyncio.wrap_future(self._writer.submit(self.index.rebuild, self.site))
+
+    async def _searchable(self) -> None:
+        """Return when there is an index to search, waiting a little for one being built."""
+        if self.index.poll() and self._ready.is_set():
+            return
+        deadline = time.monotonic() + READY_WAIT_SECONDS
+        while not self._ready.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if not self.index.poll():
+            raise SearchUnavailable(self.status if self.status != "ok" else "building")
 
     # --- queries --------------------------------------------------------------------------
 
@@ -1159,6 +1371,7 @@ class SearchService:
         parsed = parse_query(text)
         if parsed.empty:
             return SearchResults(parsed.text, lang, 0)
+        await self._searchable()
         key = (lang, parsed.key, category, type, offset, limit, self.index.token(lang))
         cached = self._cache.get(key)
         if cached is not None:
@@ -1170,9 +1383,11 @@ class SearchService:
 
     async def suggest(self, lang: str, text: str, limit: int = SUGGEST_LIMIT) -> list[Suggestion]:
         text = text[: MAX_QUERY_CHARS * 4]
-        key = (lang, normalise(text).lower(), text[-1:].isspace(), limit, self.index.token(lang))
-        if not key[1]:
+        normalised = normalise(text).lower()
+        if not normalised:
             return []
+        await self._searchable()
+        key = (lang, normalised, text[-1:].isspace(), limit, self.index.token(lang))
         cached = self._suggest_cache.get(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]

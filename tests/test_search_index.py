@@ -29,6 +29,12 @@ def current_build(index_dir: Path) -> Path:
     return index_dir / (index_dir / "CURRENT").read_text().strip()
 
 
+def idle(client: Any) -> Any:
+    """The client once its index is built or caught up (both run in the background)."""
+    client.portal.call(client.app.state.kb.extra["search"].wait_idle)
+    return client
+
+
 def wait_for(predicate: Any, timeout: float = 5.0) -> float:
     started = time.monotonic()
     while not predicate():
@@ -83,14 +89,14 @@ def test_serve_updates_only_what_changed_since_the_last_run(make_client, tree: C
                                                             caplog: pytest.LogCaptureFixture) -> None:
     for number in range(1, 6):
         tree.add("en", f"page-{number}", id=number, title=f"Page {number} about routers")
-    first = make_client(tree.root)
+    first = idle(make_client(tree.root))
     assert len(titles(first, "routers")) == 5
     build = current_build(tmp_path / "index")
     first.__exit__(None, None, None)
     tree.add("en", "page-3", id=3, title="Page 3 about switches")
     caplog.set_level(logging.INFO, logger="kb.search")
     caplog.clear()
-    second = make_client(tree.root)
+    second = idle(make_client(tree.root))
     assert current_build(tmp_path / "index") == build  # not rebuilt
     assert "search index en: 1 updated, 0 removed" in caplog.text
     assert "building the search index" not in caplog.text
@@ -206,7 +212,7 @@ def test_another_writer_holding_the_lock_delays_updates_but_not_searches(
     monkeypatch.setattr(search_module, "WRITE_TIMEOUT", 0.2)
     monkeypatch.setattr(search_module, "RETRY_SECONDS", 0.3)
     tree.add("en", "router", id=1, title="Router lights")
-    client = make_client(tree.root, watch_seconds=60)
+    client = idle(make_client(tree.root, watch_seconds=60))
     lock_path = current_build(tmp_path / "index") / "en_WRITELOCK"
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT)
     try:

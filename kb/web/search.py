@@ -5,7 +5,9 @@ Thin: read and check the parameters, ask kb.search, log off the request path, re
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from kb import i18n
 from kb.content import ARTICLE_TYPES, Article
 from kb.errors import BadRequest
-from kb.search import SUGGEST_LIMIT, SearchResults, SearchService, normalise
+from kb.i18n import N_
+from kb.search import SUGGEST_LIMIT, SearchResults, SearchService, SearchUnavailable, normalise
 from kb.site import Site, article_url
 from kb.storage import searchlog
 from kb.web.security import visitor_hash, visitor_id
@@ -186,10 +190,47 @@ async def api_suggest(request: Request) -> Response:
     })
 
 
+# --- while the index is built ---------------------------------------------------------------
+
+BUILDING_TITLE = N_("Search is not available yet")
+BUILDING_MESSAGE = N_("The search index is being built, try again in a moment.")
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _answers_while_building(endpoint: Endpoint) -> Endpoint:
+    """A search made while the index is built (at start, or after its folder was deleted)
+    gets 503 with Retry-After: a page in the visitor's language, or JSON under /api/."""
+
+    @functools.wraps(endpoint)
+    async def endpoint_or_503(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except SearchUnavailable as exc:
+            return _building(request, exc)
+
+    return endpoint_or_503
+
+
+def _building(request: Request, exc: SearchUnavailable) -> Response:
+    svc = services(request)
+    headers = {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"}
+    if request.url.path.startswith("/api/"):
+        lang = request.query_params.get("lang") or svc.settings.default_lang
+        return JSONResponse({"error": i18n.gettext(lang, BUILDING_MESSAGE)}, status_code=503,
+                            headers=headers)
+    lang = page_lang(request)
+    return svc.templates.response(request, lang, "error.html", {
+        "status": 503, "title": i18n.gettext(lang, BUILDING_TITLE),
+        "message": i18n.gettext(lang, BUILDING_MESSAGE), "details": None,
+    }, status=503, headers={**headers, "X-Robots-Tag": "noindex"})
+
+
 routes = [
-    Route("/api/v1/search", api_search, name="api_search"),
-    Route("/api/v1/suggest", api_suggest, name="api_suggest"),
-    Route("/{lang:lang}/search", search_page, name="search"),
+    Route("/api/v1/search", _answers_while_building(api_search), name="api_search"),
+    Route("/api/v1/suggest", _answers_while_building(api_suggest), name="api_suggest"),
+    Route("/{lang:lang}/search", _answers_while_building(search_page), name="search"),
     Route("/{lang:lang}/search/click", search_click, name="search_click"),
 ]
 
@@ -242,6 +283,13 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     },
 }
 
+_BUILDING_RESPONSE = {
+    "description": "The search index is being built (at start, or after it was deleted); "
+                   "retry after Retry-After seconds",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/search": {"get": {
         "summary": "Full-text search of published articles in one language",
@@ -258,6 +306,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "200": {"description": "Results, facets and a spelling suggestion", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}}},
             "400": {"$ref": "#/components/responses/Error"},
+            "503": _BUILDING_RESPONSE,
         },
     }},
     "/api/v1/suggest": {"get": {
@@ -271,6 +320,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "200": {"description": "Suggested articles", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Suggestions"}}}},
             "400": {"$ref": "#/components/responses/Error"},
+            "503": _BUILDING_RESPONSE,
         },
     }},
 }

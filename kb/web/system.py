@@ -22,11 +22,17 @@ FEED_LIMIT = 20
 
 
 async def healthz(request: Request) -> Response:
-    site = services(request).site
+    """Always 200 while pages are served; `search` says whether search is (ok), is being
+    built at start (building) or after its index was deleted (rebuilding), or is failing
+    to build (unavailable)."""
+    svc = services(request)
+    site = svc.site
+    search = svc.extra.get("search")
     return JSONResponse({
         "status": "ok",
         "articles": sum(1 for a in site.content.articles.values() if a.published),
         "revision": site.revision,
+        "search": search.health() if search is not None else "unavailable",
     })
 
 

@@ -59,7 +59,7 @@ from whoosh.analysis import (
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
 from whoosh.lang import NoStemmer, NoStopWords, stemmer_for_language, stopwords_for_language
-from whoosh.query import And, AndNot, NullQuery, Phrase, Query, Term
+from whoosh.query import And, AndNot, ConstantScoreQuery, NullQuery, Phrase, Query, Term
 from whoosh.query import DefaultOr as Or  # binary union trees; the "preloaded" Or is slow to set up
 from whoosh.reading import SegmentReader
 from whoosh.scoring import BM25F
@@ -70,7 +70,7 @@ from kb.site import Change, Site, article_path
 
 log = logging.getLogger("kb.search")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: "_" separates words; title_words and title_exact fields
 MAX_QUERY_CHARS = 500  # longer queries are cut (the search box allows as much)
 MAX_TERMS = 16  # words, phrases and exclusions beyond this are ignored
 SUGGEST_LIMIT = 8
@@ -95,6 +95,11 @@ FIELD_BOOSTS: dict[str, float] = {
 SECTION_MARK = "\x1e"  # separates the sections in the text field's value (never in a query)
 SECTION_GAP = 100  # positions between sections, so a phrase cannot span two of them
 RARE_FREQUENCY = 2  # a word in at most this many articles may still be a typo
+# Ranking tiers, added to the BM25F score (at most MAX_TERMS words of ~25 each, so < 1,000):
+# an article whose title is the query comes first, then those whose title has every word.
+EXACT_TITLE_SCORE = 10_000.0
+TITLE_WORDS_SCORE = 1_000.0
+CORRECTION_WEIGHT = 0.2  # a rare word's likely correction, searched alongside it
 
 CURRENT_FILE = "CURRENT"
 PREVIOUS_FILE = "PREVIOUS"
@@ -102,6 +107,12 @@ MANIFEST_FILE = "kb-index.json"
 LOCK_FILE = ".rebuild.lock"
 _TOC_RE = re.compile(r"^_([a-z]{2})_(\d+)\.toc$")
 _WORD_RE = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE)
+# Words for every analyzer: letters and digits, with inner dots ("2.7", "acme.sh"); "_" and
+# "-" separate words ("about_Aliases" is "about aliases", as typed).
+TOKEN_PATTERN = r"[^\W_]+(?:\.?[^\W_]+)*"
+_TITLE_KEY_RE = re.compile(r"[^\W_]+[+#]*")  # "C++" stays "c++", "Set-PSBreakpoint" is "set psbreakpoint"
+# A "-" that starts a word and is followed by a letter excludes it; "--dns", "-1" are words.
+_EXCLUDE_RE = re.compile(r"-[^\W\d_]")
 
 
 class SearchBusy(Exception):
@@ -162,18 +173,22 @@ class LanguageFilter(Filter):
 
     Positions are renumbered over removed stop words, so "cancel the offer" matches the
     phrase "cancel offer" the same way at index and at query time (gaps between sections stay).
+    With keep_stops (titles), stop words and one-letter words are kept, marked `stopped`:
+    "until", "vi", "q" or "C++" are whole titles.
     """
 
     is_morph = True
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, keep_stops: bool = False) -> None:
         self.lang = lang
+        self.keep_stops = keep_stops
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, LanguageFilter) and other.lang == self.lang
+        return (isinstance(other, LanguageFilter) and other.lang == self.lang
+                and other.keep_stops == self.keep_stops)
 
     def __hash__(self) -> int:
-        return hash(("LanguageFilter", self.lang))
+        return hash(("LanguageFilter", self.lang, self.keep_stops))
 
     def __call__(self, tokens: Iterable[Any]) -> Iterator[Any]:
         stops = _stopwords(self.lang)
@@ -181,7 +196,8 @@ class LanguageFilter(Filter):
         removed = 0
         for token in tokens:
             text = token.text
-            if len(text) < 2 or text.translate(accent_map) in stops:
+            stopped = len(text) < 2 or text.translate(accent_map) in stops
+            if stopped and not self.keep_stops:
                 if not token.removestops:
                     token.stopped = True
                     yield token
@@ -190,7 +206,7 @@ class LanguageFilter(Filter):
                 continue
             if token.positions and removed:
                 token.pos -= removed
-            token.stopped = False
+            token.stopped = stopped
             first, second = pair(text)
             token.text = first
             yield token
@@ -225,11 +241,21 @@ class SectionTokenizer(RegexTokenizer):  # type: ignore[misc]
 
 
 def text_analyzer(lang: str) -> Any:
-    return SectionTokenizer() | LowercaseFilter() | LanguageFilter(lang)
+    return SectionTokenizer(TOKEN_PATTERN) | LowercaseFilter() | LanguageFilter(lang)
+
+
+def title_analyzer(lang: str) -> Any:
+    """Every word of a title, stop words included (stemmed like the text)."""
+    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | LanguageFilter(lang, keep_stops=True)
+
+
+def title_key(text: str) -> str:
+    """A title as compared for an exact match: folded words, one space apart."""
+    return " ".join(_TITLE_KEY_RE.findall(fold(text)))
 
 
 def plain_analyzer() -> Any:
-    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
 
 
 def prefix_analyzer() -> Any:
@@ -251,6 +277,8 @@ def build_schema(lang: str) -> Schema:
         fingerprint=ID(stored=True, sortable=True),
         words=TEXT(analyzer=plain_analyzer(), phrase=False),  # unstemmed: typos, "did you mean"
         prefixes=TEXT(analyzer=prefix_analyzer(), phrase=False),  # title and tags: suggestions
+        title_words=TEXT(analyzer=title_analyzer(lang), phrase=False),  # ranking: every word in the title
+        title_exact=ID(),  # ranking: the title is the query (title_key)
     )
 
 
@@ -302,6 +330,8 @@ def document(site: Site, article: Article) -> dict[str, Any]:
         "fingerprint": f"{_base_fingerprint(site, article)}|{policy}",
         "words": " ".join((article.title, article.summary, tags, headings, categories, rendered.text)),
         "prefixes": f"{article.title} {tags}",
+        "title_words": article.title,
+        "title_exact": title_key(article.title),
     }
 
 
@@ -319,7 +349,8 @@ def normalise(text: str) -> str:
 class ParsedQuery:
     """What the visitor typed: words, "quoted phrases" and -excluded words or phrases.
 
-    Every other character is taken literally (it only separates words), so no input can be a
+    Only a "-" starting a word and followed by a letter excludes: "--dns", "-1" and "a-b" are
+    words (options and numbers are what people look up). Every other character is taken literally (it only separates words), so no input can be a
     syntax error.
     """
 
@@ -354,9 +385,8 @@ def parse_query(raw: str) -> ParsedQuery:
 
     rest = _QUOTED_RE.sub(quoted, text)
     for part in rest.replace('"', " ").split():
-        if part.startswith("-") and len(part) > 1:
-            if _WORD_RE.search(part[1:]):
-                excluded.append(part[1:])
+        if _EXCLUDE_RE.match(part):
+            excluded.append(part[1:])
         elif _WORD_RE.search(part):
             words.append(part)
     budget = MAX_TERMS
@@ -804,7 +834,7 @@ class SearchIndex:
         maxdist = 1 if len(word) <= 5 else 2
         # Whoosh counts a swap of two letters as two edits; ask for two, then keep what is
         # within `maxdist` when a swap counts as one ("coed" -> "code").
-        found = set(reader.terms_within(fieldname, word, 2, prefix=1))
+        found = _terms_within(reader, fieldname, word, 2, prefix=1)
         found.discard(word)
         scored = sorted((d, -reader.doc_frequency(fieldname, w), w) for w in found
                         if (d := swap_distance(w, word)) <= maxdist)
@@ -812,7 +842,11 @@ class SearchIndex:
 
     def _typo_corrections(self, reader: Any, folded: str, forms: list[str]) -> list[str]:
         """What the visitor probably meant by `folded`, when it looks misspelled: unknown in
-        every form, or rare next to a much more common neighbour ("suport" vs "support")."""
+        every form, or rare next to a much more common neighbour ("suport" vs "support").
+
+        Only an unknown word is replaced by its corrections; a rare one is searched as typed
+        ("conntrack" is not "contract") and its corrections are only offered as "did you mean".
+        """
         if len(folded) < 3 or folded.isdigit():
             return []
         frequency = reader.doc_frequency("words", folded)
@@ -844,12 +878,15 @@ class SearchIndex:
             corrected: list[str] = []
             corrections = self._typo_corrections(reader, folded, word_terms) if folded not in stops else []
             if corrections:
+                replacements[raw] = corrections[0]
                 for correction in corrections:
                     corrected.extend(f for group in self._forms(lang, correction) for f in group)
-                replacements[raw] = corrections[0]
-            # A word that looks misspelled is replaced by its corrections: kept, a rare typo
-            # would outrank everything by its rarity alone.
-            clause = _word(corrected) if corrected else _word(word_terms)
+            if corrected and reader.doc_frequency("words", folded):
+                # A word the index has is searched as typed, however rare ("conntrack" is not
+                # "contract"): its corrections only add their articles, weighted far below.
+                clause = Or([_word(word_terms), _word(corrected, boost=CORRECTION_WEIGHT)])
+            else:  # unknown: replaced (kept, a typo found nowhere would only narrow the search)
+                clause = _word(corrected) if corrected else _word(word_terms)
             clauses.append(clause)
             terms.update(word_terms + corrected)
         for raw in parsed.phrases:
@@ -857,7 +894,12 @@ class SearchIndex:
             if forms:
                 clauses.append(_phrase([f[0] for f in forms]) if len(forms) > 1 else _word(list(forms[0])))
                 terms.update(t for f in forms for t in f)
-        if not clauses:
+        only_stops = not clauses
+        if only_stops:  # "where", "about if", "q": searched as typed, in the unstemmed words
+            typed = [t.text for t in plain_analyzer()(" ".join(parsed.words + parsed.phrases))]
+            clauses = [Term("words", word) for word in dict.fromkeys(typed)][:MAX_TERMS]
+        tiers = self._title_tiers(lang, parsed, only_stops=only_stops)
+        if not clauses and not tiers:
             return None
         excluded_parts: list[Query] = []
         for raw in parsed.excluded:
@@ -865,11 +907,36 @@ class SearchIndex:
             if forms:
                 excluded_parts.append(_phrase([f[0] for f in forms]) if len(forms) > 1 else _word(list(forms[0])))
         excluded = Or(excluded_parts) if excluded_parts else None
-        query: Query = clauses[0] if len(clauses) == 1 else And(clauses)
+        query: Query = (clauses[0] if len(clauses) == 1 else And(clauses)) if clauses else Or(tiers)
+        if clauses and tiers:
+            query = Or([query, *tiers])
         if excluded is not None:
             query = AndNot(query, excluded)
         suggestion = _replace_words(parsed.text, replacements) if replacements else None
         return _Compiled(query, frozenset(terms), suggestion, clauses, excluded)
+
+    def _title_tiers(self, lang: str, parsed: ParsedQuery, only_stops: bool) -> list[Query]:
+        """Constant bonuses that put an article whose title is the query first, then those
+        whose title has every word (stop words count when the query has nothing else: "until",
+        "about if" and "q" are titles); they also find those titles when the text cannot."""
+        typed = " ".join(parsed.words + parsed.phrases)
+        tiers: list[Query] = []
+        key = title_key(typed)
+        if key:
+            tiers.append(ConstantScoreQuery(Term("title_exact", key), EXACT_TITLE_SCORE))
+        analyzer = self._analyzers.get(f"title:{lang}")
+        if analyzer is None:
+            analyzer = self._analyzers[f"title:{lang}"] = title_analyzer(lang)
+        positions: dict[int, list[str]] = {}
+        for token in analyzer(typed, positions=True):
+            if only_stops or not token.stopped:
+                forms = positions.setdefault(token.pos, [])
+                if token.text not in forms:
+                    forms.append(token.text)
+        words = [_word(forms, fieldname="title_words") for forms in positions.values()][:MAX_TERMS]
+        if words:
+            tiers.append(ConstantScoreQuery(words[0] if len(words) == 1 else And(words), TITLE_WORDS_SCORE))
+        return tiers
 
     def search(self, lang: str, parsed: ParsedQuery, *, category: str | None = None,
                type: str | None = None, offset: int = 0, limit: int = 10) -> SearchResults:
@@ -958,14 +1025,20 @@ class SearchIndex:
             clauses.append(Or([Term("prefixes", o) for o in options]) if len(options) > 1 else Term("prefixes", term))
         if not clauses:
             return []
-        found = searcher.search(And(clauses), limit=limit)[:limit]
+        # Articles in different folders may share a title ("get-it" five times): each title is
+        # offered once, so ask for more than shown.
+        found = searcher.search(And(clauses), limit=limit * 3)
         if not found and len(clauses) > 1:
-            found = searcher.search(Or(clauses, scale=0.9), limit=limit)[:limit]
-        return [
-            Suggestion(id=int(hit["id"]), lang=lang, slug=hit["key"], title=hit["title"],
-                       category=hit["category"], type=hit["type"])
-            for hit in found
-        ]
+            found = searcher.search(Or(clauses, scale=0.9), limit=limit * 3)
+        suggestions: list[Suggestion] = []
+        seen: set[str] = set()
+        for hit in found:
+            shown = fold(hit["title"]).strip()
+            if shown not in seen and len(suggestions) < limit:
+                seen.add(shown)
+                suggestions.append(Suggestion(id=int(hit["id"]), lang=lang, slug=hit["key"], title=hit["title"],
+                                              category=hit["category"], type=hit["type"]))
+        return suggestions
 
 
 def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
@@ -999,12 +1072,21 @@ def swap_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def _word(forms: list[str], boost: float = 1.0) -> Query:
+def _word(forms: list[str], boost: float = 1.0, fieldname: str = "text") -> Query:
     if not forms:
         return NullQuery
     if len(forms) == 1:
-        return Term("text", forms[0], boost=boost)
-    return Or([Term("text", form, boost=boost) for form in forms])
+        return Term(fieldname, forms[0], boost=boost)
+    return Or([Term(fieldname, form, boost=boost) for form in forms])
+
+
+def _terms_within(reader: Any, fieldname: str, word: str, maxdist: int, prefix: int) -> set[str]:
+    """Terms within `maxdist` edits, looked up segment by segment: only a segment's reader
+    walks its word graph; a multi-segment reader would compare every term (2.6-6x slower)."""
+    found: set[str] = set()
+    for leaf, _ in reader.leaf_readers():
+        found.update(leaf.terms_within(fieldname, word, maxdist, prefix=prefix))
+    return found
 
 
 def _phrase(words: list[str]) -> Query:

@@ -35,6 +35,7 @@ from kb.analytics import (
     csv_chunks,
     is_bot,
     json_chunks,
+    parse_date,
     parse_filters,
     parse_period,
     reason_label,
@@ -49,11 +50,14 @@ from kb.storage.db import Database
 from kb.tokens import Tokens
 from kb.web.admin import edit_url, render, ui_lang
 from kb.web.security import visitor_hash, visitor_id
-from kb.web.services import int_param, services
+from kb.web.openapi import CATEGORY, LANG
+from kb.web.services import int_param, reject_empty, services
 
 ROLES = ("analyst", "admin")
 PAGE_SIZE = 50
 COMMENTS_PAGE = 20
+MAX_PAGE = 10**6  # of comments, in the API
+MAX_OFFSET = 10**7  # of articles, in the API
 NAV_ENTRY = ("/admin/analytics", N_("Analytics"), ROLES)
 
 FIGURE_LABELS = {
@@ -129,6 +133,21 @@ def parse_query(request: Request) -> Query:
     if direction not in {"asc", "desc"}:
         raise BadRequest("dir must be asc or desc")
     return Query(period, filters, interval, sort, direction == "desc")
+
+
+# Every filter and option of the JSON API; none may be given empty (the dashboard's forms may).
+API_PARAMS = ("period", "since", "until", "lang", "category", "type", "interval", "sort", "dir", "limit",
+              "offset", "helpful", "reason", "page", "format")
+
+
+def api_query(request: Request) -> Query:
+    reject_empty(request, *API_PARAMS)
+    # The document says since and until are dates: a preset period ignores them, but never
+    # accepts one that is not a date.
+    for name in ("since", "until"):
+        if name in request.query_params:
+            parse_date(name, request.query_params[name])
+    return parse_query(request)
 
 
 def _href(base: str, params: dict[str, str], **changes: Any) -> str:
@@ -325,7 +344,7 @@ async def _article_report(request: Request, query: Query, page_size: int) -> Art
         raise BadRequest("helpful must be yes or no")
     text = (request.query_params.get("q") or "").strip()[:200] or None
     reason = (request.query_params.get("reason") or "").strip()[:50] or None
-    page = int_param(request, "page", 1, minimum=1, maximum=10**6)
+    page = int_param(request, "page", 1, minimum=1, maximum=MAX_PAGE)
     report = await _analytics(request).article(
         article_id, lang, query.period, interval=query.interval,
         helpful={"": None, "yes": True, "no": False}[helpful_raw], reason=reason, text=text,
@@ -405,7 +424,7 @@ def _r(value: float | None) -> float | None:
 
 @token_required
 async def api_summary(request: Request) -> Response:
-    query = parse_query(request)
+    query = api_query(request)
     figures = await _analytics(request).headline(query.period, query.filters)
     return JSONResponse({
         "period": _period_json(query.period), "previous": _period_json(query.period.previous()),
@@ -417,7 +436,7 @@ async def api_summary(request: Request) -> Response:
 
 @token_required
 async def api_timeseries(request: Request) -> Response:
-    query = parse_query(request)
+    query = api_query(request)
     points = await _analytics(request).series(query.period, query.filters, query.interval)
     return JSONResponse({"period": _period_json(query.period), "interval": query.interval,
                          "points": [_point_json(p) for p in points]})
@@ -425,18 +444,18 @@ async def api_timeseries(request: Request) -> Response:
 
 @token_required
 async def api_articles(request: Request) -> Response:
-    query = parse_query(request)
+    query = api_query(request)
     rows: list[ArticleRow] = await _analytics(request).articles(
         query.period, query.filters, sort=query.sort, descending=query.descending)
     limit = int_param(request, "limit", 100, minimum=1, maximum=1000)
-    offset = int_param(request, "offset", 0, minimum=0, maximum=10**7)
+    offset = int_param(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)
     return JSONResponse({"period": _period_json(query.period), "total": len(rows),
                          "results": [r.export() for r in rows[offset:offset + limit]]})
 
 
 @token_required
 async def api_article(request: Request) -> Response:
-    query = parse_query(request)
+    query = api_query(request)
     limit = int_param(request, "limit", 50, minimum=1, maximum=1000)
     report = await _article_report(request, query, limit)
     return JSONResponse({
@@ -450,7 +469,7 @@ async def api_article(request: Request) -> Response:
 
 @token_required
 async def api_searches(request: Request) -> Response:
-    query = parse_query(request)
+    query = api_query(request)
     limit = int_param(request, "limit", 20, minimum=1, maximum=500)
     found = await _analytics(request).searches(query.period, query.filters, limit=limit)
     return JSONResponse({"period": _period_json(query.period),
@@ -461,7 +480,7 @@ async def api_searches(request: Request) -> Response:
 
 @token_required
 async def api_export(request: Request) -> Response:
-    return _export_response(request, parse_query(request), str(request.path_params["kind"]))
+    return _export_response(request, api_query(request), str(request.path_params["kind"]))
 
 
 # --- OpenAPI ------------------------------------------------------------------------------------
@@ -470,14 +489,17 @@ _FILTERS = [
     {"name": "period", "in": "query", "schema": {"type": "string", "enum": [*map(str, PERIODS), "custom"],
                                                   "default": "30"},
      "description": "The last 7, 30 or 90 days up to today (UTC), or custom: since..until (inclusive)."},
-    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
-    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
-    {"name": "lang", "in": "query", "schema": {"type": "string"}},
-    {"name": "category", "in": "query", "schema": {"type": "string"},
+    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"},
+     "description": "First day of a custom period (ignored with a preset period)."},
+    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"},
+     "description": "Last day of a custom period (ignored with a preset period)."},
+    {"name": "lang", "in": "query", "schema": LANG},
+    {"name": "category", "in": "query", "schema": CATEGORY,
      "description": "A category key; its sub-categories are included."},
     {"name": "type", "in": "query", "schema": {"type": "string", "enum": list(ARTICLE_TYPES)}},
 ]
-_ERRORS = {"400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}
+_ERROR = {"$ref": "#/components/responses/Error"}
+_ERRORS = {"400": _ERROR, "401": _ERROR}
 _SECURITY: list[dict[str, list[str]]] = [{"apiToken": []}]
 
 
@@ -545,9 +567,13 @@ OPENAPI_SECURITY_SCHEMES = {"apiToken": {"type": "http", "scheme": "bearer",
                                          "description": "A token from `kb token create NAME`."}}
 
 
-def _get(summary: str, response: dict[str, Any], extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _get(summary: str, response: dict[str, Any], extra: list[dict[str, Any]] | None = None,
+         *, not_found: str | None = None) -> dict[str, Any]:
+    responses = {"200": response, **_ERRORS}
+    if not_found:
+        responses["404"] = {**_ERROR, "description": not_found}
     return {"get": {"summary": summary, "security": _SECURITY, "parameters": [*_FILTERS, *(extra or [])],
-                    "responses": {"200": response, **_ERRORS}}}
+                    "responses": responses}}
 
 
 OPENAPI_PATHS: dict[str, Any] = {
@@ -562,16 +588,17 @@ OPENAPI_PATHS: dict[str, Any] = {
         [{"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(SORTS)}},
          {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}]),
+         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}}]),
     "/api/v1/analytics/articles/{id}": _get(
         "One article: series, reasons, comments, helpfulness per revision",
         _ok("The article's report", "AnalyticsArticleDetail"),
         [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
          {"name": "helpful", "in": "query", "schema": {"type": "string", "enum": ["yes", "no"]}},
-         {"name": "reason", "in": "query", "schema": {"type": "string"}},
+         {"name": "reason", "in": "query", "schema": {"type": "string", "minLength": 1}},
          {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Text in the comment"},
          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}]),
+         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}],
+        not_found="No article with this id (and lang) has content, views or votes"),
     "/api/v1/analytics/searches": _get(
         "Top queries, zero-result queries (with the previous period) and low click-through queries",
         _ok("Search report", "AnalyticsSearches"),
@@ -581,7 +608,8 @@ OPENAPI_PATHS: dict[str, Any] = {
         {"description": "The rows", "content": {"text/csv": {"schema": {"type": "string"}},
                                                  "application/json": {"schema": {"type": "array"}}}},
         [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string", "enum": list(EXPORT_KINDS)}},
-         {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["csv", "json"]}}]),
+         {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["csv", "json"]}}],
+        not_found="No export of this kind"),
 }
 
 

@@ -11,9 +11,11 @@ from starlette.routing import Route
 from kb.content import ARTICLE_TYPES, Article
 from kb.errors import BadRequest, NotFound
 from kb.site import article_url
-from kb.web.services import int_param, services
+from kb.web.openapi import CATEGORY, LANG
+from kb.web.services import int_param, lang_param, reject_empty, services
 
 MAX_LIMIT = 100
+MAX_OFFSET = 1_000_000
 
 
 def article_json(article: Article) -> dict[str, Any]:
@@ -26,17 +28,16 @@ def article_json(article: Article) -> dict[str, Any]:
 
 async def list_articles(request: Request) -> Response:
     site = services(request).site
-    lang = request.query_params.get("lang") or None
-    category = request.query_params.get("category") or None
-    kind = request.query_params.get("type") or None
-    if lang is not None and lang not in site.languages:
-        raise BadRequest(f"unknown lang {lang[:20]!r}; one of: {', '.join(site.languages)}")
+    reject_empty(request, "lang", "category", "type", "limit", "offset")
+    lang = lang_param(request)
+    category = request.query_params.get("category")
+    kind = request.query_params.get("type")
     if category is not None and category not in site.content.categories:
         raise BadRequest(f"unknown category {category[:60]!r}")
     if kind is not None and kind not in ARTICLE_TYPES:
         raise BadRequest(f"type must be one of {', '.join(ARTICLE_TYPES)}")
     limit = int_param(request, "limit", 20, minimum=1, maximum=MAX_LIMIT)
-    offset = int_param(request, "offset", 0, minimum=0, maximum=1_000_000)
+    offset = int_param(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)
     found = site.published(lang, category=category, type=kind)
     return JSONResponse({"total": len(found), "results": [article_json(a) for a in found[offset:offset + limit]]})
 
@@ -88,11 +89,12 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/articles": {"get": {
         "summary": "List published articles",
         "parameters": [
-            {"name": "lang", "in": "query", "schema": {"type": "string"}},
-            {"name": "category", "in": "query", "schema": {"type": "string"}},
+            {"name": "lang", "in": "query", "schema": LANG},
+            {"name": "category", "in": "query", "schema": CATEGORY},
             {"name": "type", "in": "query", "schema": {"type": "string", "enum": list(ARTICLE_TYPES)}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20}},
-            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            {"name": "offset", "in": "query",
+             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}},
         ],
         "responses": {
             "200": {"description": "A page of articles", "content": {"application/json": {"schema": {
@@ -106,7 +108,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/articles/{lang}/{slug}": {"get": {
         "summary": "One published article with its HTML and translations",
         "parameters": [
-            {"name": "lang", "in": "path", "required": True, "schema": {"type": "string"}},
+            {"name": "lang", "in": "path", "required": True, "schema": LANG},
             {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
         ],
         "responses": {

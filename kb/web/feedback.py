@@ -21,6 +21,7 @@ from kb.content import Article
 from kb.errors import BadRequest, KBError, NotFound, UnsupportedMediaType, ValidationFailed
 from kb.feedback import MAX_COMMENT, REASONS, Cast, Feedback, Tally, Vote, parse_vote
 from kb.site import article_url
+from kb.web.openapi import LANG
 from kb.web.security import check_csrf, visitor_hash, visitor_id
 from kb.web.services import page_lang, services
 
@@ -144,10 +145,14 @@ async def get_votes(request: Request) -> Response:
     return JSONResponse(votes_json(article, tally, vote), headers={"Cache-Control": "no-store"})
 
 
+async def votes(request: Request) -> Response:
+    # One route for both methods, so a 405 (PUT, OPTIONS...) lists them all in its Allow header.
+    return await (post_votes if request.method == "POST" else get_votes)(request)
+
+
 routes = [
     Route("/{lang:lang}/articles/{slug}/feedback", vote_form, methods=["POST"], name="feedback_form"),
-    Route("/api/v1/articles/{lang}/{slug}/votes", post_votes, methods=["POST"], name="api_votes_post"),
-    Route("/api/v1/articles/{lang}/{slug}/votes", get_votes, methods=["GET"], name="api_votes_get"),
+    Route("/api/v1/articles/{lang}/{slug}/votes", votes, methods=["GET", "POST"], name="api_votes"),
 ]
 
 
@@ -155,7 +160,7 @@ routes = [
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _PARAMS = [
-    {"name": "lang", "in": "path", "required": True, "schema": {"type": "string"}},
+    {"name": "lang", "in": "path", "required": True, "schema": LANG},
     {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
 ]
 

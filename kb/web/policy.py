@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import re
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kb.errors import BadRequest, NotFound
+from kb.errors import NotFound
 from kb.policy import KEY_RE, Policy, localize
-from kb.web.services import services
-
-_LANG_RE = re.compile(r"^[a-z]{2}$")
+from kb.web.openapi import LANG
+from kb.web.services import lang_param, reject_empty, services
 
 
 def _current(request: Request) -> Policy:
@@ -25,10 +23,9 @@ def _current(request: Request) -> Policy:
 
 
 def _lang(request: Request) -> str | None:
-    lang = request.query_params.get("lang") or None
-    if lang is not None and not _LANG_RE.match(lang):
-        raise BadRequest("lang must be a two-letter language code such as en")
-    return lang
+    """A language of the site, as on /api/v1/search: `?lang=zz` is a 400, not English texts."""
+    reject_empty(request, "lang")
+    return lang_param(request)
 
 
 def _answer(request: Request, policy: Policy, lang: str | None, body: dict[str, Any]) -> Response:
@@ -65,8 +62,9 @@ async def get_policy(request: Request) -> Response:
 
 
 _LANG_PARAM = {"name": "lang", "in": "query", "required": False,
-               "description": "Reduce every text to this language (English when it has no such text).",
-               "schema": {"type": "string", "pattern": "^[a-z]{2}$"}}
+               "description": "Reduce every text to this language of the site (English when it has no such "
+                              "text).",
+               "schema": LANG}
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "PolicyDocument": {

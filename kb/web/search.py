@@ -23,11 +23,13 @@ from kb.search import SUGGEST_LIMIT, SearchResults, SearchService, SearchUnavail
 from kb.site import Site, article_url
 from kb.storage import searchlog
 from kb.web.security import visitor_hash, visitor_id
-from kb.web.services import Services, int_param, page_lang, services
+from kb.web.openapi import CATEGORY, LANG
+from kb.web.services import Services, int_param, page_lang, reject_empty, services
 
 MAX_PAGE = 1000
 MAX_LIMIT = 50
 MAX_OFFSET = 10_000
+MAX_QUERY = 500  # characters of q the API reads; the rest is cut
 POPULAR_LIMIT = 5
 
 
@@ -166,6 +168,7 @@ def result_json(results: SearchResults) -> dict[str, Any]:
 
 async def api_search(request: Request) -> Response:
     svc = services(request)
+    reject_empty(request, "lang", "category", "type", "limit", "offset")
     lang = _api_lang(request, svc)
     category, kind = _filters(request, svc.site)
     limit = int_param(request, "limit", 10, minimum=1, maximum=MAX_LIMIT)
@@ -179,12 +182,13 @@ async def api_search(request: Request) -> Response:
 
 async def api_suggest(request: Request) -> Response:
     svc = services(request)
+    reject_empty(request, "lang", "limit")
     lang = _api_lang(request, svc)
     limit = int_param(request, "limit", SUGGEST_LIMIT, minimum=1, maximum=SUGGEST_LIMIT)
     raw = request.query_params.get("q", "")
     found = await search_service(svc).suggest(lang, raw, limit)
     return JSONResponse({
-        "query": raw[:500],
+        "query": raw[:MAX_QUERY],
         "suggestions": [{"id": s.id, "lang": s.lang, "slug": s.slug, "title": s.title,
                          "category": s.category, "type": s.type, "url": s.url} for s in found],
     })
@@ -237,10 +241,12 @@ routes = [
 
 # --- OpenAPI --------------------------------------------------------------------------------
 
-_LANG = {"name": "lang", "in": "query", "schema": {"type": "string"},
+_LANG = {"name": "lang", "in": "query", "schema": LANG,
          "description": "Language to search in (default: the site's default language)."}
-_Q = {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 500},
-      "description": 'Words; "quoted phrase"; -word to exclude. Every other character is literal.'}
+# No maxLength: a longer text is not refused but cut (as on the search page), so say that instead.
+_Q = {"name": "q", "in": "query", "schema": {"type": "string"},
+      "description": 'Words; "quoted phrase"; -word to exclude. Every other character is literal. '
+                     f'Only the first {MAX_QUERY} characters are read.'}
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "SearchResult": {
@@ -295,7 +301,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "summary": "Full-text search of published articles in one language",
         "parameters": [
             _Q, _LANG,
-            {"name": "category", "in": "query", "schema": {"type": "string"}},
+            {"name": "category", "in": "query", "schema": CATEGORY},
             {"name": "type", "in": "query", "schema": {"type": "string", "enum": list(ARTICLE_TYPES)}},
             {"name": "limit", "in": "query",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},

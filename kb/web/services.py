@@ -48,3 +48,23 @@ def int_param(request: Request, name: str, default: int, *, minimum: int, maximu
     if not minimum <= value <= maximum:
         raise BadRequest(f"{name} must be between {minimum} and {maximum}")
     return value
+
+
+def reject_empty(request: Request, *names: str) -> None:
+    """JSON API: a filter or option is left out or given a value; `lang=` with nothing after it
+    is a 400, as the OpenAPI document says (no empty string is a language, type, date or number).
+    The HTML pages keep reading empty form fields as "any"."""
+    for name in names:
+        if request.query_params.get(name) == "":
+            raise BadRequest(f"{name} must not be empty; leave the parameter out instead")
+
+
+def lang_param(request: Request, name: str = "lang") -> str | None:
+    """An optional language of the JSON API: one the site has content in (the OpenAPI Lang)."""
+    lang = request.query_params.get(name)
+    if lang is None:
+        return None
+    languages = services(request).site.languages
+    if lang not in languages:
+        raise BadRequest(f"unknown {name} {lang[:20]!r}; one of: {', '.join(languages)}")
+    return lang

@@ -8,8 +8,10 @@ below a comment stopped being definitions. Two rules drop comments instead:
   included, as CommonMark's HTML block of type 2); it can interrupt a paragraph, like that block;
 - an inline rule for a comment inside running text.
 
-A `<!--` that is never closed is left as text (hiding the rest of the file would lose content)
-and reported in env["problems"], so `kb check` points at it.
+A `<!--` that is never closed is left as text (hiding the rest of the file would lose content),
+and so is a comment that opens inside a paragraph and closes after a blank line (the paragraph
+ends first). Whatever `<!--` is left in the text is reported in env["problems"], so `kb check`
+points at every comment a reader would see.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 
 OPEN = "<!--"
@@ -53,10 +56,7 @@ def _block_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
         number += 1
         # A comment inside a block quote or list item ends where that container ends.
         if number >= end or (state.sCount[number] < state.blkIndent and not state.isEmpty(number)):
-            if not silent:
-                state.env.setdefault("problems", []).append(
-                    (start + 1, "HTML comment is never closed: '<!--' without '-->' (it is shown as text)"))
-            return False
+            return False  # shown as text, and reported by _report_visible
         text = _line(state, number)
         after = _end_of_close(text, False)
     # Text after the comment on its last line belongs to readers: leave that case to the
@@ -78,7 +78,23 @@ def _inline_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _report_visible(state: StateCore) -> None:
+    problems = state.env.setdefault("problems", [])
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        line = (block.map[0] + 1) if block.map else 1
+        for child in block.children:
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1
+            elif child.type == "text" and OPEN in child.content:  # an escaped `\<!--` is text_special
+                problems.append((line, "HTML comment shown as text: '<!--' without '-->' before the "
+                                       "end of its paragraph (start it on its own line, or close it)"))
+
+
 def comments_plugin(md: MarkdownIt) -> None:
     md.block.ruler.before("html_block", "html_comment", _block_rule,
                           {"alt": ["paragraph", "reference", "blockquote"]})
     md.inline.ruler.before("html_inline", "html_comment", _inline_rule)
+    # Before text_join, which would merge escaped characters into the text.
+    md.core.ruler.after("inline", "kb_visible_comments", _report_visible)

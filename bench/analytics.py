@@ -102,7 +102,7 @@ async def run(out: Path, runs: int) -> None:
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
     with tempfile.TemporaryDirectory() as index_dir:
         settings = load_settings({"content_dir": out / "articles", "data_dir": out / "data",
-                                  "database": database, "index_dir": Path(index_dir)}, environ={})
+                                  "database": database, "index_dir": Path(index_dir), "allowed_hosts": "*"}, environ={})
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             auth = app.state.kb.extra["auth"]

@@ -68,7 +68,7 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings({"content_dir": args.content, "data_dir": Path(tmp),
-                                  "index_dir": Path(tmp) / "index"}, environ={})
+                                  "index_dir": Path(tmp) / "index", "allowed_hosts": "*"}, environ={})
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             # a returning browser: visitor cookie already set, gzip accepted

@@ -55,7 +55,7 @@ def main() -> None:
         root = Path(tmp)
         shutil.copytree(args.content, root / "articles")
         settings = load_settings({"content_dir": root / "articles", "index_dir": root / "index",
-                                  "data_dir": root / "data"}, environ={})
+                                  "data_dir": root / "data", "allowed_hosts": "*"}, environ={})
         app = create_app(settings)
         with TestClient(app, follow_redirects=False) as client:
             client.portal.call(app.state.kb.extra["auth"].add_user, "bench", PASSWORD, "editor")  # type: ignore[union-attr]

@@ -198,7 +198,7 @@ def found_rate(results: list[list[str]], typos: list[tuple[str, str, str]], top:
 async def http_part(workdir: Path, content: Path, index_dir: Path, sets: dict[str, Any],
                     site_for_update: Site) -> dict[str, Any]:
     settings = load_settings({"content_dir": content, "index_dir": index_dir, "data_dir": workdir / "data",
-                              "watch_seconds": 3600.0}, environ={})
+                              "watch_seconds": 3600.0, "allowed_hosts": "*"}, environ={})
     app = create_app(settings)
     out: dict[str, Any] = {}
     async with app.router.lifespan_context(app):

@@ -6,12 +6,14 @@ against this list so documentation cannot drift from the code.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from kb.errors import ConfigError
 
@@ -64,6 +66,35 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _base_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("expected http(s)://host[:port][/path]")
+    return value
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _hosts(value: str) -> str:
+    """A comma list of host names: `*`, `name`, or `*.domain` (any sub-domain); kept as text."""
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
+    for name in names:
+        if name == "*":
+            continue
+        bare = (name[2:] if name.startswith("*.") else name).strip("[]")
+        if not bare or "*" in bare or "/" in bare or " " in bare:
+            raise ValueError(f"{name!r} is not a host name, `*.domain` or `*`")
+        if ":" in bare:  # an IPv6 address; a port is never part of the match
+            try:
+                ipaddress.IPv6Address(bare)
+            except ValueError:
+                raise ValueError(f"{name!r}: give the host name without a port") from None
+    return ",".join(names)
+
+
 def _port(value: str) -> int:
     number = int(value)
     if not 0 < number < 65536:
@@ -82,7 +113,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("host", "127.0.0.1", "Address `kb serve` listens on."),
     SettingSpec("port", 8000, "Port `kb serve` listens on.", _port),
-    SettingSpec("base_url", "", "Public URL of the site (for canonical links and feeds); default: the request's."),
+    SettingSpec(
+        "base_url", "", "Public URL of the site (for canonical links and feeds); default: the request's.", _base_url,
+    ),
+    SettingSpec(
+        "allowed_hosts", "", "Host names the site answers (comma list, `*` for any); "
+        "default: localhost, 127.0.0.1, ::1 and the host of the base URL.", _hosts,
+    ),
     SettingSpec("default_lang", "en", "Language used when the visitor's cannot be served."),
     SettingSpec("page_size", 10, "Entries per page on category and search pages.", _positive_int),
     SettingSpec("show_vote_counts", False, "Show \"N of M found this helpful\" under articles.", _bool),
@@ -109,6 +146,7 @@ class Settings:
     host: str
     port: int
     base_url: str
+    allowed_hosts: str
     default_lang: str
     page_size: int
     show_vote_counts: bool
@@ -118,6 +156,21 @@ class Settings:
     policy_poll_seconds: float
     watch_seconds: float
     support_url: str
+
+    def trusted_hosts(self) -> list[str]:
+        """The Host header values to answer; anything else gets a 400, so a forged Host never
+        reaches a link the site builds from the request."""
+        if self.allowed_hosts:
+            hosts = self.allowed_hosts.split(",")
+        else:
+            hosts = list(LOOPBACK_HOSTS)
+            # An address `kb serve` was told to listen on is reachable by that name too.
+            if self.host and self.host.strip("[]") not in {"0.0.0.0", "::"}:
+                hosts.append(self.host.strip("[]").lower())
+            if self.base_url:
+                hosts.append((urlsplit(self.base_url).hostname or "").lower())
+        # A Host header writes an IPv6 address in brackets ([::1]:8000); so must the list.
+        return list(dict.fromkeys(f"[{h}]" if ":" in h and not h.startswith("[") else h for h in hosts if h))
 
     def replace(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -162,7 +215,6 @@ def load_settings(
         values[name] = Path(values[name]) if values[name] else None
     if values["database"] is None:
         values["database"] = values["data_dir"] / "kb.sqlite3"
-    values["base_url"] = values["base_url"].rstrip("/")
     if not values["secret_key"]:
         values["secret_key"] = _stored_secret(values["data_dir"]) if create_secret else "unset"
     return Settings(**values)

@@ -70,7 +70,8 @@ def sample_tree(tmp_path: Path) -> Path:
 
 
 def settings_for(tmp_path: Path, content_dir: Path, **overrides: Any) -> Settings:
-    values = {"content_dir": content_dir, "index_dir": tmp_path / "index", "data_dir": tmp_path / "data"}
+    values = {"content_dir": content_dir, "index_dir": tmp_path / "index", "data_dir": tmp_path / "data",
+              "allowed_hosts": "testserver,localhost,127.0.0.1,::1"}  # testserver: TestClient's host
     values.update(overrides)
     return load_settings(values, environ={})
 

@@ -41,19 +41,11 @@ from kb.editor import (
 from kb.errors import BadRequest, Forbidden, KBError, NotFound
 from kb.i18n import N_
 from kb.site import article_url
+from kb.web.headers import ADMIN_HEADERS
 from kb.web.security import check_csrf, csrf_token, visitor_id
 from kb.web.services import int_param, services
 
 MAX_FORM_BYTES = 2_000_000
-ADMIN_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-        "media-src 'self' https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-}
 # Pages of the admin area: (url, label, roles allowed). Other areas (analytics) append theirs.
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/admin/articles", N_("Articles"), EDITING_ROLES),

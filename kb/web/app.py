@@ -11,8 +11,10 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from kb import i18n
 from kb.analytics import Analytics
@@ -31,6 +33,7 @@ from kb.web import analytics as analytics_web
 from kb.web import feedback as feedback_web
 from kb.web import policy as policy_web
 from kb.web import search as search_web
+from kb.web.headers import SecurityHeadersMiddleware
 from kb.web.security import VisitorMiddleware, csrf_token
 from kb.web.services import Services
 from kb.web.templating import StaticAssets, Templates
@@ -55,6 +58,12 @@ def _request_context(settings: Settings) -> Any:
         }
 
     return context
+
+
+class _App(Starlette):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's ServerErrorMiddleware, which sends 500 pages past user middleware.
+        return SecurityHeadersMiddleware(super().build_middleware_stack())
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -111,9 +120,12 @@ def create_app(settings: Settings) -> Starlette:
             stack.push_async_callback(policy_service.stop)
             yield
 
-    app = Starlette(
+    app = _App(
         routes=routes,
         middleware=[
+            # Before anything reads the Host header: links built from the request can only
+            # carry a configured host (KB_ALLOWED_HOSTS); others get 400 "Invalid host header".
+            Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts(), www_redirect=False),
             Middleware(GZipMiddleware, minimum_size=500),
             Middleware(VisitorMiddleware, secret_key=settings.secret_key),
         ],

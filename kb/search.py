@@ -173,7 +173,7 @@ class LanguageFilter(Filter):
 
     Positions are renumbered over removed stop words, so "cancel the offer" matches the
     phrase "cancel offer" the same way at index and at query time (gaps between sections stay).
-    With keep_stops (titles), stop words and one-letter words are kept, marked `stopped`:
+    With keep_stops (titles), stop words and one-letter words are kept, marked `stop_word`:
     "until", "vi", "q" or "C++" are whole titles.
     """
 
@@ -206,7 +206,8 @@ class LanguageFilter(Filter):
                 continue
             if token.positions and removed:
                 token.pos -= removed
-            token.stopped = stopped
+            token.stopped = False  # Whoosh would not index it
+            token.stop_word = stopped
             first, second = pair(text)
             token.text = first
             yield token
@@ -929,7 +930,7 @@ class SearchIndex:
             analyzer = self._analyzers[f"title:{lang}"] = title_analyzer(lang)
         positions: dict[int, list[str]] = {}
         for token in analyzer(typed, positions=True):
-            if only_stops or not token.stopped:
+            if only_stops or not token.stop_word:
                 forms = positions.setdefault(token.pos, [])
                 if token.text not in forms:
                     forms.append(token.text)

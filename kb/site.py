@@ -248,7 +248,13 @@ class Site:
                      + (1 if other.category in family else 0))
             if score:
                 scored.append((-score, other.title.lower(), other))
-        return [other for *_, other in sorted(scored, key=lambda t: (t[0], t[1]))[:limit]]
+        related: list[Article] = []
+        titles = {article.title.lower()}  # one link per title: copies in other folders repeat it
+        for _, title, other in sorted(scored, key=lambda t: (t[0], t[1])):
+            if title not in titles and len(related) < limit:
+                titles.add(title)
+                related.append(other)
+        return related
 
     # --- rendering ------------------------------------------------------------------------
 

@@ -100,11 +100,13 @@ def test_a_search_runs_in_the_pages_language(client) -> None:  # type: ignore[no
 
 
 def test_misspelled_words_still_find_the_article_and_suggest_the_spelling(client) -> None:  # type: ignore[no-untyped-def]
+    # "how-to-search" quotes these very typos: a word the index has is searched as typed
+    # (tests/test_search_ranking.py), so it comes first and the corrections' articles follow.
     body = search(client, "premum suport")
-    assert body["results"][0]["category"] == "premium-support"
+    assert "premium-support" in [r["category"] for r in body["results"][:3]]
     assert body["suggestion"] == "premium support"
     body = search(client, "suport cod")
-    assert body["results"][0]["slug"] == "support-code-and-vip-code"
+    assert "support-code-and-vip-code" in slugs(body)[:3]
     assert body["suggestion"] == "support code"
 
 

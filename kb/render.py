@@ -22,6 +22,7 @@ from kb.mdplugins.comments import comments_plugin
 from kb.mdplugins.links import links_plugin
 from kb.mdplugins.references import references_plugin
 from kb.mdplugins.snippets import snippets_plugin
+from kb.mdplugins.tables import tables_plugin
 
 TOC_MIN_HEADINGS = 3
 
@@ -38,6 +39,7 @@ PLUGINS: list[Plugin] = [
     links_plugin,
     references_plugin,
     snippets_plugin,
+    tables_plugin,
 ]
 
 

@@ -152,3 +152,21 @@ def test_no_template_has_inline_script_style_or_event_handler() -> None:
     assert not offenders, offenders
     assert INLINE.search('<button onclick="x()">') and INLINE.search("<script>alert(1)</script>")
     assert not INLINE.search('<script src="/static/js/kb.js" defer></script>')
+
+
+def test_rendered_pages_need_no_inline_code(make_client: Any, tree: Any) -> None:
+    """Article Markdown never produces what the policy would block: table alignment is a class."""
+    tree.add("en", "aligned", body="| item | price |\n|:--|--:|\n| tea | 2 |\n\n| centred |\n|:-:|\n| x |\n")
+    client = make_client(tree.root)
+    page = client.get("/en/articles/aligned").text
+    assert '<td class="align-right">2</td>' in page and '<th class="align-center">centred</th>' in page
+    assert not INLINE.search(page), INLINE.search(page)
+
+
+def test_the_sample_pages_need_no_inline_code(client: TestClient) -> None:
+    site = client.app.state.kb.site  # type: ignore[attr-defined]
+    paths = ["/en/", "/fr/", *(f"/{a.lang}/articles/{a.slug}" for a in site.published())]
+    for path in paths:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert not INLINE.search(page.text), (path, INLINE.search(page.text))

@@ -150,3 +150,9 @@ def test_an_installed_kb_serves_pages_assets_and_the_admin(served: str, installe
         login = http.get("/admin/login")
         assert login.status_code == 200
         assert 'type="password"' in login.text
+
+        # The installed server also sends the security headers and refuses unknown hosts.
+        assert "frame-ancestors 'none'" in home.headers["content-security-policy"]
+        assert login.headers["cache-control"] == "no-store"
+        forged = http.get("/sitemap.xml", headers={"host": "evil.example"})
+        assert forged.status_code == 400 and "evil.example" not in forged.text

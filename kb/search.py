@@ -598,9 +598,10 @@ class SearchIndex:
                 log.warning("cannot check the search index for changes: %s", exc)
             found = self._build
         if lost:
-            log.warning("the search index in %s is gone (%s)", self.root, lost)
             if self.on_lost is not None:
-                self.on_lost(lost)
+                self.on_lost(lost)  # says so, once
+            else:
+                log.warning("the search index in %s is gone (%s)", self.root, lost)
         return found
 
     def poll(self, force: bool = False) -> bool:
@@ -1293,12 +1294,12 @@ class SearchService:
                 self._build_queued = False
 
     def _build_job(self, status: str) -> None:
-        started = time.perf_counter()
         try:
             if self.before_build is not None:
                 self.before_build()
             if self._closed:
                 return
+            started = time.perf_counter()
             count = self._full_build()
             if self._closed:
                 return

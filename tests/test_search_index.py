@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -175,11 +176,16 @@ def test_a_killed_rebuild_leaves_the_previous_index_serving(tmp_path: Path) -> N
     index.close()
     _big_tree(content, 400)  # long enough to be killed in the middle
     common = ["--content-dir", str(content), "--index-dir", str(index_dir), "--data-dir", str(tmp_path / "data")]
-    process = _kb("index", "--quiet", *common)
+    process = _kb("index", *common)
+    assert process.stderr is not None
     try:
-        wait_for(lambda: any(p.name.startswith("tmp-") and any(p.iterdir()) for p in index_dir.iterdir()),
-                 timeout=60)
-        time.sleep(0.3)
+        # Killed once the progress bar shows it past the start and well before the end: the
+        # rest of the articles, the commit and the swap are still to come.
+        seen = ""
+        while not any(0 < int(done) <= 200 for done in re.findall(r"(\d+)/400", seen)):
+            chunk = os.read(process.stderr.fileno(), 4096).decode(errors="replace")
+            assert chunk, f"kb index ended before it could be killed: {seen[-500:]}"
+            seen += chunk
     finally:
         process.send_signal(signal.SIGKILL)
         process.communicate()

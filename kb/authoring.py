@@ -271,7 +271,7 @@ def _patch_spans(front: str, entries: list[_Entry], changes: Mapping[str, object
     return "".join(out)
 
 
-def _dump_entry(key: str, value: object, like: yaml.Node | None) -> str:
+def _dump_entry(key: object, value: object, like: yaml.Node | None) -> str:
     """`key: value` on one line where YAML allows, in the style of the value it replaces: a block
     list stays a block list, a quoted text stays quoted the same way."""
     stream = io.StringIO()
@@ -295,8 +295,7 @@ def _dump_entry(key: str, value: object, like: yaml.Node | None) -> str:
 
 
 def _dump(meta: Mapping[Any, object]) -> str:
-    return yaml.safe_dump(dict(meta), allow_unicode=True, sort_keys=False, default_flow_style=None,
-                          width=_NO_WRAP) if meta else ""
+    return "".join(_dump_entry(key, value, None) for key, value in meta.items())
 
 
 def _to_eol(text: str, eol: str) -> str:

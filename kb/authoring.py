@@ -100,10 +100,6 @@ class Layout:
     body: str
     eol: str  # the file's line-end style, taken from its first line
 
-    @property
-    def text(self) -> str:
-        return self.head + self.front + self.close + self.body
-
 
 def layout(text: str) -> Layout | None:
     """The pieces of a file with front matter (same rule as kb.content.split_front_matter)."""
@@ -179,6 +175,8 @@ class _Entry:
 
 
 def _patch_front(front: str, changes: Mapping[str, object], removed: Collection[str], eol: str) -> str:
+    if not changes and not removed:
+        return front
     try:
         old = yaml.safe_load(front)
         entries = _entries(front)

@@ -251,8 +251,10 @@ def title_analyzer(lang: str) -> Any:
 
 
 def title_key(text: str) -> str:
-    """A title as compared for an exact match: folded words, one space apart."""
-    return " ".join(_TITLE_KEY_RE.findall(fold(text)))
+    """A title as compared for an exact match: folded words, one space apart (symbols when
+    there is no word: "((" is a title)."""
+    folded = fold(text)
+    return " ".join(_TITLE_KEY_RE.findall(folded)) or " ".join(folded.split())
 
 
 def plain_analyzer() -> Any:
@@ -390,6 +392,8 @@ def parse_query(raw: str) -> ParsedQuery:
             excluded.append(part[1:])
         elif _WORD_RE.search(part):
             words.append(part)
+    if not (words or phrases or excluded) and text:
+        words.append(text)  # symbols only ("!", "((", "%"): titles in reference material
     budget = MAX_TERMS
     words, budget = words[:budget], max(0, budget - len(words))
     phrases, budget = phrases[:budget], max(0, budget - len(phrases))
@@ -901,7 +905,10 @@ class SearchIndex:
             typed = [t.text for t in plain_analyzer()(" ".join(parsed.words + parsed.phrases))]
             clauses = [Term("words", word) for word in dict.fromkeys(typed)][:MAX_TERMS]
         tiers = self._title_tiers(lang, parsed, only_stops=only_stops)
-        if not clauses and not tiers:
+        # The whole text as typed, "-x" included: a title equal to it ("pacman -D") comes first.
+        key = title_key(parsed.text)
+        exact = ConstantScoreQuery(Term("title_exact", key), EXACT_TITLE_SCORE) if key else None
+        if not clauses and not tiers and exact is None:
             return None
         excluded_parts: list[Query] = []
         for raw in parsed.excluded:
@@ -909,23 +916,21 @@ class SearchIndex:
             if forms:
                 excluded_parts.append(_phrase([f[0] for f in forms]) if len(forms) > 1 else _word(list(forms[0])))
         excluded = Or(excluded_parts) if excluded_parts else None
-        query: Query = (clauses[0] if len(clauses) == 1 else And(clauses)) if clauses else Or(tiers)
-        if clauses and tiers:
-            query = Or([query, *tiers])
-        if excluded is not None:
+        ranked = ([clauses[0] if len(clauses) == 1 else And(clauses)] if clauses else []) + tiers
+        query: Query = (ranked[0] if len(ranked) == 1 else Or(ranked)) if ranked else NullQuery
+        if excluded is not None and ranked:
             query = AndNot(query, excluded)
+        if exact is not None:
+            query = Or([query, exact]) if ranked else exact
         suggestion = _replace_words(parsed.text, replacements) if replacements else None
         return _Compiled(query, frozenset(terms), suggestion, clauses, excluded)
 
     def _title_tiers(self, lang: str, parsed: ParsedQuery, only_stops: bool) -> list[Query]:
-        """Constant bonuses that put an article whose title is the query first, then those
-        whose title has every word (stop words count when the query has nothing else: "until",
-        "about if" and "q" are titles); they also find those titles when the text cannot."""
+        """A constant bonus that puts the articles whose title has every word first (below an
+        exact title); stop words count when the query has nothing else ("until", "about if",
+        "q" are titles), and then it also finds those titles."""
         typed = " ".join(parsed.words + parsed.phrases)
         tiers: list[Query] = []
-        key = title_key(typed)
-        if key:
-            tiers.append(ConstantScoreQuery(Term("title_exact", key), EXACT_TITLE_SCORE))
         analyzer = self._analyzers.get(f"title:{lang}")
         if analyzer is None:
             analyzer = self._analyzers[f"title:{lang}"] = title_analyzer(lang)

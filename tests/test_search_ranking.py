@@ -53,6 +53,9 @@ def reference(make_client, tree: ContentTree) -> Any:  # type: ignore[no-untyped
              body="Runs a block when a condition holds.")
     tree.add("en", "about-aliases", id=11, title="about_Aliases", summary="Describes alternate names.",
              body="Short names for commands.")
+    tree.add("en", "pacman", id=13, title="pacman", summary="Package manager.", body="Use pacman -D or pacman -S.")
+    tree.add("en", "pacman-d", id=14, title="pacman -D", summary="Database options.", body="Marks packages.")
+    tree.add("en", "double-parens", id=15, title="((", summary="Arithmetic in bash.", body="Evaluates numbers.")
     tree.add("en", "object-guide", id=12, title="Objects guide", summary="Objects, where they come from.",
              body="Where an object goes, about what it holds and if it is kept.")
     return make_client(tree.root)
@@ -65,6 +68,8 @@ def reference(make_client, tree: ContentTree) -> Any:  # type: ignore[no-untyped
     ("psbreakpoint set", "set-psbreakpoint"),  # every word of the title, in another order
     ("out-file", "out-file"),  # "out" is a stop word: the title keeps it
     ("out file", "out-file"),
+    ("pacman -D", "pacman-d"),  # the whole text as typed, though "-D" reads as an exclusion
+    ("((", "double-parens"),  # no word at all: only an exact title can match
 ])
 def test_a_page_whose_title_is_the_query_ranks_first(reference, query, expected) -> None:  # type: ignore[no-untyped-def]
     assert slugs(reference, query)[0] == expected

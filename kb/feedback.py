@@ -150,14 +150,17 @@ class Feedback:
             raise TooManyRequests(f"Too many votes in a short time; try again in {wait} seconds.",
                                   retry_after=wait)
 
-    async def cast(self, article: Article, visitor: str, choice: Choice) -> Cast:
+    async def cast(self, article: Article, visitor: str, choice: Choice, *, counted: bool = True) -> Cast:
         """Record (or replace) the visitor's vote; returns once it is committed to disk.
+
+        `counted=False` (a crawler or a script, see kb.analytics.is_bot) stores the vote, so the
+        visitor sees it and can change it, but leaves every tally and report as it was.
 
         Votes that arrive while a group is being written wait for the next group, which is
         written as one op of the database writer (one statement for the whole group).
         """
         new = votes.NewVote(article.id, article.lang, article.slug, visitor, choice.helpful,
-                            choice.reason, choice.comment, article.revision)
+                            choice.reason, choice.comment, article.revision, counted)
         future: asyncio.Future[Cast] = asyncio.get_running_loop().create_future()
         self._pending.append((new, future))
         if self._flusher is None or self._flusher.done():

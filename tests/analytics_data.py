@@ -81,12 +81,12 @@ async def load(db: Database, current_revision: str) -> None:
         await conn.executemany(
             "INSERT INTO searches (query, lang, category, type, results, took_ms, visitor, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", searches)
-        # Clicks: two of the five "refund" searches (one of them twice), one "remboursement".
+        # Clicks: two of the five "refund" searches (two results of one), one "remboursement".
         await conn.executemany(
             "INSERT INTO search_clicks (search_id, query, lang, article_id, rank, visitor, created_at) "
             "VALUES (?, ?, ?, ?, ?, 'v', ?)",
             [(1, "refund", "en", 1, 1, "2026-03-27T12:00:01.000Z"),
-             (1, "refund", "en", 1, 2, "2026-03-27T12:00:05.000Z"),
+             (1, "refund", "en", 2, 2, "2026-03-27T12:00:05.000Z"),
              (2, "refund", "en", 1, 1, "2026-03-27T12:00:09.000Z"),
              (14, "remboursement", "fr", 1, 1, "2026-03-29T12:00:01.000Z")])
 

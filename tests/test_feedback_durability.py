@@ -64,7 +64,9 @@ async def visitor_loop(url: str, stop: asyncio.Event, acked: dict[str, tuple[str
                        pending: dict[str, bool], outcome: dict[str, int], seed: int) -> None:
     """Like a reader: open an article (which hands out the visitor cookie), vote, maybe change it."""
     rng = random.Random(seed)
-    async with httpx.AsyncClient(base_url=url, timeout=10, verify=False) as client:
+    # A browser's user agent: httpx's own is a script's, whose votes no tally counts.
+    agent = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
+    async with httpx.AsyncClient(base_url=url, timeout=10, verify=False, headers=agent) as client:
         while not stop.is_set():
             client.cookies.clear()
             slug = rng.choice(SLUGS)

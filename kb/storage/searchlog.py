@@ -66,13 +66,20 @@ def record_search(search_id: int, query: str, lang: str, category: str | None, t
     return op
 
 
-def record_click(search_id: int | None, query: str, lang: str, article_id: int, rank: int,
-                 visitor: str) -> WriteOp[None]:
+def record_click(search_id: int, lang: str, article_id: int, rank: int, visitor: str) -> WriteOp[None]:
+    """A click on a result, written only when `search_id` is a search of the same visitor in the
+    same language, and only the first time that search's result is opened: forged or replayed
+    links count nothing, so click-through cannot exceed the searches it is a share of.
+
+    The query is the search's own, not the link's. The writer runs ops in order, so the search
+    queued by the results page is written before a click on one of its links.
+    """
+
     async def op(conn: aiosqlite.Connection) -> None:
         await conn.execute(
-            "INSERT INTO search_clicks (search_id, query, lang, article_id, rank, visitor) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (search_id, query, lang, article_id, rank, visitor))
+            "INSERT OR IGNORE INTO search_clicks (search_id, query, lang, article_id, rank, visitor) "
+            "SELECT id, query, lang, ?, ?, visitor FROM searches WHERE id = ? AND visitor = ? AND lang = ?",
+            (article_id, rank, search_id, visitor, lang))
 
     return op
 

@@ -39,7 +39,7 @@ _COLUMNS = "article_id, lang, helpful, reason, comment, revision, created_at, up
 _ON_CONFLICT = """
 ON CONFLICT (visitor, lang, article_id) DO UPDATE SET
     slug = excluded.slug, helpful = excluded.helpful, reason = excluded.reason,
-    comment = excluded.comment, revision = excluded.revision,
+    comment = excluded.comment, revision = excluded.revision, counted = excluded.counted,
     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), changes = changes + 1
 """
 
@@ -56,6 +56,9 @@ class NewVote:
     reason: str | None
     comment: str | None
     revision: str
+    # False for a crawler's or a script's vote: stored, but no tally or report counts it
+    # (0007_honest_counts.sql), like their page views.
+    counted: bool = True
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -75,11 +78,11 @@ async def upsert_many(conn: aiosqlite.Connection, new: list[NewVote]) -> dict[tu
     Runs inside the writer's transaction. Each statement is a round trip to the connection's
     thread, which is what a vote costs most, so a whole group is one statement.
     """
-    values = ",".join("(?, ?, ?, ?, ?, ?, ?, ?)" for _ in new)
+    values = ",".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in new)
     params = [part for v in new for part in (v.article_id, v.lang, v.slug, v.visitor, int(v.helpful),
-                                             v.reason, v.comment, v.revision)]
+                                             v.reason, v.comment, v.revision, int(v.counted))]
     rows = await conn.execute_fetchall(
-        f"INSERT INTO votes (article_id, lang, slug, visitor, helpful, reason, comment, revision) "
+        f"INSERT INTO votes (article_id, lang, slug, visitor, helpful, reason, comment, revision, counted) "
         f"VALUES {values} {_ON_CONFLICT} RETURNING visitor, {_COLUMNS}", params)
     return {(str(row[0]), str(row[2]), int(row[1])): _vote(tuple(row)[1:]) for row in rows}
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from kb.analytics import is_bot
 from kb.content import Article
 from kb.errors import BadRequest, KBError, NotFound, UnsupportedMediaType, ValidationFailed
 from kb.feedback import MAX_COMMENT, REASONS, Cast, Feedback, Tally, Vote, parse_vote
@@ -47,6 +48,12 @@ def _visitor(request: Request) -> str:
 
 def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def _counted(request: Request) -> bool:
+    """The visitor filter of page views: a crawler's or a script's vote is kept but not counted,
+    so votes per view compare readers with readers."""
+    return not is_bot(request.headers.get("user-agent"))
 
 
 def _api_article(request: Request) -> Article:
@@ -109,7 +116,7 @@ async def vote_form(request: Request) -> Response:
     service = feedback_service(request)
     visitor = _visitor(request)
     service.check_rate(visitor, _address(request))
-    await service.cast(article, visitor, choice)
+    await service.cast(article, visitor, choice, counted=_counted(request))
     back = fields["next"]
     target = back if isinstance(back, str) and _LOCAL_PATH.match(back) else article_url(article)
     return RedirectResponse(f"{target}#feedback-{article.id}", status_code=303)
@@ -132,7 +139,7 @@ async def post_votes(request: Request) -> Response:
     service = feedback_service(request)
     visitor = _visitor(request)
     service.check_rate(visitor, _address(request))
-    cast: Cast = await service.cast(article, visitor, choice)
+    cast: Cast = await service.cast(article, visitor, choice, counted=_counted(request))
     return JSONResponse({**votes_json(article, cast.tally, cast.vote), "created": cast.created},
                         status_code=201 if cast.created else 200, headers={"Cache-Control": "no-store"})
 

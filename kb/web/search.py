@@ -16,10 +16,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from kb import i18n
+from kb.analytics import is_bot
 from kb.content import ARTICLE_TYPES, Article
 from kb.errors import BadRequest
 from kb.i18n import N_
-from kb.search import SUGGEST_LIMIT, SearchResults, SearchService, SearchUnavailable, normalise
+from kb.ratelimit import RateLimiter
+from kb.search import SUGGEST_LIMIT, SearchResults, SearchService, SearchUnavailable
 from kb.site import Site, article_url
 from kb.storage import searchlog
 from kb.web.security import visitor_hash, visitor_id
@@ -31,6 +33,8 @@ MAX_LIMIT = 50
 MAX_OFFSET = 10_000
 MAX_QUERY = 500  # characters of q the API reads; the rest is cut
 POPULAR_LIMIT = 5
+CLICKS_PER_VISITOR = 60  # a minute; a reader opens far fewer results than this
+CLICKS_PER_ADDRESS = 600
 
 
 def search_service(svc: Services) -> SearchService:
@@ -52,7 +56,9 @@ def _visitor(request: Request, svc: Services) -> str:
 
 
 def _log_search(request: Request, svc: Services, results: SearchResults, category: str | None,
-                kind: str | None) -> int:
+                kind: str | None) -> int | None:
+    if is_bot(request.headers.get("user-agent")):  # the visitor filter of views, votes and clicks
+        return None
     search_id = searchlog.new_search_id()
     svc.db.write_later(searchlog.record_search(
         search_id, results.query.lower(), results.lang, category, kind, results.total, results.took_ms,
@@ -101,7 +107,8 @@ async def search_page(request: Request) -> Response:
         return f"/{lang}/search?" + urlencode({k: v for k, v in params.items() if v})
 
     def click_url(rank: int, slug: str) -> str:
-        params: dict[str, Any] = {"to": slug, "q": results.query, "rank": rank}
+        # The query is the logged search's own: the link only names the search (sid).
+        params: dict[str, Any] = {"to": slug, "rank": rank}
         if search_id:
             params["sid"] = search_id
         return f"/{lang}/search/click?" + urlencode(params)
@@ -123,17 +130,45 @@ async def search_page(request: Request) -> Response:
 
 
 async def search_click(request: Request) -> Response:
-    """A result link: record which result of which search was opened, then go there."""
+    """A result link: record which result of which search was opened, then go there.
+
+    The click is recorded only for a search of this visitor (checked by the writer, see
+    searchlog.record_click), not for crawlers, and within the click rate limits; the reader is
+    sent to the article in every case.
+    """
     lang = page_lang(request)
     svc = services(request)
     article = svc.site.article(lang, request.query_params.get("to", ""))
     rank = _optional_int(request.query_params.get("rank"))
-    query = normalise(request.query_params.get("q", "")).lower()
-    if rank is not None and 1 <= rank <= MAX_PAGE * MAX_LIMIT and query:
-        svc.db.write_later(searchlog.record_click(
-            _optional_int(request.query_params.get("sid")), query, lang, article.id, rank,
-            _visitor(request, svc)))
+    search_id = _optional_int(request.query_params.get("sid"))
+    if (search_id is not None and 0 < search_id < 2**63 and rank is not None
+            and 1 <= rank <= MAX_PAGE * MAX_LIMIT and not is_bot(request.headers.get("user-agent"))):
+        visitor = _visitor(request, svc)
+        address = request.client.host if request.client else None
+        if _click_limits(svc).allow(visitor, address):
+            svc.db.write_later(searchlog.record_click(search_id, lang, article.id, rank, visitor))
     return RedirectResponse(article_url(article), status_code=302)
+
+
+class ClickLimits:
+    """Clicks recorded per visitor and per client address and minute (in memory, per process).
+    Many readers can share one address (an office), hence its higher limit."""
+
+    def __init__(self) -> None:
+        self.visitors = RateLimiter(CLICKS_PER_VISITOR, 60.0)
+        self.addresses = RateLimiter(CLICKS_PER_ADDRESS, 60.0)
+
+    def allow(self, visitor: str, address: str | None) -> bool:
+        if address and self.addresses.hit(f"address:{address}"):
+            return False
+        return not self.visitors.hit(f"visitor:{visitor}")
+
+
+def _click_limits(svc: Services) -> ClickLimits:
+    limits = svc.extra.get("search_click_limits")
+    if limits is None:  # one per app: built on first use, so the app factory needs no change
+        limits = svc.extra["search_click_limits"] = ClickLimits()
+    return limits  # type: ignore[no-any-return]
 
 
 # --- API ------------------------------------------------------------------------------------

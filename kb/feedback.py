@@ -24,7 +24,7 @@ from kb.i18n import N_
 from kb.ratelimit import RateLimiter
 from kb.site import Site
 from kb.storage import votes
-from kb.storage.db import Database
+from kb.storage.db import Database, DatabaseUnavailable
 from kb.storage.votes import TallyRow as Tally
 from kb.storage.votes import VoteRow as Vote
 
@@ -130,6 +130,14 @@ def wilson_lower_bound(yes: int, total: int, z: float = WILSON_Z) -> float:
     return (centre - spread) / (1 + z * z / total)
 
 
+def _own_copy(exc: Exception) -> Exception:
+    """A 503 for each waiting caller (one instance raised in many requests would chain their
+    tracebacks); other errors are bugs, passed on as they are."""
+    if isinstance(exc, DatabaseUnavailable):
+        return DatabaseUnavailable(exc.message, retry_after=exc.retry_after)
+    return exc
+
+
 class Feedback:
     """The feedback use cases, shared by the HTML form, the JSON API and the page routes."""
 
@@ -182,7 +190,7 @@ class Feedback:
             except Exception as exc:  # noqa: BLE001 - the group failed: each caller gets the error
                 for _, future in group:
                     if not future.done():
-                        future.set_exception(exc)
+                        future.set_exception(_own_copy(exc))
                 continue
             # The tallies are read once committed, by a reader, while the next group is written.
             answer = asyncio.create_task(self._answer(group, stored))

@@ -192,3 +192,26 @@ def test_a_vote_counts_from_the_moment_the_same_visitor_votes_as_a_reader(client
     assert client.post(VOTES, json={"helpful": True}, headers={"User-Agent": "curl/8.5.0"}).json()["total"] == 0
     assert rows(client, "SELECT yes, no FROM vote_tallies") == [(0, 0)]
     assert rows(client, "SELECT sum(yes), sum(no) FROM article_daily") == [(0, 0)]
+
+
+# --- error reasons in the page's language ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("/en/articles/nothing-here", "article not found"),
+    ("/pt/articles/nada-aqui", "artigo não encontrado"),
+    ("/fr/articles/rien-ici", "article introuvable"),
+    ("/pt/no-such-category/", "categoria não encontrada"),
+    ("/fr/no-such-category/", "catégorie introuvable"),
+    ("/no/such/page", "não encontrado"),  # Starlette's own 404, in the Accept-Language
+])
+def test_the_404_reason_is_in_the_pages_language(client: TestClient, path: str, reason: str) -> None:
+    response = client.get(path, headers={"Accept-Language": "pt"})
+    assert response.status_code == 404
+    page = BeautifulSoup(response.text, "html.parser")
+    assert page.select_one(".error-message").get_text() == reason
+
+
+def test_the_api_keeps_its_reasons_in_english(client: TestClient) -> None:
+    response = client.get("/api/v1/articles/pt/nada-aqui/votes", headers={"Accept-Language": "pt"})
+    assert response.status_code == 404 and response.json() == {"error": "article not found"}

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from kb.errors import ConfigError
+from kb.errors import ConfigError, KBError
 
 log = logging.getLogger("kb.db")
 
@@ -32,6 +32,36 @@ BUSY_TIMEOUT_MS = 10_000
 MAX_BATCH = 256
 READERS = 3
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# SQLite result codes that mean the database, not one write, cannot take writes now.
+_BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+_BROKEN_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+                 sqlite3.SQLITE_PERM}
+RETRY_BUSY_SECONDS = 5  # another writer holds the lock: it is usually gone in seconds
+RETRY_BROKEN_SECONDS = 60  # disk full, read-only, I/O errors: someone has to act
+
+
+class DatabaseUnavailable(KBError):
+    """The database cannot write now (locked past the busy timeout, disk full, read-only, I/O
+    error): a 503 with Retry-After, not a bug, so it is logged once per batch, without a traceback."""
+
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def unavailable(exc: BaseException) -> DatabaseUnavailable | None:
+    """The 503 that `exc` stands for, or None when it is a fault of one write (or a bug)."""
+    code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    if code is None:
+        return None
+    if code & 0xFF in _BUSY_CODES:
+        return DatabaseUnavailable("the database is busy; try again in a moment", retry_after=RETRY_BUSY_SECONDS)
+    if code & 0xFF in _BROKEN_CODES:
+        return DatabaseUnavailable("the database cannot save anything now; try again later",
+                                   retry_after=RETRY_BROKEN_SECONDS)
+    return None
 
 
 @dataclass(frozen=True)
@@ -219,7 +249,9 @@ class Database:
                 if not savepoints:
                     try:
                         value = await op(conn)
-                    except Exception:  # noqa: BLE001 - whatever failed, replay with savepoints
+                    except Exception as exc:  # noqa: BLE001 - whatever failed, replay with savepoints
+                        if unavailable(exc):
+                            raise  # the database itself: a replay would fail the same way
                         await conn.execute("ROLLBACK")
                         return None
                     results.append((future, True, value))
@@ -228,6 +260,8 @@ class Database:
                 try:
                     value = await op(conn)
                 except Exception as exc:  # one bad write must not sink the batch
+                    if unavailable(exc):
+                        raise
                     await conn.execute("ROLLBACK TO op")
                     await conn.execute("RELEASE op")
                     if future is None:
@@ -238,12 +272,20 @@ class Database:
                     results.append((future, True, value))
             await conn.execute("COMMIT")
         except Exception as exc:
-            log.exception("write batch failed")
             try:
                 await conn.execute("ROLLBACK")
             except sqlite3.Error:
-                pass
-            results = [(future, False, exc) for _, future in batch]
+                pass  # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR)
+            refused = unavailable(exc)
+            if refused is None:
+                log.exception("write batch failed")
+                results = [(future, False, exc) for _, future in batch]
+            else:
+                # One line for the whole batch; each waiting caller gets its own exception
+                # (one instance raised in many requests would chain their tracebacks).
+                log.warning("database cannot write, %d queued writes refused: %s", len(batch), exc)
+                results = [(future, False, DatabaseUnavailable(refused.message, retry_after=refused.retry_after))
+                           for _, future in batch]
         return results
 
     # --- reads ----------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from kb import i18n
-from kb.errors import KBError, TooManyRequests
+from kb.errors import KBError
 from kb.i18n import N_
+from kb.storage.db import DatabaseUnavailable
 
 log = logging.getLogger("kb.web")
 
@@ -25,7 +26,19 @@ _TITLES = {
     422: N_("Some fields are not valid"),
     429: N_("Too many requests"),
     500: N_("Something went wrong on our side"),
+    503: N_("We cannot save this right now"),
 }
+
+# Reasons raised as fixed English text (NotFound("article not found") ...), marked here so the
+# catalogs hold them: a page shows them in its language, the JSON API keeps the English.
+# A reason with variable parts (a name, a number) has no entry and is shown as raised.
+_REASONS = (
+    N_("article not found"), N_("category not found"), N_("file not found"), N_("not found"),
+    N_("revision not found"), N_("no content in this language"), N_("no policy data is loaded"),
+    N_("the database is busy; try again in a moment"),
+    N_("the database cannot save anything now; try again later"),
+    N_("The form has expired or did not come from this site. Reload the page and try again."),
+)
 
 
 def _wants_json(request: Request) -> bool:
@@ -53,6 +66,8 @@ def _respond(request: Request, status: int, message: str, details: object = None
         return PlainTextResponse(message, status_code=status, headers=headers)
     lang = _error_lang(request)
     title = i18n.gettext(lang, _TITLES.get(status, _TITLES[500]))
+    if message:  # gettext("") is the catalog's header
+        message = i18n.gettext(lang, message)  # unchanged when the catalog does not hold it
     try:
         body_html = svc.templates.render_string(lang, "error.html", {
             "request": request, "lang": lang, "status": status, "title": title,
@@ -67,7 +82,10 @@ def _respond(request: Request, status: int, message: str, details: object = None
 
 async def kb_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KBError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    if isinstance(exc, DatabaseUnavailable):  # already logged, once per failed batch, by the writer
+        return _respond(request, exc.status, exc.message, headers=headers)
     if exc.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
         return _respond(request, 500, "internal error")

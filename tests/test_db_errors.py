@@ -64,6 +64,9 @@ def test_a_vote_while_the_database_is_locked_is_a_503_with_retry_after_and_one_l
     lock.execute("ROLLBACK")
     assert client.post(VOTES, json={"helpful": True}).status_code == 201
     assert votes_in_db(tmp_path) == 1
+    document = client.get("/api/v1/openapi.json").json()
+    documented = document["paths"]["/api/v1/articles/{lang}/{slug}/votes"]["post"]["responses"]["503"]
+    assert "Retry-After" in documented["headers"]
 
 
 def test_every_vote_of_a_failed_group_gets_its_own_503(client: TestClient, lock: sqlite3.Connection,

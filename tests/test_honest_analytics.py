@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from kb.analytics import Filters, Period, today
@@ -149,6 +151,54 @@ def test_the_migration_recounts_forged_clicks_of_an_older_database(tmp_path: Pat
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT searches, clicked FROM search_daily").fetchall() == [(2, 1)]
         assert conn.execute("SELECT count(*) FROM search_clicks WHERE search_id = 1").fetchone() == (1,)
+
+
+# A reader's session, as the writer sees it: searches by some visitors, clicks by some visitors
+# on some search (made or not, theirs or not) and some result.
+_SEARCH = st.tuples(st.just("search"), st.integers(0, 2), st.sampled_from(["vpn", "refund"]))
+_CLICK = st.tuples(st.just("click"), st.integers(0, 2), st.integers(0, 8), st.integers(1, 3))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(_SEARCH, _CLICK), max_size=25))
+def test_property_a_search_is_clicked_at_most_once_and_only_by_its_visitor(actions: list[tuple[Any, ...]]) -> None:
+    import tempfile
+
+    async def run(path: Path) -> tuple[list[Any], list[Any]]:
+        database = storage_db.Database(path)
+        await database.open()
+        made: list[tuple[int, str, str]] = []  # (id, visitor, query)
+        for action in actions:
+            if action[0] == "search":
+                search_id = searchlog.new_search_id()
+                made.append((search_id, f"v{action[1]}", action[2]))
+                database.write_later(searchlog.record_search(search_id, action[2], "en", None, None, 3, 1.0,
+                                                             f"v{action[1]}"))
+            else:
+                _, visitor, which, article = action
+                search_id = made[which][0] if which < len(made) else 10**12 + which
+                database.write_later(searchlog.record_click(search_id, "en", article, article, f"v{visitor}"))
+        await database.flush()
+        daily = await database.fetch_all("SELECT query, searches, clicked FROM search_daily")
+        clicks = await database.fetch_all("SELECT search_id, article_id, visitor FROM search_clicks")
+        await database.close()
+        return [tuple(r) for r in daily], [tuple(r) for r in clicks]
+
+    with tempfile.TemporaryDirectory() as folder:
+        daily, clicks = asyncio.run(run(Path(folder) / "kb.sqlite3"))
+    # The model: a click is kept when its search exists and is its visitor's, once per result.
+    made: list[tuple[int, str, str]] = []
+    kept: set[tuple[int, int]] = set()
+    for action in actions:
+        if action[0] == "search":
+            made.append((len(made), f"v{action[1]}", action[2]))
+        elif action[2] < len(made) and made[action[2]][1] == f"v{action[1]}":
+            kept.add((action[2], action[3]))
+    assert len(clicks) == len(kept) == len({(c[0], c[1]) for c in clicks})
+    for query, searches, clicked in daily:
+        assert clicked <= searches
+        assert searches == sum(1 for m in made if m[2] == query)
+        assert clicked == len({which for which, _ in kept if made[which][2] == query})
 
 
 # --- votes: the visitor filter of page views -----------------------------------------------------

@@ -233,6 +233,10 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "429": {"description": "Too many votes; retry after the Retry-After header's seconds",
                         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "503": {"description": "The database cannot save the vote now (busy, disk full); nothing "
+                                       "was saved: retry after the Retry-After header's seconds",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         },
     },

@@ -27,11 +27,12 @@ import hashlib
 import html
 import json
 import logging
-import multiprocessing
 import os
 import pickle
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import unicodedata
@@ -43,7 +44,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as dtime
 from functools import cache, lru_cache
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -1197,8 +1197,10 @@ def _flock(path: Path) -> Iterator[None]:
 # --- the service the web app uses ---------------------------------------------------------
 
 
-def _build_in_child(content_dir: Path, index_dir: Path, policy: Any) -> None:
-    """Entry point of the build process (spawned: it imports kb afresh, shares nothing)."""
+def _build_from_stdin() -> None:
+    """Entry point of the build process: (content dir, index dir, policy) pickled on stdin."""
+    content_dir, index_dir, policy = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - our parent's
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     site = Site(content_dir)
     if policy is not None:
         site.policy = policy  # the version the server serves, not necessarily policy.yaml's
@@ -1253,7 +1255,7 @@ class SearchService:
         self._build_queued = False
         self._schedule_lock = threading.Lock()
         self._timers: list[threading.Timer] = []
-        self._child: BaseProcess | None = None
+        self._child: subprocess.Popen[bytes] | None = None
         self._closed = False
         self._ready = threading.Event()  # set when waiting longer for the index is pointless
         self.status = "starting"  # ok | building | rebuilding | unavailable (see /healthz)
@@ -1343,27 +1345,31 @@ class SearchService:
 
     def _build_in_child(self) -> int | None:
         """Build in a fresh process: Whoosh's posting pools and the rendered documents go
-        back to the system with it (Python's allocator keeps what a thread used)."""
-        policy = self.site.policy
+        back to the system with it (Python's allocator keeps what a thread used).
+
+        A plain `python -c`, not multiprocessing: forking a threaded server is unsafe, and
+        "spawn" would re-run the server's main script in the child.
+        """
         try:
-            pickle.dumps(policy)
+            job = pickle.dumps((self.site.content_dir, self.index.root, self.site.policy))
         except Exception:  # the child then reads policy.yaml, as `kb index` does
-            policy = None
-        context = multiprocessing.get_context("spawn")  # never fork a threaded server
-        child = context.Process(target=_build_in_child, name="kb-search-build", daemon=True,
-                                args=(self.site.content_dir, self.index.root, policy))
+            job = pickle.dumps((self.site.content_dir, self.index.root, None))
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parent.parent)  # this kb, installed or not
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         with self._schedule_lock:
             if self._closed:
                 return None
-            child.start()
+            child = subprocess.Popen(
+                [sys.executable, "-c", "import kb.search; kb.search._build_from_stdin()"],
+                stdin=subprocess.PIPE, env=env)
             self._child = child
         try:
-            child.join()
-            return child.exitcode
+            child.communicate(job)
+            return child.returncode
         finally:
             with self._schedule_lock:
                 self._child = None
-            child.close()
 
     async def close(self) -> None:
         with self._schedule_lock:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -116,6 +117,30 @@ def test_a_site_started_without_an_index_serves_pages_at_once_and_builds_it_in_a
         build = (tmp_path / "index" / "CURRENT").read_text().strip()
         builder_pid = int(build.split("-")[2])  # b-<time>-<pid>-<random>
         assert builder_pid != os.getpid()  # the server's memory never held the build
+
+
+def test_a_build_process_killed_midway_leaves_no_broken_index_and_the_server_builds_it(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tree = ContentTree(tmp_path / "articles")
+    for number in range(1, 201):
+        tree.add("en", f"router-{number}", id=number, title=f"Router question {number}", body=LONG_BODY)
+    app = create_app(settings_for(tmp_path, tree.root))
+    search = app.state.kb.extra["search"]
+    search.process_build_min = 100
+    index_dir = tmp_path / "index"
+    with TestClient(app) as client:
+        # Killed once it writes its build (tmp-): the articles, the commit and the swap are to come.
+        wait_for(lambda: search._child is not None and index_dir.is_dir()
+                 and any(p.name.startswith("tmp-") for p in index_dir.iterdir()), timeout=60)
+        child = search._child
+        child.send_signal(signal.SIGKILL)
+        idle(client)
+        assert child.returncode == -signal.SIGKILL
+        assert "build process failed (exit status -9)" in caplog.text
+        assert health(client) == "ok" and total(client) == 200
+        build = (index_dir / "CURRENT").read_text().strip()
+        assert int(build.split("-")[2]) == os.getpid()  # built again, by the server itself
+        assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [build]  # the killed one's tmp- is gone
 
 
 def test_a_small_site_is_built_in_the_server_process(make_client, tree: ContentTree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -244,6 +244,23 @@ def test_a_vote_counts_from_the_moment_the_same_visitor_votes_as_a_reader(client
     assert rows(client, "SELECT sum(yes), sum(no) FROM article_daily") == [(0, 0)]
 
 
+def test_a_faq_voted_on_from_its_category_page_was_viewed_there(client: TestClient) -> None:
+    """Category pages show each FAQ in full with its vote widget: a view there, so votes per view
+    stay at most one per reader."""
+    page = BeautifulSoup(client.get("/en/premium-support/").text, "html.parser")
+    regions = page.select("section.feedback")
+    assert len(regions) >= 2
+    form = regions[0].select_one("form")
+    token = form.select_one("input[name=csrf_token]")["value"]
+    assert client.post(form["action"], data={"csrf_token": token, "helpful": "yes"}).status_code == 303
+    views = dict(rows(client, "SELECT article_id, views FROM article_daily WHERE views > 0"))
+    assert len(views) == len(regions) and set(views.values()) == {1}
+    found = figures(client)
+    assert (found["votes"], found["views"]) == (1, len(regions))
+    client.get("/en/premium-support/", headers={"User-Agent": HEADLESS})
+    assert figures(client)["views"] == len(regions)
+
+
 # --- error reasons in the page's language ------------------------------------------------------
 
 

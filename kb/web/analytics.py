@@ -78,15 +78,19 @@ ATTENTION_LABELS = {"low": N_("Few readers helped"), "falling": N_("Helpful rate
 # --- the page-view hook ------------------------------------------------------------------------
 
 
-def view_recorder(secret_key: str, db: Database) -> Callable[[Request, Article], None]:
-    """What the article page calls: queue one view (batched, off the request path, no IP)."""
+def view_recorder(secret_key: str, db: Database) -> Callable[..., None]:
+    """What the article and category pages call: queue one view of each article shown in full
+    with its vote widget (batched, off the request path, no IP). Crawlers and scripts are left
+    out here, and their votes are not counted either (kb.web.feedback), so votes per view compare
+    the same readers; a FAQ voted on from its category page was viewed there too."""
 
-    def record(request: Request, article: Article) -> None:
+    def record(request: Request, *articles: Article) -> None:
         if is_bot(request.headers.get("user-agent")):
             return
         visitor = visitor_hash(secret_key, visitor_id(request))
         day = datetime.now(UTC).date().isoformat()
-        db.write_later(record_view(day, article.id, article.lang, visitor))
+        for article in articles:
+            db.write_later(record_view(day, article.id, article.lang, visitor))
 
     return record
 

@@ -72,6 +72,9 @@ async def category_page(request: Request) -> Response:
     others = [a for a in site.published(lang, category=category.key) if a.type != "faq"]
     subcategories = [(c, site.category_count(lang, c.key)) for c in site.children(category.key)]
     path = category_url(lang, category.key)
+    record_view = svc.extra.get("record_view")  # each FAQ is shown in full, with its vote widget
+    if record_view is not None:
+        record_view(request, *shown)
     return svc.templates.response(request, lang, "category.html", {
         "category": category,
         "breadcrumbs": site.ancestors(category.key)[:-1],

@@ -1283,6 +1283,12 @@ class SearchService:
     def _on_lost(self, why: str) -> None:
         self._schedule_build("rebuilding", why)
 
+    def _heal(self) -> None:
+        """No build is open and none is coming (it vanished just as a build finished, when a
+        new loss could not queue another): queue one."""
+        if self.status == "ok" and not self._build_queued and not self.index.is_open:
+            self._schedule_build("rebuilding", "no build is open")
+
     def _schedule_build(self, status: str, why: str = "") -> None:
         with self._schedule_lock:
             if self._closed or self._build_queued:
@@ -1360,9 +1366,13 @@ class SearchService:
         with self._schedule_lock:
             if self._closed:
                 return None
-            child = subprocess.Popen(
-                [sys.executable, "-c", "import kb.search; kb.search._build_from_stdin()"],
-                stdin=subprocess.PIPE, env=env)
+            try:
+                child = subprocess.Popen(
+                    [sys.executable, "-c", "import kb.search; kb.search._build_from_stdin()"],
+                    stdin=subprocess.PIPE, env=env)
+            except OSError as exc:  # no process to be had: the server builds it itself
+                log.warning("cannot start a search index build process: %s", exc)
+                return None
             self._child = child
         try:
             child.communicate(job)
@@ -1396,7 +1406,8 @@ class SearchService:
 
     def health(self) -> str:
         """ok, building, rebuilding or unavailable; notices a deleted index (POLL_SECONDS)."""
-        self.index.poll()
+        if not self.index.poll():
+            self._heal()
         return self.status
 
     # --- updates --------------------------------------------------------------------------
@@ -1424,6 +1435,7 @@ class SearchService:
 
     def _sync(self, report: bool = False) -> None:
         if self._closed or not self.index.poll(force=True):
+            self._heal()
             return  # being built (the build job indexes everything), or gone (on_lost rebuilds)
         started = time.perf_counter()
         try:
@@ -1457,6 +1469,7 @@ class SearchService:
         while not self._ready.is_set() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         if not self.index.poll():
+            self._heal()
             raise SearchUnavailable(self.status if self.status != "ok" else "building")
 
     # --- queries --------------------------------------------------------------------------

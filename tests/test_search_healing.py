@@ -244,3 +244,16 @@ def test_twenty_back_to_back_rebuilds_always_keep_the_previous_build(
             other.close()
     finally:
         writer.close()
+
+
+def test_a_site_left_without_an_open_index_and_no_build_coming_starts_one(
+        make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+    # The safety net behind on_lost: a folder deleted again just as a rebuild finished.
+    tree.add("en", "router", id=1, title="Router lights")
+    client = make_client(tree.root)
+    idle(client)
+    search = client.app.state.kb.extra["search"]
+    search.index.close()  # no build open, none queued, status still "ok"
+    assert health(client) == "rebuilding"
+    idle(client)
+    assert health(client) == "ok" and total(client) == 1

@@ -35,9 +35,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.content import slugify
-from kb.search import SearchIndex, parse_query
-from kb.site import Site
+from kb.content.model import slugify
+from kb.search.index import SearchIndex, parse_query
+from kb.content.site import Site
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "tldr-pages"
 FOLDERS = {"en": "pages", "pt": "pages.pt_BR", "fr": "pages.fr", "de": "pages.de", "es": "pages.es",

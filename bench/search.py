@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import LANGS, Corpus, Zipf, generate
 from kb.config import load_settings
-from kb.search import SearchIndex, parse_query
-from kb.site import Site
+from kb.search.index import SearchIndex, parse_query
+from kb.content.site import Site
 from kb.web.app import create_app
 
 FTS_WEIGHTS = (6.0, 3.0, 3.0, 2.0, 1.0)  # title, headings, tags, summary, body (as kb.search)

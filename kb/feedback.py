@@ -18,11 +18,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kb.content import Article
+from kb.content.model import Article
 from kb.errors import TooManyRequests, ValidationFailed
 from kb.i18n import N_
 from kb.ratelimit import RateLimiter
-from kb.site import Site
+from kb.content.site import Site
 from kb.storage import votes
 from kb.storage.db import Database, DatabaseUnavailable
 from kb.storage.votes import TallyRow as Tally

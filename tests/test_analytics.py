@@ -22,7 +22,7 @@ import pytest
 from analytics_data import TODAY, load, write_content
 from conftest import ContentTree
 
-from kb.analytics import (
+from kb.analytics.reports import (
     Analytics,
     Filters,
     Period,
@@ -33,7 +33,7 @@ from kb.analytics import (
     wilson_lower_bound,
 )
 from kb.errors import BadRequest
-from kb.site import Site
+from kb.content.site import Site
 from kb.storage.analytics import record_view
 from kb.storage.db import Database
 

@@ -19,7 +19,7 @@ from analytics_data import load, write_content
 from conftest import ContentTree
 from starlette.testclient import TestClient
 
-from kb.cli import main as kb_main
+from kb.cli.main import main as kb_main
 
 WEEK = "period=custom&since=2026-03-25&until=2026-03-31"
 

@@ -10,7 +10,7 @@ import pytest
 from admin_support import PASSWORD, add_user, csrf, login, signed_in, soup
 from conftest import ContentTree
 
-from kb.cli import main
+from kb.cli.main import main
 from kb.web.security import csrf_token
 
 ARTICLE_PAGES = ["/admin/articles", "/admin/articles/new", "/admin/articles/en/refund-policy",

@@ -15,8 +15,8 @@ from admin_support import PASSWORD
 from analytics_data import load, write_content
 from conftest import ContentTree, LiveServer, settings_for
 
-from kb.cli import main
-from kb.site import Site
+from kb.cli.main import main
+from kb.content.site import Site
 from kb.storage.db import Database
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from admin_support import PASSWORD
 
-from kb.cli import main
+from kb.cli.main import main
 
 pytestmark = pytest.mark.browser
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from conftest import ContentTree
 
-from kb.cli import main
-from kb.content import load_content, next_free_id
-from kb.site import Site
+from kb.cli.main import main
+from kb.content.model import load_content, next_free_id
+from kb.content.site import Site
 
 
 def problems_of(root: Path) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kb.cli import build_parser
+from kb.cli.main import build_parser
 from kb.config import PROJECT_ROOT, SETTINGS
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")

@@ -18,10 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from kb.analytics import Filters, Period, today
+from kb.analytics.reports import Filters, Period, today
 from kb.storage import db as storage_db
 from kb.storage import searchlog
-from kb.web import search as search_web
+from kb.web.routes import search as search_web
 
 HEADLESS = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36"
 

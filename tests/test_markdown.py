@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kb.render import Renderer, RenderEnv, nest_html
+from kb.render.markdown import Renderer, RenderEnv, nest_html
 from tests.conftest import ContentTree
 
 RENDERER = Renderer()

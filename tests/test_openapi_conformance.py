@@ -21,10 +21,11 @@ from schemathesis.python import asgi
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kb.site import Site
+from kb.content.site import Site
 from kb.storage.db import run_with_database
 from kb.tokens import Tokens
-from kb.web import analytics, api, feedback, openapi, policy, search
+from kb.web import openapi
+from kb.web.routes import analytics, api, feedback, policy, search
 from kb.web.app import create_app
 from tests.conftest import SAMPLE_CONTENT, settings_for
 

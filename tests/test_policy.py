@@ -14,9 +14,9 @@ import yaml
 from bs4 import BeautifulSoup
 from conftest import SAMPLE_CONTENT, ContentTree
 
-from kb.cli import main
-from kb.content import load_content
-from kb.policy import (
+from kb.cli.main import main
+from kb.content.model import load_content
+from kb.policy.document import (
     POLICY_FILE,
     Policy,
     PolicyError,
@@ -25,8 +25,8 @@ from kb.policy import (
     parse_json,
     parse_yaml,
 )
-from kb.render import RenderEnv, Renderer
-from kb.site import Site
+from kb.render.markdown import RenderEnv, Renderer
+from kb.content.site import Site
 
 SAMPLE_POLICY: dict[str, Any] = yaml.safe_load((SAMPLE_CONTENT / POLICY_FILE).read_text(encoding="utf-8"))
 

@@ -20,9 +20,9 @@ from conftest import ContentTree
 from starlette.testclient import TestClient
 from test_policy import SAMPLE_POLICY, write_policy
 
-from kb.cli import main
-from kb.policy import POLICY_FILE, Policy
-from kb.site import Change, Site
+from kb.cli.main import main
+from kb.policy.document import POLICY_FILE, Policy
+from kb.content.site import Change, Site
 
 LIVE_SECONDS = 5.0
 FAST = {"watch_seconds": 0.1, "policy_poll_seconds": 0.2}

@@ -18,9 +18,9 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
-from kb import search as search_module
-from kb.search import SearchIndex, parse_query
-from kb.site import Site
+from kb.search import index as search_module
+from kb.search.index import SearchIndex, parse_query
+from kb.content.site import Site
 from kb.web.app import create_app
 from tests.conftest import ContentTree, settings_for
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from kb import search as search_module
-from kb.search import SearchBusy, SearchIndex, parse_query
-from kb.site import Site
+from kb.search import index as search_module
+from kb.search.index import SearchBusy, SearchIndex, parse_query
+from kb.content.site import Site
 from tests.conftest import ContentTree
 
 
@@ -146,7 +146,7 @@ def _big_tree(root: Path, count: int) -> None:
 
 
 def _kb(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "kb.cli", *args], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "kb.cli.main", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from whoosh.reading import MultiReader
 
-from kb.search import SearchIndex, parse_query
-from kb.site import Site
+from kb.search.index import SearchIndex, parse_query
+from kb.content.site import Site
 from tests.conftest import ContentTree
 
 

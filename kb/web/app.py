@@ -17,22 +17,23 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from kb import i18n
-from kb.analytics import Analytics
+from kb.analytics.reports import Analytics
 from kb.auth import Auth
 from kb.config import Settings, resource_dir
-from kb.editor import Editor
+from kb.editing.editor import Editor
 from kb.feedback import Feedback
-from kb.policy_live import PolicyService
-from kb.search import SearchService
-from kb.site import Site
+from kb.policy.live import PolicyService
+from kb.search.index import SearchService
+from kb.content.site import Site
 from kb.storage.db import Database
 from kb.tokens import Tokens
-from kb.watch import TreeWatcher
-from kb.web import admin, api, errors, openapi, pages, structured, system
-from kb.web import analytics as analytics_web
-from kb.web import feedback as feedback_web
-from kb.web import policy as policy_web
-from kb.web import search as search_web
+from kb.content.watch import TreeWatcher
+from kb.web import errors, openapi, structured
+from kb.web.routes import admin, api, pages, system
+from kb.web.routes import analytics as analytics_web
+from kb.web.routes import feedback as feedback_web
+from kb.web.routes import policy as policy_web
+from kb.web.routes import search as search_web
 from kb.web.headers import SecurityHeadersMiddleware
 from kb.web.security import VisitorMiddleware, csrf_token
 from kb.web.services import Services

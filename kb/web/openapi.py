@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kb.site import Site
+from kb.content.site import Site
 from kb.web.services import services
 
 LANG = {"$ref": "#/components/schemas/Lang"}

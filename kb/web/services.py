@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from kb.config import Settings
 from kb.errors import BadRequest, NotFound
-from kb.site import Site
+from kb.content.site import Site
 from kb.storage.db import Database
 from kb.web.templating import Templates
 

@@ -15,10 +15,10 @@ from markupsafe import Markup
 from starlette.requests import Request
 
 from kb import i18n
-from kb.content import Article, Category
+from kb.content.model import Article, Category
 from kb.i18n import N_
-from kb.render import Rendered
-from kb.site import article_url, category_url
+from kb.render.markdown import Rendered
+from kb.content.site import article_url, category_url
 from kb.web.services import services
 
 SCHEMA_ORG = "https://schema.org"

@@ -2,7 +2,7 @@
 
 A core rule rewrites them (and relative image paths) to site URLs with env["resolve"]; a link
 that points nowhere is reported in env["problems"] and rendered as plain text (a reference
-link's missing target is reported once, on its definition: kb.mdplugins.references).
+link's missing target is reported once, on its definition: kb.render.references).
 """
 
 from __future__ import annotations

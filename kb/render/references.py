@@ -5,7 +5,7 @@ Two problems a reader would see and `kb check` reports (env["problems"], line of
 - a reference link whose definition is missing: markdown-it leaves `[text][nope]` as literal
   text, so it is found in the text tokens after inline parsing;
 - a definition whose relative target does not exist (an article or file that is not there).
-  It is reported once, on the definition's line; kb.mdplugins.links then drops every link that
+  It is reported once, on the definition's line; kb.render.links then drops every link that
   uses it (plain text) without repeating the report on each line that uses it.
 """
 
@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import normalizeReference
 from markdown_it.rules_core import StateCore
 
-from kb.mdplugins.links import is_relative
+from kb.render.links import is_relative
 
 # `[text][label]` and `[text][]` left as text; not after a word character, so `rows[i][j]` in
 # running text is not taken for a link.
@@ -70,7 +70,7 @@ def _missing_targets(state: StateCore) -> None:
 
 
 def references_plugin(md: MarkdownIt) -> None:
-    # Reference links carry their label (token.meta["label"]), so kb.mdplugins.links can tell
+    # Reference links carry their label (token.meta["label"]), so kb.render.links can tell
     # them from inline links.
     md.options["store_labels"] = True
     # Before text_join, which would merge escaped brackets into the text.

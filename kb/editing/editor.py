@@ -24,8 +24,8 @@ from typing import Any
 import yaml
 from starlette.concurrency import run_in_threadpool
 
-from kb.authoring import article_text, layout, patch_article, write_atomically
-from kb.content import (
+from kb.content.authoring import article_text, layout, patch_article, write_atomically
+from kb.content.model import (
     ARTICLE_TYPES,
     LANG_RE,
     SLUG_RE,
@@ -36,9 +36,9 @@ from kb.content import (
     slugify,
     split_front_matter,
 )
-from kb.content import file_revision as revision_of_bytes
+from kb.content.model import file_revision as revision_of_bytes
 from kb.errors import BadRequest, NotFound
-from kb.site import Site
+from kb.content.site import Site
 from kb.storage import users as store
 from kb.storage.db import Database
 

@@ -16,13 +16,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from kb import i18n
-from kb.analytics import is_bot
-from kb.content import ARTICLE_TYPES, Article
+from kb.analytics.reports import is_bot
+from kb.content.model import ARTICLE_TYPES, Article
 from kb.errors import BadRequest
 from kb.i18n import N_
 from kb.ratelimit import RateLimiter
-from kb.search import SUGGEST_LIMIT, SearchResults, SearchService, SearchUnavailable
-from kb.site import Site, article_url
+from kb.search.index import SUGGEST_LIMIT, SearchResults, SearchService, SearchUnavailable
+from kb.content.site import Site, article_url
 from kb.storage import searchlog
 from kb.web.security import visitor_hash, visitor_id
 from kb.web.openapi import CATEGORY, LANG

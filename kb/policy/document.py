@@ -1,4 +1,4 @@
-"""Policy data: the validated document articles show through snippets (kb.mdplugins.snippets).
+"""Policy data: the validated document articles show through snippets (kb.render.snippets).
 
 A document is checked against SCHEMA, every problem collected at once as (dotted key, message).
 An accepted document is normalised (dates as ISO text, keys sorted) and its version is the hash
@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from kb.content import Problem, display_path
+from kb.content.model import Problem, display_path
 
 POLICY_FILE = "policy.yaml"
 DEFAULT_LANG = "en"

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from kb import i18n
-from kb.analytics import (
+from kb.analytics.reports import (
     EXPORT_KINDS,
     INTERVALS,
     PERIODS,
@@ -41,14 +41,14 @@ from kb.analytics import (
     reason_label,
 )
 from kb.auth import EDITING_ROLES, require_role
-from kb.content import ARTICLE_TYPES, Article
+from kb.content.model import ARTICLE_TYPES, Article
 from kb.errors import BadRequest, NotFound
 from kb.i18n import N_
-from kb.site import Site
+from kb.content.site import Site
 from kb.storage.analytics import record_view
 from kb.storage.db import Database
 from kb.tokens import Tokens
-from kb.web.admin import edit_url, render, ui_lang
+from kb.web.routes.admin import edit_url, render, ui_lang
 from kb.web.security import visitor_hash, visitor_id
 from kb.web.openapi import CATEGORY, LANG
 from kb.web.services import int_param, reject_empty, services

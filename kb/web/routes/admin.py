@@ -1,5 +1,5 @@
 """/admin: sign in and out, the article editor, history, and user management. Thin routes over
-kb.auth and kb.editor; every form carries a CSRF token bound to the session."""
+kb.auth and kb.editing; every form carries a CSRF token bound to the session."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from kb.auth import (
     safe_next,
     set_session_cookie,
 )
-from kb.content import ARTICLE_TYPES, LANG_RE, Article
-from kb.editor import (
+from kb.content.model import ARTICLE_TYPES, LANG_RE, Article
+from kb.editing.editor import (
     ACTIONS,
     STATUSES,
     ArticleForm,
@@ -40,7 +40,7 @@ from kb.editor import (
 )
 from kb.errors import BadRequest, Forbidden, KBError, NotFound
 from kb.i18n import N_
-from kb.site import article_url
+from kb.content.site import article_url
 from kb.web.headers import ADMIN_HEADERS
 from kb.web.security import check_csrf, csrf_token, visitor_id
 from kb.web.services import int_param, services

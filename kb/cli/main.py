@@ -37,7 +37,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.site import Site
+    from kb.content.site import Site
 
     site = Site(settings.content_dir)
     site.load()
@@ -53,7 +53,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.authoring import scaffold_article
+    from kb.content.authoring import scaffold_article
 
     path = scaffold_article(settings.content_dir, title=args.title, lang=args.lang,
                             category=args.category, type=args.type, slug=args.slug)
@@ -95,7 +95,7 @@ EXTRA_COMMANDS: list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], 
 
 
 def _register_policy(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
-    from kb.policy_cli import register
+    from kb.cli.policy import register
 
     register(sub, add_common)
 
@@ -104,7 +104,7 @@ EXTRA_COMMANDS.append(_register_policy)
 
 
 def _register_user(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
-    from kb.auth_cli import register
+    from kb.cli.users import register
 
     register(sub, add_common)
 
@@ -113,7 +113,7 @@ EXTRA_COMMANDS.append(_register_user)
 
 
 def _register_analytics(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
-    from kb.analytics_cli import register
+    from kb.cli.analytics import register
 
     register(sub, add_common)
 
@@ -122,7 +122,7 @@ EXTRA_COMMANDS.append(_register_analytics)
 
 
 def _register_index(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
-    from kb.search_cli import register
+    from kb.cli.index import register
 
     register(sub, add_common)
 

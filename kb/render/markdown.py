@@ -17,12 +17,12 @@ from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from kb.mdplugins.alerts import alerts_plugin
-from kb.mdplugins.comments import comments_plugin
-from kb.mdplugins.links import links_plugin
-from kb.mdplugins.references import references_plugin
-from kb.mdplugins.snippets import snippets_plugin
-from kb.mdplugins.tables import tables_plugin
+from kb.render.alerts import alerts_plugin
+from kb.render.comments import comments_plugin
+from kb.render.links import links_plugin
+from kb.render.references import references_plugin
+from kb.render.snippets import snippets_plugin
+from kb.render.tables import tables_plugin
 
 TOC_MIN_HEADINGS = 3
 

@@ -65,12 +65,12 @@ from whoosh.reading import SegmentReader
 from whoosh.scoring import BM25F
 from whoosh.support.charset import accent_map
 
-from kb.content import Article
-from kb.site import Change, Site, article_path
+from kb.content.model import Article
+from kb.content.site import Change, Site, article_path
 
 log = logging.getLogger("kb.search")
 
-SCHEMA_VERSION = 3  # 3: "_" separates words; title_words and title_exact fields
+SCHEMA_VERSION = 4  # 4: analyzers live in kb.search.* (Whoosh pickles class paths); 3: "_" splits words
 MAX_QUERY_CHARS = 500  # longer queries are cut (the search box allows as much)
 MAX_TERMS = 16  # words, phrases and exclusions beyond this are ignored
 SUGGEST_LIMIT = 8
@@ -1368,7 +1368,7 @@ class SearchService:
                 return None
             try:
                 child = subprocess.Popen(
-                    [sys.executable, "-c", "import kb.search; kb.search._build_from_stdin()"],
+                    [sys.executable, "-c", "import kb.search.index; kb.search.index._build_from_stdin()"],
                     stdin=subprocess.PIPE, env=env)
             except OSError as exc:  # no process to be had: the server builds it itself
                 log.warning("cannot start a search index build process: %s", exc)

@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from kb.analytics import is_bot
-from kb.content import Article
+from kb.analytics.reports import is_bot
+from kb.content.model import Article
 from kb.errors import BadRequest, KBError, NotFound, UnsupportedMediaType, ValidationFailed
 from kb.feedback import MAX_COMMENT, REASONS, Cast, Feedback, Tally, Vote, parse_vote
-from kb.site import article_url
+from kb.content.site import article_url
 from kb.web.openapi import LANG
 from kb.web.security import check_csrf, visitor_hash, visitor_id
 from kb.web.services import page_lang, services

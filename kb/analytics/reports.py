@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from kb.content import ARTICLE_TYPES, Article
+from kb.content.model import ARTICLE_TYPES, Article
 from kb.errors import BadRequest
 from kb.i18n import N_
-from kb.site import Site, article_url
+from kb.content.site import Site, article_url
 from kb.storage import analytics as store
 from kb.storage.analytics import Scope
 from kb.storage.db import Database

@@ -10,9 +10,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from kb import i18n
-from kb.content import Article
+from kb.content.model import Article
 from kb.errors import NotFound
-from kb.site import article_url, category_url
+from kb.content.site import article_url, category_url
 from kb.web.security import visitor_hash, visitor_id
 from kb.web.services import int_param, page_lang, services
 

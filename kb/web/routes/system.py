@@ -13,8 +13,8 @@ from starlette.types import Scope
 
 from kb import i18n
 from kb.i18n import N_
-from kb.site import article_url, category_url
-from kb.web.pages import absolute
+from kb.content.site import article_url, category_url
+from kb.web.routes.pages import absolute
 from kb.web.services import page_lang, services
 from kb.web.templating import STATIC_CACHE, page_response
 

@@ -14,8 +14,8 @@ from kb.config import Settings
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from kb.search import SearchBusy, SearchIndex
-    from kb.site import Site
+    from kb.search.index import SearchBusy, SearchIndex
+    from kb.content.site import Site
 
     site = Site(settings.content_dir)
     site.load()

@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kb.content import ARTICLE_TYPES, Article
+from kb.content.model import ARTICLE_TYPES, Article
 from kb.errors import BadRequest, NotFound
-from kb.site import article_url
+from kb.content.site import article_url
 from kb.web.openapi import CATEGORY, LANG
 from kb.web.services import int_param, lang_param, reject_empty, services
 

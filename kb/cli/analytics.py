@@ -12,7 +12,7 @@ from kb.config import Settings
 
 
 def _run(settings: Settings, work: Callable[[Any, Any], Awaitable[int]], *, load_site: bool = False) -> int:
-    from kb.site import Site
+    from kb.content.site import Site
     from kb.storage.db import run_with_database
 
     site = Site(settings.content_dir)
@@ -22,7 +22,7 @@ def _run(settings: Settings, work: Callable[[Any, Any], Awaitable[int]], *, load
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.analytics import Analytics, csv_chunks, json_chunks, parse_filters, parse_period
+    from kb.analytics.reports import Analytics, csv_chunks, json_chunks, parse_filters, parse_period
 
     async def work(db: Any, site: Any) -> int:
         period = parse_period(None if (args.since or args.until) else "30", args.since, args.until)

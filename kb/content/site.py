@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from kb.content import (
+from kb.content.model import (
     Article,
     Category,
     ContentSet,
@@ -27,7 +27,7 @@ from kb.content import (
     load_content,
 )
 from kb.errors import NotFound
-from kb.render import Rendered, RenderEnv, Renderer
+from kb.render.markdown import Rendered, RenderEnv, Renderer
 
 log = logging.getLogger("kb.site")
 
@@ -127,7 +127,7 @@ class Site:
             for problem in fresh.problems:
                 log.warning("content problem: %s", problem)
             if self.policy is None and not self._policy_read:  # kb.policy_live takes over when serving
-                from kb.policy import load_file
+                from kb.policy.document import load_file
 
                 self._policy_read = True
                 self.policy, policy_problems = load_file(self.content_dir)
@@ -144,7 +144,7 @@ class Site:
 
     def set_policy(self, policy: PolicySource | None, changed_keys: Collection[str]) -> Change:
         """Serve another policy version; tell listeners which articles show a changed key."""
-        from kb.policy import keys_overlap
+        from kb.policy.document import keys_overlap
 
         used = {key: self.rendered(article).policy_keys for key, article in self.content.articles.items()}
         with self._lock:
@@ -308,7 +308,7 @@ class Site:
 
     def check(self) -> list[Problem]:
         """Every problem of the tree, rendering included (links, policy snippets)."""
-        from kb.policy import load_file
+        from kb.policy.document import load_file
 
         problems = list(self.content.problems) + load_file(self.content_dir)[1]
         for article in self.content.articles.values():

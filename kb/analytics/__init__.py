@@ -1,0 +1,1 @@
+"""Read-only analytics for product teams: periods, reports, exports."""

@@ -1,0 +1,1 @@
+"""Content: the article model and loader, the Site that serves it, the tree watcher, authoring."""

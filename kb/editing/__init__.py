@@ -1,0 +1,1 @@
+"""The web editor's use cases: forms, checks, conflict-checked saves, history."""

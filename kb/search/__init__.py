@@ -1,0 +1,1 @@
+"""Full-text search: every Whoosh call of kb lives in this package."""

@@ -1,0 +1,1 @@
+"""Thin routes, one module per area: parse the request, call the core, render."""

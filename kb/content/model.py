@@ -2,7 +2,7 @@
 
 Every problem of every file is collected as a Problem(path, line, message); an article with a
 fatal problem is left out, the rest is served. Link checking needs rendering, so it lives in
-kb.site, which completes these problems.
+kb.content.site, which completes these problems.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from kb.content.files import file_revision
 
 CATEGORIES_FILE = "categories.yaml"
 ARTICLE_TYPES = ("faq", "tutorial", "video")
@@ -99,10 +101,6 @@ def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:80].rstrip("-") or "article"
-
-
-def file_revision(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def display_path(root: Path, relative: Path) -> str:

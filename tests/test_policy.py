@@ -16,7 +16,7 @@ from conftest import SAMPLE_CONTENT, ContentTree
 
 from kb.cli.main import main
 from kb.content.model import load_content
-from kb.policy.document import (
+from kb.policy.schema import (
     POLICY_FILE,
     Policy,
     PolicyError,

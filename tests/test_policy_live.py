@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from test_policy import SAMPLE_POLICY, write_policy
 
 from kb.cli.main import main
-from kb.policy.document import POLICY_FILE, Policy
+from kb.policy.schema import POLICY_FILE, Policy
 from kb.content.site import Change, Site
 
 LIVE_SECONDS = 5.0

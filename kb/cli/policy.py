@@ -50,7 +50,7 @@ def _run(settings: Settings, work: Callable[[Any], Any]) -> Any:
 
 def _file_policy(settings: Settings) -> Any:
     from kb.errors import KBError
-    from kb.policy.document import POLICY_FILE, load_file
+    from kb.policy.schema import POLICY_FILE, load_file
 
     policy, problems = load_file(settings.content_dir)
     if problems:
@@ -65,7 +65,7 @@ def _file_policy(settings: Settings) -> Any:
 def _stored_policy(row: Any) -> Any:
     from datetime import date
 
-    from kb.policy.document import Policy
+    from kb.policy.schema import Policy
 
     return Policy.from_data(json.loads(row.document), source=row.source,
                             accepted=date.fromisoformat(row.accepted_at[:10]))

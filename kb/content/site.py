@@ -126,8 +126,8 @@ class Site:
             removed = frozenset(set(old) - set(fresh.articles))
             for problem in fresh.problems:
                 log.warning("content problem: %s", problem)
-            if self.policy is None and not self._policy_read:  # kb.policy_live takes over when serving
-                from kb.policy.document import load_file
+            if self.policy is None and not self._policy_read:  # kb.policy.live takes over when serving
+                from kb.policy.schema import load_file
 
                 self._policy_read = True
                 self.policy, policy_problems = load_file(self.content_dir)
@@ -144,7 +144,7 @@ class Site:
 
     def set_policy(self, policy: PolicySource | None, changed_keys: Collection[str]) -> Change:
         """Serve another policy version; tell listeners which articles show a changed key."""
-        from kb.policy.document import keys_overlap
+        from kb.policy.schema import keys_overlap
 
         used = {key: self.rendered(article).policy_keys for key, article in self.content.articles.items()}
         with self._lock:
@@ -308,7 +308,7 @@ class Site:
 
     def check(self) -> list[Problem]:
         """Every problem of the tree, rendering included (links, policy snippets)."""
-        from kb.policy.document import load_file
+        from kb.policy.schema import load_file
 
         problems = list(self.content.problems) + load_file(self.content_dir)[1]
         for article in self.content.articles.values():

@@ -31,7 +31,7 @@ from markdown_it.token import Token
 
 from kb import i18n
 from kb.i18n import N_
-from kb.policy.document import KEY_RE, POLICY_FILE, Policy, Resolved, text_in
+from kb.policy.schema import KEY_RE, POLICY_FILE, Policy, Resolved, text_in
 
 log = logging.getLogger("kb.policy")
 

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kb.errors import NotFound
-from kb.policy.document import KEY_RE, Policy, localize
+from kb.policy.schema import KEY_RE, Policy, localize
 from kb.web.openapi import LANG
 from kb.web.services import lang_param, reject_empty, services
 

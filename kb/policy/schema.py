@@ -7,7 +7,7 @@ Keys are dotted paths such as `premium.commitment.months`; `Policy.resolve` walk
 schema together and says what kind of value a key holds, which is how snippets know what to draw.
 
 Sources (the YAML file, the live HTTP service), watching and stored versions live in
-kb.policy_live; this module does no I/O except reading the file it is asked to parse.
+kb.policy.live; this module does no I/O except reading the file it is asked to parse.
 """
 
 from __future__ import annotations

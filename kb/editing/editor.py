@@ -39,7 +39,7 @@ from kb.content.model import (
 from kb.content.model import file_revision as revision_of_bytes
 from kb.errors import BadRequest, NotFound
 from kb.content.site import Site
-from kb.storage import users as store
+from kb.storage import revisions as store
 from kb.storage.db import Database
 
 try:

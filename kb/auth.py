@@ -23,7 +23,7 @@ from starlette.responses import Response
 from kb.config import Settings
 from kb.errors import BadRequest, Conflict, Forbidden, KBError, NotFound, TooManyRequests
 from kb.ratelimit import RateLimiter
-from kb.storage import revisions as store
+from kb.storage import users as store
 from kb.storage.db import Database
 
 ROLES = ("admin", "editor", "analyst")

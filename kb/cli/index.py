@@ -5,38 +5,56 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
+from kb.cli.common import add_command, fail
 from kb.config import Settings
+
+if TYPE_CHECKING:
+    from kb.cli.common import Subparsers
+
+BUSY_STATUS = 1
+"""Another process holds the index's write lock: a state to retry later, not a usage error."""
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers, "index", cmd_index,
+        help="build the search index aside and swap it in (a running site picks it up)")
+    parser.add_argument("--update", action="store_true",
+                        help="only index the articles that changed since the index was built")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from kb.search.index import SearchBusy, SearchIndex
     from kb.content.site import Site
+    from kb.policy.holder import PolicyHolder
+    from kb.search.index import SearchBusy, SearchIndex
 
-    site = Site(settings.content_dir)
+    site = Site(settings.content_dir, policy=PolicyHolder.from_file(settings.content_dir))
     site.load()
     index = SearchIndex(settings.index_dir)
     started = time.perf_counter()
     try:
         if args.update and index.open():
             written = index.sync(site)
-            print(f"search index updated: {written} change(s) in {time.perf_counter() - started:.1f} s",
-                  file=sys.stderr)
+            print(f"search index updated: {written} change(s) in "
+                  f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
             return 0
         with tqdm(unit=" articles", desc="indexing", file=sys.stderr, dynamic_ncols=True,
                   disable=args.quiet) as bar:
+            def advance(done: int) -> None:
+                bar.update(done)
+
             def total(count: int) -> None:
                 bar.total = count
                 bar.refresh()
 
-            count = index.rebuild(site, progress=bar.update, total=total)
+            count = index.rebuild(site, progress=advance, total=total)
     except SearchBusy as exc:
-        print(f"kb: error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc), BUSY_STATUS)
     finally:
         index.close()
     elapsed = time.perf_counter() - started
@@ -44,13 +62,3 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     print(f"search index built in {settings.index_dir}: {count} article(s) in {elapsed:.1f} s "
           f"({rate:.0f} articles/s)", file=sys.stderr)
     return 0
-
-
-def register(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
-    parser = sub.add_parser(
-        "index", help="build the search index aside and swap it in (a running site picks it up)")
-    add_common(parser)
-    parser.add_argument("--update", action="store_true",
-                        help="only index the articles that changed since the index was built")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=cmd_index)

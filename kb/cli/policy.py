@@ -8,49 +8,59 @@ policy.yaml when nothing was stored yet); `diff A B` compares two stored version
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
+from kb.cli.common import add_command, add_group
 from kb.config import Settings
 
+if TYPE_CHECKING:
+    from kb.cli.common import Subparsers
+    from kb.policy.document import Policy
+    from kb.storage.db import Database
+    from kb.storage.policy import VersionRow
 
-def register(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
-    policy = sub.add_parser("policy", help="show the policy data, its history and differences")
-    actions = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+T = TypeVar("T")
 
-    show = actions.add_parser("show", help="the values served now (or one key's)")
-    add_common(show)
-    show.add_argument("key", nargs="?", default=None, help="a dotted key, e.g. premium.commitment.months")
+FILE_REF = "file"
+"""The name `kb policy diff` gives to the content tree's policy.yaml."""
+
+MIN_REF = 4
+"""Fewer characters of a version hash would match too many versions to be useful."""
+
+
+def register(subparsers: Subparsers) -> None:
+    actions = add_group(subparsers, "policy",
+                        help="show the policy data, its history and differences",
+                        dest="policy_command")
+
+    show = add_command(actions, "show", cmd_show, help="the values served now (or one key's)")
+    show.add_argument("key", nargs="?", default=None,
+                      help="a dotted key, e.g. premium.commitment.months")
     show.add_argument("--lang", default=None, help="only texts in this language")
-    show.set_defaults(func=cmd_show)
 
-    history = actions.add_parser("history", help="every accepted version, newest first")
-    add_common(history)
+    history = add_command(actions, "history", cmd_history,
+                          help="every accepted version, newest first")
     history.add_argument("--limit", type=int, default=50)
-    history.set_defaults(func=cmd_history)
 
-    diff = actions.add_parser("diff", help="what changed between two versions")
-    add_common(diff)
+    diff = add_command(actions, "diff", cmd_diff, help="what changed between two versions")
     diff.add_argument("a", help="a version (or a prefix of it), or 'file' for policy.yaml")
     diff.add_argument("b", help="a version (or a prefix of it), or 'file' for policy.yaml")
-    diff.set_defaults(func=cmd_diff)
 
 
-def _run(settings: Settings, work: Callable[[Any], Any]) -> Any:
-    """Run `work(db)` against the database, or `work(None)` when there is none yet."""
+def _read_stored(settings: Settings, read: Callable[[Database], Awaitable[T]], empty: T) -> T:
+    """`read(db)`, or `empty` when the site has no database yet: looking must not create one."""
     from kb.storage.db import run_with_database
 
     if not settings.database.exists():
-        return asyncio.run(work(None))
-    return run_with_database(settings.database, work)
+        return empty
+    return run_with_database(settings.database, read)
 
 
-def _file_policy(settings: Settings) -> Any:
+def _file_policy(settings: Settings) -> Policy:
     from kb.errors import KBError
-    from kb.policy.schema import POLICY_FILE, load_file
+    from kb.policy.sources import POLICY_FILE, load_file
 
     policy, problems = load_file(settings.content_dir)
     if problems:
@@ -62,10 +72,11 @@ def _file_policy(settings: Settings) -> Any:
     return policy
 
 
-def _stored_policy(row: Any) -> Any:
+def _stored_policy(row: VersionRow) -> Policy:
+    import json
     from datetime import date
 
-    from kb.policy.schema import Policy
+    from kb.policy.document import Policy
 
     return Policy.from_data(json.loads(row.document), source=row.source,
                             accepted=date.fromisoformat(row.accepted_at[:10]))
@@ -75,14 +86,11 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     from kb.errors import NotFound
     from kb.storage import policy as store
 
-    async def latest(db: Any) -> Any:
-        return await store.latest(db) if db is not None else None
-
-    row = _run(settings, latest)
+    row = _read_stored(settings, store.latest, None)
     if row is not None:
         policy = _stored_policy(row)
-        print(f"version {policy.version} (as of {policy.date.isoformat()}), accepted {row.accepted_at} "
-              f"from {row.source}")
+        print(f"version {policy.version} (as of {policy.date.isoformat()}), "
+              f"accepted {row.accepted_at} from {row.source}")
     else:
         policy = _file_policy(settings)
         print(f"version {policy.version} (as of {policy.date.isoformat()}) from {policy.source} "
@@ -102,10 +110,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     from kb.storage import policy as store
 
-    async def rows(db: Any) -> Any:
-        return await store.history(db, limit=args.limit) if db is not None else []
-
-    found = _run(settings, rows)
+    found: list[VersionRow] = _read_stored(
+        settings, lambda db: store.history(db, limit=args.limit), [])
     if not found:
         print("no policy version has been accepted yet (start the site once)", file=sys.stderr)
         return 0
@@ -117,26 +123,16 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.errors import BadRequest, NotFound
     from kb.storage import policy as store
 
-    async def resolve(db: Any) -> list[Any]:
-        found = []
-        for ref in (args.a, args.b):
-            if ref == "file":
-                found.append(_file_policy(settings))
-                continue
-            if len(ref) < 4:
-                raise BadRequest(f"{ref!r}: give at least 4 characters of a version")
-            rows = await store.find(db, ref) if db is not None else []
-            if not rows:
-                raise NotFound(f"no stored policy version starts with {ref!r} (see kb policy history)")
-            if len(rows) > 1:
-                raise BadRequest(f"{ref!r} matches several versions: {', '.join(r.version for r in rows)}")
-            found.append(_stored_policy(rows[0]))
-        return found
+    refs = (args.a, args.b)
+    looked_up = [ref for ref in refs if ref != FILE_REF and len(ref) >= MIN_REF]
 
-    old, new = _run(settings, resolve)
+    async def find(db: Database) -> dict[str, list[VersionRow]]:
+        return {ref: await store.find(db, ref) for ref in looked_up}
+
+    matches: dict[str, list[VersionRow]] = _read_stored(settings, find, {})
+    old, new = (_version(settings, ref, matches.get(ref, [])) for ref in refs)
     before, after = old.flat(), new.flat()
     lines = 0
     for key in sorted(set(before) | set(after)):
@@ -149,3 +145,18 @@ def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
         lines += 1
     print(f"{lines} value(s) differ between {old.version} and {new.version}", file=sys.stderr)
     return 0
+
+
+def _version(settings: Settings, ref: str, rows: list[VersionRow]) -> Policy:
+    """The policy `ref` names: policy.yaml, or the one stored version among `rows` it prefixes."""
+    from kb.errors import BadRequest, NotFound
+
+    if ref == FILE_REF:
+        return _file_policy(settings)
+    if len(ref) < MIN_REF:
+        raise BadRequest(f"{ref!r}: give at least 4 characters of a version")
+    if not rows:
+        raise NotFound(f"no stored policy version starts with {ref!r} (see kb policy history)")
+    if len(rows) > 1:
+        raise BadRequest(f"{ref!r} matches several versions: {', '.join(r.version for r in rows)}")
+    return _stored_policy(rows[0])

@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import ContentTree
 
 from kb.cli.main import main
-from kb.content.model import load_content, next_free_id
+from kb.content.loader import load_content, next_free_id
 from kb.content.site import Site
 
 

@@ -15,7 +15,7 @@ from bs4 import BeautifulSoup
 from conftest import SAMPLE_CONTENT, ContentTree
 
 from kb.cli.main import main
-from kb.content.model import load_content
+from kb.content.loader import load_content
 from kb.policy.schema import (
     POLICY_FILE,
     Policy,

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from kb.content.model import (
+from kb.content.loader import (
     Article,
     Category,
     ContentSet,

@@ -25,7 +25,7 @@ import yaml
 from starlette.concurrency import run_in_threadpool
 
 from kb.content.authoring import article_text, layout, patch_article, write_atomically
-from kb.content.model import (
+from kb.content.loader import (
     ARTICLE_TYPES,
     LANG_RE,
     SLUG_RE,
@@ -36,7 +36,7 @@ from kb.content.model import (
     slugify,
     split_front_matter,
 )
-from kb.content.model import file_revision as revision_of_bytes
+from kb.content.loader import file_revision as revision_of_bytes
 from kb.errors import BadRequest, NotFound
 from kb.content.site import Site
 from kb.storage import revisions as store

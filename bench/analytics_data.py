@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from kb.content.loader import file_revision
+from kb.content.files import file_revision
 from kb.storage.db import Database
 
 LANGS = ("en", "pt", "fr")

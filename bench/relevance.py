@@ -35,7 +35,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.content.loader import slugify
+from kb.content.model import slugify
 from kb.search.index import SearchIndex, parse_query
 from kb.content.site import Site
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kb.content.loader import Article
+from kb.content.model import Article
 from kb.errors import TooManyRequests, ValidationFailed
 from kb.i18n import N_
 from kb.ratelimit import RateLimiter

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from kb.content.loader import ARTICLE_TYPES, Article
+from kb.content.model import ARTICLE_TYPES, Article
 from kb.errors import BadRequest
 from kb.i18n import N_
 from kb.content.site import Site, article_url

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from kb.content.loader import ARTICLE_TYPES, LANG_RE, SLUG_RE, load_categories, next_free_id, slugify
+from kb.content.loader import load_categories, next_free_id
+from kb.content.model import ARTICLE_TYPES, LANG_RE, SLUG_RE, slugify
 from kb.errors import BadRequest, Conflict
 
 

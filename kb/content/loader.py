@@ -7,10 +7,8 @@ kb.content.site, which completes these problems.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,92 +17,21 @@ from typing import Any
 import yaml
 
 from kb.content.files import file_revision
+from kb.content.model import (
+    ARTICLE_TYPES,
+    LANG_RE,
+    SLUG_RE,
+    STATUSES,
+    Article,
+    Category,
+    ContentSet,
+    Problem,
+    display_path,
+)
 
 CATEGORIES_FILE = "categories.yaml"
-ARTICLE_TYPES = ("faq", "tutorial", "video")
-STATUSES = ("draft", "published")
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
-LANG_RE = re.compile(r"^[a-z]{2}$")
 REQUIRED_FIELDS = ("id", "title", "summary", "category", "type", "status", "updated")
 KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + ("tags", "video"))
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Category:
-    key: str
-    order: int
-    parent: str | None
-    titles: dict[str, str]
-    descriptions: dict[str, str]
-
-    def title(self, lang: str) -> str:
-        return self.titles.get(lang) or self.titles.get("en") or self.key
-
-    def description(self, lang: str) -> str:
-        return self.descriptions.get(lang) or self.descriptions.get("en") or ""
-
-
-@dataclass(frozen=True)
-class Article:
-    id: int
-    lang: str
-    slug: str
-    title: str
-    summary: str
-    category: str
-    tags: tuple[str, ...]
-    type: str
-    status: str
-    updated: date
-    video: str | None
-    path: Path  # relative to the content folder
-    source: str  # the whole file, front matter included (line numbers match the file)
-    revision: str  # hash of the file's bytes
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.lang, self.slug)
-
-    @property
-    def published(self) -> bool:
-        return self.status == "published"
-
-
-@dataclass
-class ContentSet:
-    root: Path
-    categories: dict[str, Category] = field(default_factory=dict)
-    articles: dict[tuple[str, str], Article] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def revision(self) -> str:
-        """Changes whenever any article or the category file changes."""
-        digest = hashlib.sha256()
-        for key in sorted(self.articles):
-            digest.update(f"{key}:{self.articles[key].revision};".encode())
-        digest.update(repr(sorted(self.categories.items())).encode())
-        return digest.hexdigest()[:16]
-
-
-def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:80].rstrip("-") or "article"
-
-
-def display_path(root: Path, relative: Path) -> str:
-    return str(root / relative)
 
 
 # --- categories -----------------------------------------------------------------------------
@@ -264,7 +191,7 @@ def parse_article(root: Path, relative: Path, data: bytes, categories: dict[str,
 
 
 def _validate_fields(meta: dict[str, Any], lines: dict[str, int], categories: dict[str, Category],
-                     problem: Any) -> dict[str, Any] | None:
+                     problem: Callable[[int, str], None]) -> dict[str, Any] | None:
     def line_of(name: str) -> int:
         return lines.get(name, 1)
 
@@ -355,6 +282,40 @@ class ParseCache:
         return article, problems
 
 
+@dataclass
+class Addresses:
+    """The two rules that make an article addressable: one slug (its URL) and one id (what ties
+    its translations together) per language. The loader and the web editor both apply them here.
+    """
+
+    root: Path
+    slugs: dict[tuple[str, str], Article] = field(default_factory=dict)
+    ids: dict[tuple[str, int], Article] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, content: ContentSet) -> Addresses:
+        addresses = cls(content.root)
+        for article in content.articles.values():
+            addresses.add(article)
+        return addresses
+
+    def add(self, article: Article) -> None:
+        self.slugs[article.key] = article
+        self.ids[(article.lang, article.id)] = article
+
+    def clash(self, lang: str, slug: str, article_id: int, *,
+              replacing: Path | None = None) -> tuple[int, str] | None:
+        """(line, message) when another file than `replacing` (relative, the file being rewritten)
+        already has this slug or this id in this language."""
+        other = self.slugs.get((lang, slug))
+        if other is not None and other.path != replacing:
+            return 1, f"duplicate slug {slug!r}: also {self.root / other.path}"
+        other = self.ids.get((lang, article_id))
+        if other is not None and other.path != replacing:
+            return 2, f"duplicate id {article_id}: already used in {lang!r} by {self.root / other.path}"
+        return None
+
+
 def load_content(root: Path, cache: ParseCache | None = None) -> ContentSet:
     """Read the whole tree; never raises for bad content, only reports it."""
     content = ContentSet(root=root)
@@ -366,7 +327,7 @@ def load_content(root: Path, cache: ParseCache | None = None) -> ContentSet:
         cache = ParseCache()
     if cache.categories != content.categories:
         cache.categories, cache.files = content.categories, {}
-    ids: dict[tuple[str, int], Path] = {}
+    addresses = Addresses(root)
     seen: set[Path] = set()
     for relative in iter_article_files(root):
         seen.add(relative)
@@ -374,18 +335,11 @@ def load_content(root: Path, cache: ParseCache | None = None) -> ContentSet:
         content.problems.extend(problems)
         if article is None:
             continue
-        shown = display_path(root, relative)
-        if article.key in content.articles:
-            other = content.articles[article.key].path
-            content.problems.append(Problem(shown, 1, f"duplicate slug {article.slug!r}: also {root / other}"))
+        clash = addresses.clash(article.lang, article.slug, article.id)
+        if clash is not None:
+            content.problems.append(Problem(display_path(root, relative), *clash))
             continue
-        if (article.lang, article.id) in ids:
-            other = ids[(article.lang, article.id)]
-            content.problems.append(
-                Problem(shown, 2, f"duplicate id {article.id} in language {article.lang!r}: also {root / other}")
-            )
-            continue
-        ids[(article.lang, article.id)] = relative
+        addresses.add(article)
         content.articles[article.key] = article
     for gone in set(cache.files) - seen:
         del cache.files[gone]
@@ -420,7 +374,6 @@ def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     if node is None:
         return None, None
     return node, yaml.constructor.SafeConstructor().construct_document(node)
-
 
 
 def _key_lines(node: yaml.Node | None, offset: int) -> dict[str, int]:

@@ -17,15 +17,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from kb.content.loader import (
-    Article,
-    Category,
-    ContentSet,
-    ParseCache,
-    Problem,
-    display_path,
-    load_content,
-)
+from kb.content.loader import ParseCache, load_content
+from kb.content.model import Article, Category, ContentSet, Problem, display_path
 from kb.errors import NotFound
 from kb.render.markdown import Rendered, RenderEnv, Renderer
 

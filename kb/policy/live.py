@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from kb.config import Settings
-from kb.content.loader import display_path
+from kb.content.model import display_path
 from kb.policy.schema import POLICY_FILE, Policy, PolicyError, file_problems, parse_json, parse_yaml
 from kb.content.site import Site
 from kb.storage import policy as store

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from kb.content.loader import Problem, display_path
+from kb.content.model import Problem, display_path
 
 POLICY_FILE = "policy.yaml"
 DEFAULT_LANG = "en"

@@ -65,7 +65,7 @@ from whoosh.reading import SegmentReader
 from whoosh.scoring import BM25F
 from whoosh.support.charset import accent_map
 
-from kb.content.loader import Article
+from kb.content.model import Article
 from kb.content.site import Change, Site, article_path
 
 log = logging.getLogger("kb.search")

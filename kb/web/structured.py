@@ -15,7 +15,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 
 from kb import i18n
-from kb.content.loader import Article, Category
+from kb.content.model import Article, Category
 from kb.i18n import N_
 from kb.render.markdown import Rendered
 from kb.content.site import article_url, category_url

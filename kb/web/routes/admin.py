@@ -26,7 +26,7 @@ from kb.auth import (
     safe_next,
     set_session_cookie,
 )
-from kb.content.loader import ARTICLE_TYPES, LANG_RE, Article
+from kb.content.model import ARTICLE_TYPES, LANG_RE, Article
 from kb.editing.editor import (
     ACTIONS,
     STATUSES,

@@ -41,7 +41,7 @@ from kb.analytics.reports import (
     reason_label,
 )
 from kb.auth import EDITING_ROLES, require_role
-from kb.content.loader import ARTICLE_TYPES, Article
+from kb.content.model import ARTICLE_TYPES, Article
 from kb.errors import BadRequest, NotFound
 from kb.i18n import N_
 from kb.content.site import Site

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from kb.analytics.reports import is_bot
-from kb.content.loader import Article
+from kb.content.model import Article
 from kb.errors import BadRequest, KBError, NotFound, UnsupportedMediaType, ValidationFailed
 from kb.feedback import MAX_COMMENT, REASONS, Cast, Feedback, Tally, Vote, parse_vote
 from kb.content.site import article_url

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from kb import i18n
-from kb.content.loader import Article
+from kb.content.model import Article
 from kb.errors import NotFound
 from kb.content.site import article_url, category_url
 from kb.web.security import visitor_hash, visitor_id

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from kb import i18n
 from kb.analytics.reports import is_bot
-from kb.content.loader import ARTICLE_TYPES, Article
+from kb.content.model import ARTICLE_TYPES, Article
 from kb.errors import BadRequest
 from kb.i18n import N_
 from kb.ratelimit import RateLimiter

@@ -1,0 +1,96 @@
+"""The content model: categories, articles and the problems found in them, with their rules.
+
+Plain data shared by every area; kb.content.loader builds it from the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+ARTICLE_TYPES = ("faq", "tutorial", "video")
+STATUSES = ("draft", "published")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+LANG_RE = re.compile(r"^[a-z]{2}$")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    order: int
+    parent: str | None
+    titles: dict[str, str]
+    descriptions: dict[str, str]
+
+    def title(self, lang: str) -> str:
+        return self.titles.get(lang) or self.titles.get("en") or self.key
+
+    def description(self, lang: str) -> str:
+        return self.descriptions.get(lang) or self.descriptions.get("en") or ""
+
+
+@dataclass(frozen=True)
+class Article:
+    id: int
+    lang: str
+    slug: str
+    title: str
+    summary: str
+    category: str
+    tags: tuple[str, ...]
+    type: str
+    status: str
+    updated: date
+    video: str | None
+    path: Path  # relative to the content folder
+    source: str  # the whole file, front matter included (line numbers match the file)
+    revision: str  # hash of the file's bytes
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.lang, self.slug)
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
+
+
+@dataclass
+class ContentSet:
+    root: Path
+    categories: dict[str, Category] = field(default_factory=dict)
+    articles: dict[tuple[str, str], Article] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def revision(self) -> str:
+        """Changes whenever any article or the category file changes."""
+        digest = hashlib.sha256()
+        for key in sorted(self.articles):
+            digest.update(f"{key}:{self.articles[key].revision};".encode())
+        digest.update(repr(sorted(self.categories.items())).encode())
+        return digest.hexdigest()[:16]
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:80].rstrip("-") or "article"
+
+
+def display_path(root: Path, relative: Path) -> str:
+    return str(root / relative)

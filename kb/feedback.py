@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kb.content.model import Article
+from kb.content.site import Site
 from kb.errors import TooManyRequests, ValidationFailed
 from kb.i18n import N_
 from kb.ratelimit import RateLimiter
-from kb.content.site import Site
 from kb.storage import votes
 from kb.storage.db import Database, DatabaseUnavailable
 from kb.storage.votes import TallyRow as Tally
@@ -44,7 +44,7 @@ RATE_WINDOW_SECONDS = 60.0
 # "Most helpful" ranks by the lower bound of the 95% Wilson interval of the share of Yes votes:
 # 9 of 10 outranks 1 of 1, and an article needs a few votes before it can appear at all.
 MOST_HELPFUL_MIN_VOTES = 3
-WILSON_Z = 1.96
+WILSON_Z = 1.96  # two-sided 95%
 MAX_GROUP = 200  # votes written together (3 SQL parameters each, well under SQLite's limit)
 
 _FIELDS = ("helpful", "reason", "comment")
@@ -121,13 +121,18 @@ def parse_vote(data: Any) -> Choice:
     return Choice(helpful, reason, comment)
 
 
-def wilson_lower_bound(yes: int, total: int, z: float = WILSON_Z) -> float:
+def wilson_lower_bound(yes: int, total: int) -> float | None:
+    """Lower bound of the 95% Wilson score interval of the share of Yes votes: the helpful rate
+    we are 95% sure of, so 9 of 10 outranks 1 of 1. The one definition, used by the home page's
+    ranking and by the analytics reports; None without votes (no rate, not a rate of 0)."""
     if total <= 0:
-        return 0.0
+        return None
     share = yes / total
-    centre = share + z * z / (2 * total)
-    spread = z * math.sqrt((share * (1 - share) + z * z / (4 * total)) / total)
-    return (centre - spread) / (1 + z * z / total)
+    z2 = WILSON_Z * WILSON_Z
+    centre = share + z2 / (2 * total)
+    margin = WILSON_Z * math.sqrt(share * (1 - share) / total + z2 / (4 * total * total))
+    # Clamped: for 0 Yes votes, rounding can leave -1e-17 where the bound is exactly 0.
+    return max(0.0, (centre - margin) / (1 + z2 / total))
 
 
 def _own_copy(exc: Exception) -> Exception:
@@ -161,8 +166,8 @@ class Feedback:
     async def cast(self, article: Article, visitor: str, choice: Choice, *, counted: bool = True) -> Cast:
         """Record (or replace) the visitor's vote; returns once it is committed to disk.
 
-        `counted=False` (a crawler or a script, see kb.analytics.is_bot) stores the vote, so the
-        visitor sees it and can change it, but leaves every tally and report as it was.
+        `counted=False` (a crawler or a script, see kb.analytics.visitors.is_bot) stores the
+        vote, so the visitor sees it and can change it, but leaves every tally and report as it was.
 
         Votes that arrive while a group is being written wait for the next group, which is
         written as one op of the database writer (one statement for the whole group).
@@ -242,7 +247,7 @@ class Feedback:
         for article_id, tally in counts.items():
             article = published.get(article_id)
             if article is not None and tally.yes > 0:
-                score = wilson_lower_bound(tally.yes, tally.total)
+                score = wilson_lower_bound(tally.yes, tally.total) or 0.0  # never None: total >= 3
                 ranked.append((-score, -tally.total, article.title.lower(), article))
         ranked.sort(key=lambda entry: entry[:3])
         return [entry[3] for entry in ranked[:limit]]

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 
 from kb.errors import BadRequest, Conflict, NotFound
-from kb.storage import analytics as store
+from kb.storage import tokens as store
 from kb.storage.db import Database
 
 PREFIX = "kb_"

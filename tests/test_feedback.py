@@ -367,7 +367,7 @@ def test_home_lists_the_most_helpful_articles_by_wilson_lower_bound(make_client,
 
 
 def test_wilson_lower_bound_prefers_more_evidence() -> None:
-    assert wilson_lower_bound(0, 0) == 0.0
+    assert wilson_lower_bound(0, 0) is None  # no votes: no rate to rank by
     assert wilson_lower_bound(9, 10) > wilson_lower_bound(1, 1)
     assert wilson_lower_bound(90, 100) > wilson_lower_bound(9, 10)
     assert 0 < wilson_lower_bound(5, 10) < 0.5

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from kb.analytics.reports import Filters, Period, today
+from kb.analytics.periods import Filters, Period, today
 from kb.storage import db as storage_db
 from kb.storage import searchlog
 from kb.web.routes import search as search_web

@@ -1,4 +1,4 @@
-"""Analytics SQL: page views, the daily aggregates, raw rows for drill-downs and exports, API tokens.
+"""Analytics SQL: page views, the daily aggregates, raw rows for drill-downs and exports.
 
 Reports read the *_daily tables (kept exact by the triggers of migration 0006), never the raw
 tables, except for one article's votes (through its index) and for exports (streamed by id).
@@ -176,20 +176,13 @@ async def article_revisions(db: Database, article_id: int, lang: str) -> list[di
 
 
 async def revision_history(db: Database, article_id: int, lang: str) -> list[dict[str, Any]]:
-    """The editor's revisions of the article (when each went live, who, why); [] without them."""
-    if not await _has_table(db, "revisions"):
-        return []
+    """The editor's revisions of the article (when each went live, who, why), oldest first."""
     marks = ", ".join("?" for _ in LIVE_ACTIONS)
     rows = await db.fetch_all(
         f"SELECT revision, author, message, action, created_at, action IN ({marks}) AS live "
         f"FROM revisions WHERE article_id = ? AND lang = ? ORDER BY created_at, id",
         (*LIVE_ACTIONS, article_id, lang))
     return [dict(row) for row in rows]
-
-
-async def _has_table(db: Database, name: str) -> bool:
-    row = await db.fetch_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-    return row is not None
 
 
 # --- searches ---------------------------------------------------------------------------------
@@ -301,49 +294,3 @@ async def _pages(db: Database, table: str, columns: Sequence[str], time_column: 
 
 def _next_day(day: str) -> str:
     return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-
-
-# --- API tokens ---------------------------------------------------------------------------------
-
-
-def create_token(name: str, token_hash: str) -> WriteOp[int]:
-    async def op(conn: aiosqlite.Connection) -> int:
-        cursor = await conn.execute("INSERT INTO api_tokens (name, token_hash) VALUES (?, ?)", (name, token_hash))
-        return int(cursor.lastrowid or 0)
-
-    return op
-
-
-def revoke_token(name: str) -> WriteOp[bool]:
-    async def op(conn: aiosqlite.Connection) -> bool:
-        cursor = await conn.execute(
-            "UPDATE api_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-            "WHERE name = ? AND revoked_at IS NULL", (name,))
-        return cursor.rowcount > 0
-
-    return op
-
-
-def touch_token(token_id: int) -> WriteOp[None]:
-    async def op(conn: aiosqlite.Connection) -> None:
-        await conn.execute("UPDATE api_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                           "WHERE id = ?", (token_id,))
-
-    return op
-
-
-async def token_by_name(db: Database, name: str) -> dict[str, Any] | None:
-    row = await db.fetch_one("SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens "
-                             "WHERE name = ?", (name,))
-    return dict(row) if row else None
-
-
-async def active_token(db: Database, token_hash: str) -> dict[str, Any] | None:
-    row = await db.fetch_one("SELECT id, name FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-                             (token_hash,))
-    return dict(row) if row else None
-
-
-async def list_tokens(db: Database) -> list[dict[str, Any]]:
-    rows = await db.fetch_all("SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY name")
-    return [dict(row) for row in rows]

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from kb.analytics.reports import is_bot
+from kb.analytics.visitors import is_bot
 from kb.content.model import Article
 from kb.errors import BadRequest, KBError, NotFound, UnsupportedMediaType, ValidationFailed
 from kb.feedback import MAX_COMMENT, REASONS, Cast, Feedback, Tally, Vote, parse_vote

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from kb import i18n
-from kb.analytics.reports import is_bot
+from kb.analytics.visitors import is_bot
 from kb.content.model import ARTICLE_TYPES, Article
 from kb.errors import BadRequest
 from kb.i18n import N_

@@ -48,7 +48,7 @@ def register(subparsers: Subparsers) -> None:
             role_help = "admin, editor or analyst"
             argument = (parser.add_argument("--role", required=True, help=role_help)
                         if name == "add" else parser.add_argument("role", help=role_help))
-            # Set after add_argument, which formats the argument (reading its choices) as a check.
+            # Set after add_argument: it formats the usage (iterating the choices) as a check.
             argument.choices = _Roles()
         if password:
             parser.add_argument("--password-stdin", action="store_true",

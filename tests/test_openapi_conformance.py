@@ -25,7 +25,7 @@ from kb.content.site import Site
 from kb.storage.db import run_with_database
 from kb.tokens import Tokens
 from kb.web import openapi
-from kb.web.routes import analytics, api, feedback, policy, search
+from kb.web.routes import analytics_api, api, feedback, policy, search
 from kb.web.app import create_app
 from tests.conftest import SAMPLE_CONTENT, settings_for
 
@@ -42,8 +42,8 @@ def sample_document() -> dict[str, Any]:
     checks that it is exactly that). It is needed when tests are collected, before any fixture."""
     site = Site(SAMPLE_CONTENT)
     site.load()
-    modules = [api, search, feedback, policy, analytics]
-    return openapi.with_site(analytics.with_security_schemes(openapi.build_document(modules)), site)
+    modules = [api, search, feedback, policy, analytics_api]
+    return openapi.with_site(analytics_api.with_security_schemes(openapi.build_document(modules)), site)
 
 
 DOCUMENT = sample_document()

@@ -31,6 +31,7 @@ from kb.content.watch import TreeWatcher
 from kb.web import errors, openapi, structured
 from kb.web.routes import admin, api, pages, system
 from kb.web.routes import analytics as analytics_web
+from kb.web.routes import analytics_api
 from kb.web.routes import feedback as feedback_web
 from kb.web.routes import policy as policy_web
 from kb.web.routes import search as search_web
@@ -89,12 +90,13 @@ def create_app(settings: Settings) -> Starlette:
     svc.extra["tokens"] = Tokens(db)
     svc.extra["record_view"] = analytics_web.view_recorder(settings.secret_key, db)
     svc.extra.setdefault("admin_nav", []).append(analytics_web.NAV_ENTRY)
-    api_modules.append(analytics_web)
+    api_modules.append(analytics_api)
     routes: list[BaseRoute] = [
         *system.routes(str(STATIC_DIR)),
         *admin.routes,
         *analytics_web.routes,
-        openapi.route(analytics_web.with_security_schemes(openapi.build_document(api_modules))),
+        *analytics_api.routes,
+        openapi.route(analytics_api.with_security_schemes(openapi.build_document(api_modules))),
         *api.routes,
         *feedback_web.routes,
         *policy_web.routes,

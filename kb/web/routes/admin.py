@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kb import i18n
 from kb.auth import (
     EDITING_ROLES,
     ROLES,
@@ -41,37 +40,11 @@ from kb.editing.editor import (
 from kb.errors import BadRequest, Forbidden, KBError, NotFound
 from kb.i18n import N_
 from kb.content.site import article_url
-from kb.web.headers import ADMIN_HEADERS
-from kb.web.security import check_csrf, csrf_token, visitor_id
+from kb.web.admin_pages import edit_url, redirect, render
+from kb.web.security import check_csrf, visitor_id
 from kb.web.services import int_param, services
 
 MAX_FORM_BYTES = 2_000_000
-# Pages of the admin area: (url, label, roles allowed). Other areas (analytics) append theirs.
-NAV: list[tuple[str, str, tuple[str, ...]]] = [
-    ("/admin/articles", N_("Articles"), EDITING_ROLES),
-    ("/admin/articles/new", N_("New article"), EDITING_ROLES),
-    ("/admin/users", N_("Users"), ("admin",)),
-]
-NOTICES = {
-    "draft": N_("Draft saved."),
-    "review": N_("Submitted for review."),
-    "publish": N_("Published: the change is live."),
-    "unpublish": N_("Unpublished: readers no longer see this article."),
-    "delete": N_("Article deleted. You can restore it from the list of deleted articles."),
-    "restore": N_("Revision restored."),
-    "discard": N_("Pending draft discarded."),
-    "user": N_("User saved."),
-}
-STATUS_LABELS = {
-    "draft": N_("Draft"), "review": N_("In review"), "pending": N_("Published, with a pending draft"),
-    "published": N_("Published"),
-}
-ACTION_LABELS = {
-    "create": N_("Created"), "save": N_("Saved"), "draft": N_("Draft saved"), "review": N_("Submitted for review"),
-    "publish": N_("Published"), "unpublish": N_("Unpublished"), "delete": N_("Deleted"), "restore": N_("Restored"),
-    "external": N_("Changed outside the editor"),
-}
-ROLE_LABELS = {"admin": N_("Administrator"), "editor": N_("Editor"), "analyst": N_("Analyst")}
 
 
 def _editor(request: Request) -> Editor:
@@ -80,10 +53,6 @@ def _editor(request: Request) -> Editor:
 
 def _auth(request: Request) -> Auth:
     return services(request).extra["auth"]  # type: ignore[no-any-return]
-
-
-def ui_lang(request: Request) -> str:
-    return i18n.negotiate(request.headers.get("accept-language"), i18n.ui_languages(), "en")
 
 
 async def read_form(request: Request) -> FormData:
@@ -107,28 +76,6 @@ async def checked_form(request: Request, *roles: str) -> tuple[User, FormData]:
     form = await read_form(request)
     check_csrf(services(request).settings.secret_key, user.csrf_subject, form.get("csrf_token"))
     return user, form
-
-
-def render(request: Request, name: str, context: dict[str, Any], *, user: User | None,
-           status: int = 200) -> Response:
-    svc = services(request)
-    secret = svc.settings.secret_key
-    subject = user.csrf_subject if user else visitor_id(request)
-    nav = [(url, label) for url, label, roles in [*NAV, *svc.extra.get("admin_nav", [])]
-           if user is not None and user.role in roles]
-    return svc.templates.response(request, ui_lang(request), name, {
-        "user": user, "csrf_token": csrf_token(secret, subject), "nav": nav, "current_path": request.url.path,
-        "status_labels": STATUS_LABELS, "role_labels": ROLE_LABELS, "action_labels": ACTION_LABELS, "notices": NOTICES,
-        "notice": request.query_params.get("done", ""), **context,
-    }, status=status, headers=ADMIN_HEADERS)
-
-
-def redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-
-
-def edit_url(lang: str, slug: str) -> str:
-    return f"/admin/articles/{lang}/{quote(slug)}"
 
 
 # --- signing in and out ---------------------------------------------------------------------

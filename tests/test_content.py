@@ -9,10 +9,11 @@ from conftest import ContentTree
 from kb.cli.main import main
 from kb.content.loader import load_content, next_free_id
 from kb.content.site import Site
+from kb.policy.holder import PolicyHolder
 
 
 def problems_of(root: Path) -> list[str]:
-    site = Site(root)
+    site = Site(root, policy=PolicyHolder.from_file(root))  # as `kb check` gives it policy.yaml's
     site.load()
     return [str(p) for p in site.check()]
 

@@ -16,17 +16,12 @@ from conftest import SAMPLE_CONTENT, ContentTree
 
 from kb.cli.main import main
 from kb.content.loader import load_content
-from kb.policy.schema import (
-    POLICY_FILE,
-    Policy,
-    PolicyError,
-    canonical_json,
-    load_file,
-    parse_json,
-    parse_yaml,
-)
-from kb.render.markdown import RenderEnv, Renderer
 from kb.content.site import Site
+from kb.policy.document import Policy
+from kb.policy.holder import PolicyHolder
+from kb.policy.schema import PolicyError, canonical_json
+from kb.policy.sources import POLICY_FILE, load_file, parse_json, parse_yaml
+from kb.render.markdown import RenderEnv, Renderer
 
 SAMPLE_POLICY: dict[str, Any] = yaml.safe_load((SAMPLE_CONTENT / POLICY_FILE).read_text(encoding="utf-8"))
 
@@ -51,9 +46,11 @@ def render(source: str, lang: str = "en", policy: Policy | None = None) -> Any:
 
 
 def problems_of(root: Path) -> list[str]:
-    site = Site(root)
+    """What `kb check` reports: policy.yaml's own problems, then the tree's with its policy."""
+    policy, problems = load_file(root)
+    site = Site(root, policy=PolicyHolder(policy))
     site.load()
-    return [str(p) for p in site.check()]
+    return [str(p) for p in sorted(problems + site.check())]
 
 
 # --- the document ---------------------------------------------------------------------------
@@ -310,7 +307,7 @@ FACTS = re.compile(
 
 def test_the_seed_articles_state_policy_facts_only_through_snippets() -> None:
     content = load_content(SAMPLE_CONTENT)
-    site = Site(SAMPLE_CONTENT)
+    site = Site(SAMPLE_CONTENT, policy=PolicyHolder.from_file(SAMPLE_CONTENT))
     site.load()
     seed = [a for a in content.articles.values() if a.id in (1, 2, 3, 8)]
     assert len(seed) == 12

@@ -16,13 +16,17 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ContentTree
+from conftest import ContentTree, settings_for
 from starlette.testclient import TestClient
 from test_policy import SAMPLE_POLICY, write_policy
 
 from kb.cli.main import main
-from kb.policy.schema import POLICY_FILE, Policy
 from kb.content.site import Change, Site
+from kb.policy.document import Policy
+from kb.policy.holder import PolicyHolder
+from kb.policy.live import PolicyService
+from kb.policy.sources import POLICY_FILE
+from kb.storage.db import Database
 
 LIVE_SECONDS = 5.0
 FAST = {"watch_seconds": 0.1, "policy_poll_seconds": 0.2}
@@ -282,22 +286,24 @@ def test_kb_policy_show_reads_the_file_before_any_site_ran(sample_tree: Path, tm
 # --- caches and re-indexing -----------------------------------------------------------------
 
 
-def test_renderings_are_cached_by_policy_version_and_listeners_get_the_affected_articles() -> None:
+def test_renderings_are_cached_by_policy_version_and_listeners_get_the_affected_articles(tmp_path: Path) -> None:
     from conftest import SAMPLE_CONTENT
 
-    site = Site(SAMPLE_CONTENT)
+    holder = PolicyHolder.from_file(SAMPLE_CONTENT)
+    site = Site(SAMPLE_CONTENT, policy=holder)
     site.load()
+    service = PolicyService(settings_for(tmp_path, SAMPLE_CONTENT), site, Database(tmp_path / "unused.db"), holder)
     commitment = site.article("en", "premium-support-commitment")
     assert site.rendered(commitment) is site.rendered(commitment)  # rendered once per version
     seen: list[Change] = []
     site.on_change(seen.append)
-    old = site.policy
-    assert isinstance(old, Policy)
+    old = holder.current
+    assert old is not None and site.policy is old
     data = copy.deepcopy(old.data)
     data["premium"]["commitment"]["months"] = 7
     new = Policy.from_data(data)
-    change = site.set_policy(new, new.changed_keys(old))
-    assert seen == [change]
+    change = service.serve(new, new.changed_keys(old))
+    assert seen == [change] and holder.current is new and site.revision.endswith(f"-{new.version}")
     assert change.changed == {(lang, slug) for lang, slug in site.content.articles
                               if slug in ("premium-support-commitment", "suporte-premium-compromisso",
                                           "support-premium-engagement", "show-policy-data-in-an-article",
@@ -307,7 +313,7 @@ def test_renderings_are_cached_by_policy_version_and_listeners_get_the_affected_
     # a change of a code only affects the pages that show codes
     data["codes"]["support"]["who"] = "All users"
     newer = Policy.from_data(data)
-    change = site.set_policy(newer, newer.changed_keys(new))
+    change = service.serve(newer, newer.changed_keys(new))
     assert {slug for _, slug in change.changed} == {
         "support-code-and-vip-code", "codigo-de-suporte-e-codigo-vip", "code-support-et-code-vip",
         "show-policy-data-in-an-article", "mostrar-dados-de-politica-em-um-artigo",
@@ -316,8 +322,6 @@ def test_renderings_are_cached_by_policy_version_and_listeners_get_the_affected_
 
 def test_search_finds_the_new_value_after_a_policy_change(make_client: Any, sample_tree: Path) -> None:
     client = make_client(sample_tree, **FAST)
-    if "search" not in client.app.state.kb.extra:
-        pytest.skip("the search service is not part of the app")
 
     def found(word: str) -> set[str]:
         answer = client.get("/api/v1/search", params={"lang": "fr", "q": word}).json()

@@ -1,8 +1,9 @@
 """The core the web routes, the CLI and the search index share: content, rendering, navigation.
 
 Site holds one loaded ContentSet and renders articles on demand, caching each rendering by the
-article's revision and the policy data version, so a page is rendered once per change, not once
-per request. `reload()` swaps in a freshly loaded tree and tells listeners what changed.
+article's revision and the policy data version (read from the PolicyHolder it is given), so a
+page is rendered once per change, not once per request. `load()` swaps in a freshly loaded tree
+and tells listeners what changed.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
 from urllib.parse import quote
 
 from kb.content.loader import ParseCache, load_content
 from kb.content.model import Article, Category, ContentSet, Problem, display_path
 from kb.errors import NotFound
+from kb.policy.document import Policy, keys_overlap
+from kb.policy.holder import PolicyHolder
 from kb.render.markdown import Rendered, RenderEnv, Renderer
 
 log = logging.getLogger("kb.site")
@@ -27,13 +29,6 @@ log = logging.getLogger("kb.site")
 # Files next to articles that the site serves (images and attachments; never .md or .yaml).
 SERVED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif", ".pdf",
                              ".mp4", ".webm", ".vtt"})
-
-
-class PolicySource(Protocol):
-    """What the renderer needs of the live policy data (see kb.policy)."""
-
-    @property
-    def version(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -86,10 +81,11 @@ def category_url(lang: str, key: str) -> str:
 
 
 class Site:
-    def __init__(self, content_dir: Path, renderer: Renderer | None = None) -> None:
+    def __init__(self, content_dir: Path, renderer: Renderer | None = None, *,
+                 policy: PolicyHolder | None = None) -> None:
         self.content_dir = content_dir
         self.renderer = renderer or Renderer()
-        self.policy: Any = None  # set by kb.policy; None renders snippets as unavailable
+        self._policy = policy or PolicyHolder()  # without one, snippets render as unavailable
         self.content = ContentSet(root=content_dir)
         self._cache: dict[tuple[str, str], tuple[tuple[str, str], Rendered]] = {}
         self._lock = threading.Lock()
@@ -98,7 +94,6 @@ class Site:
         self._parsed = ParseCache()  # only files that changed are parsed again on reload
         self._load_lock = threading.RLock()  # one reload at a time (watcher, editor, policy)
         self._catalog = _Catalog.build(self.content)
-        self._policy_read = False
 
     # --- loading --------------------------------------------------------------------------
 
@@ -119,44 +114,34 @@ class Site:
             removed = frozenset(set(old) - set(fresh.articles))
             for problem in fresh.problems:
                 log.warning("content problem: %s", problem)
-            if self.policy is None and not self._policy_read:  # kb.policy.live takes over when serving
-                from kb.policy.schema import load_file
-
-                self._policy_read = True
-                self.policy, policy_problems = load_file(self.content_dir)
-                for problem in policy_problems:
-                    log.warning("policy problem: %s", problem)
             change = Change(changed, removed)
-            if change:
-                for listener in list(self._listeners):
-                    listener(change)
+            self.announce(change)
             return change
 
     def on_change(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def set_policy(self, policy: PolicySource | None, changed_keys: Collection[str]) -> Change:
-        """Serve another policy version; tell listeners which articles show a changed key."""
-        from kb.policy.schema import keys_overlap
-
-        used = {key: self.rendered(article).policy_keys for key, article in self.content.articles.items()}
-        with self._lock:
-            self.policy = policy
-        affected = frozenset(
-            key for key, keys in used.items()
-            if any(keys_overlap(u, c) for u in keys for c in changed_keys)
-        )
-        change = Change(affected, frozenset())
+    def announce(self, change: Change) -> None:
+        """Tell the listeners (the search index) which articles now render differently."""
         if change:
             for listener in list(self._listeners):
                 listener(change)
-        return change
+
+    def showing(self, policy_keys: Collection[str]) -> frozenset[tuple[str, str]]:
+        """Articles whose rendering shows one of `policy_keys`, a key inside one or around one."""
+        used = {key: self.rendered(article).policy_keys for key, article in self.content.articles.items()}
+        return frozenset(key for key, keys in used.items()
+                         if any(keys_overlap(u, c) for u in keys for c in policy_keys))
+
+    @property
+    def policy(self) -> Policy | None:
+        """The policy version pages show now (the holder's)."""
+        return self._policy.current
 
     @property
     def revision(self) -> str:
         """Identifies what pages show: content plus policy data."""
-        policy = getattr(self.policy, "version", "") or ""
-        return f"{self.content.revision}-{policy}"
+        return f"{self.content.revision}-{self._policy.version}"
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -252,12 +237,12 @@ class Site:
     # --- rendering ------------------------------------------------------------------------
 
     def rendered(self, article: Article) -> Rendered:
-        policy_version = getattr(self.policy, "version", "") or ""
-        stamp = (article.revision, policy_version)
+        policy = self._policy.current  # once: the stamp and the rendering share one version
+        stamp = (article.revision, policy.version if policy is not None else "")
         cached = self._cache.get(article.key)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        result = self.render_source(article.source, article)
+        result = self._render(article.source, article, policy)
         with self._lock:
             self._cache[article.key] = (stamp, result)
         return result
@@ -266,7 +251,11 @@ class Site:
         """Render any text as if it were `article`'s file (used by previews too).
 
         `checking` renders for a report (kb check): problems are returned, not logged."""
-        env = RenderEnv(resolve=lambda href: self.resolve_link(article, href), policy=self.policy,
+        return self._render(source, article, self._policy.current, checking=checking)
+
+    def _render(self, source: str, article: Article, policy: Policy | None, *,
+                checking: bool = False) -> Rendered:
+        env = RenderEnv(resolve=lambda href: self.resolve_link(article, href), policy=policy,
                         lang=article.lang, extra={"checking": checking})
         return self.renderer.render(source, env)
 
@@ -300,10 +289,9 @@ class Site:
     # --- checking -------------------------------------------------------------------------
 
     def check(self) -> list[Problem]:
-        """Every problem of the tree, rendering included (links, policy snippets)."""
-        from kb.policy.schema import load_file
-
-        problems = list(self.content.problems) + load_file(self.content_dir)[1]
+        """Every problem of the tree, rendering included (links, and policy snippets against the
+        version the holder serves; policy.yaml's own problems are kb.policy.sources.load_file's)."""
+        problems = list(self.content.problems)
         for article in self.content.articles.values():
             shown = display_path(self.content_dir, article.path)
             for line, message in self.render_source(article.source, article, checking=True).problems:

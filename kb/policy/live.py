@@ -1,12 +1,12 @@
 """Live policy data: watch policy.yaml or poll KB_POLICY_URL, accept or refuse each new version.
 
-One asyncio task, started and stopped by the app's lifespan, checks the file every
-`watch_seconds` (mtime and size first, then the content hash) or polls the URL every
-`policy_poll_seconds` with If-None-Match. A new version is accepted only when it is valid and
-no article still uses a key it removes; it is then stored (kb.storage.policy), swapped into the
-site (whose renderings are cached by policy version, so pages change at once) and the articles
-showing a changed key are announced to the site's listeners (search re-indexes them). A refused
-version or an unreachable source is logged and the last good version keeps serving.
+One asyncio task, started and stopped by the app's lifespan, asks the file source every
+`watch_seconds` or the HTTP source every `policy_poll_seconds` (kb.policy.sources) for a new
+version. A new version is accepted only when it is valid and no article still uses a key it
+removes; it is then stored (kb.storage.policy), set on the app's PolicyHolder (renderings are
+cached by policy version, so pages change at once) and the articles showing a changed key are
+announced to the site's listeners (search re-indexes them). A refused version or an unreachable
+source is logged and the last good version keeps serving.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import json
 import logging
+from collections.abc import Collection
 from datetime import date
-from pathlib import Path
-
-import httpx
 
 from kb.config import Settings
 from kb.content.model import display_path
-from kb.policy.schema import POLICY_FILE, Policy, PolicyError, file_problems, parse_json, parse_yaml
-from kb.content.site import Site
+from kb.content.site import Change, Site
+from kb.policy.document import Policy
+from kb.policy.holder import PolicyHolder, read_policy_file
+from kb.policy.schema import PolicyError
+from kb.policy.sources import POLICY_FILE, Fetched, FileSource, HttpSource
 from kb.storage import policy as store
 from kb.storage.db import Database
 
@@ -35,20 +35,18 @@ HTTP_TIMEOUT = 10.0
 
 
 class PolicyService:
-    def __init__(self, settings: Settings, site: Site, db: Database) -> None:
+    def __init__(self, settings: Settings, site: Site, db: Database, policy: PolicyHolder) -> None:
         self.settings = settings
         self.site = site
         self.db = db
+        self.policy = policy  # this service is its only writer while the app runs
         self.url = settings.policy_url
-        self.path: Path = settings.content_dir / POLICY_FILE
+        self.file = FileSource(settings.content_dir)
+        self.http = HttpSource(self.url, min(HTTP_TIMEOUT, settings.policy_poll_seconds * 4)) if self.url else None
         self.last_error: str | None = None
-        self._file_stamp: tuple[int, int] | None = None
-        self._file_hash: str | None = None
         self._refused_with_content: str | None = None
-        self._etag: str | None = None
         self._logged: str | None = None
         self._task: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -57,15 +55,20 @@ class PolicyService:
 
     @property
     def current(self) -> Policy | None:
-        return self.site.policy if isinstance(self.site.policy, Policy) else None
+        return self.policy.current
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    def read_file(self) -> None:
+        """At start-up, before the content is loaded and indexed: serve policy.yaml as it is,
+        so the first renderings already show it (start() then adopts a stored version or the
+        live source's)."""
+        self.policy.set(read_policy_file(self.settings.content_dir))
+
     async def start(self) -> None:
-        """Adopt what the site loaded (or the last stored version), then start watching."""
-        if self.url:
-            self._client = httpx.AsyncClient(timeout=min(HTTP_TIMEOUT, self.settings.policy_poll_seconds * 4),
-                                             follow_redirects=True, headers={"Accept": "application/json"})
+        """Adopt what read_file() found (or the last stored version), then start watching."""
+        if self.http is not None:
+            self.http.open()
         elif self.current is None or self.current.source != POLICY_FILE:
             await self.check_file()
         fallback = await store.latest(self.db, source=self.source)
@@ -78,11 +81,11 @@ class PolicyService:
             else:
                 if self.current is None or self.current.version != stored.version:
                     log.info("serving the last stored policy version %s from %s", stored.version, stored.source)
-                    self.site.set_policy(stored, stored.changed_keys(self.current))
+                    self.serve(stored, stored.changed_keys(self.current))
         if self.current is not None:
             await self._record(self.current, sorted(self.current.changed_keys(None)))
-        if not self.url:
-            self._remember_file()
+        if self.http is None:
+            self.file.remember()
         self._task = asyncio.create_task(self._run(), name="kb-policy-watch")
 
     async def stop(self) -> None:
@@ -91,9 +94,8 @@ class PolicyService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self.http is not None:
+            await self.http.close()
 
     async def _run(self) -> None:
         interval = self.settings.policy_poll_seconds if self.url else self.settings.watch_seconds
@@ -111,62 +113,31 @@ class PolicyService:
 
     async def check_file(self) -> bool:
         """Accept policy.yaml if it changed and is valid; True when a new version is served."""
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            if self._file_stamp is not None:
-                self._report(f"{self.path} was removed; still serving {self._serving()}")
-            self._file_stamp = None
-            return False
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        # A version refused because articles used its removed keys is tried again once they changed.
         retry = (self._refused_with_content is not None
                  and self._refused_with_content != self.site.content.revision)
-        if stamp == self._file_stamp and not retry:
-            return False
-        self._file_stamp = stamp
-        try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            self._report(f"cannot read {self.path}: {exc.strerror}; still serving {self._serving()}")
-            return False
-        digest = hashlib.sha256(data).hexdigest()
-        if digest == self._file_hash and not retry:
-            return False
-        self._file_hash = digest
-        text = data.decode("utf-8", errors="replace")
-        try:
-            policy = parse_yaml(text, source=POLICY_FILE)
-        except PolicyError as exc:
-            problems = file_problems(self.settings.content_dir, text, exc)
-            self._refuse(POLICY_FILE, "; ".join(str(p) for p in problems))
-            return False
-        return await self.accept(policy)
+        return await self._take(self.file.fetch(again=retry))
 
     async def poll_url(self) -> bool:
         """Ask the live service for a new version; True when a new version is served."""
-        assert self._client is not None
-        headers = {"If-None-Match": self._etag} if self._etag else {}
-        try:
-            response = await self._client.get(self.url, headers=headers)
-        except httpx.HTTPError as exc:
-            self._report(f"policy source {self.url} unreachable ({type(exc).__name__}: {exc}); "
-                         f"still serving {self._serving()}")
-            return False
-        if response.status_code == 304:
-            return False
-        if response.status_code != 200:
-            self._report(f"policy source {self.url} answered {response.status_code}; "
-                         f"still serving {self._serving()}")
-            return False
-        try:
-            policy = parse_json(response.content, source=self.url)
-        except PolicyError as exc:
-            self._refuse(self.url, str(exc))
-            return False
-        accepted = await self.accept(policy)
-        if accepted or (self.current is not None and self.current.version == policy.version):
-            self._etag = response.headers.get("etag")
+        assert self.http is not None
+        found = await self.http.fetch()
+        accepted = await self._take(found)
+        if found is not None and found.policy is not None and (
+                accepted or (self.current is not None and self.current.version == found.policy.version)):
+            self.http.etag = found.etag  # only then: a refused version must be fetched again later
         return accepted
+
+    async def _take(self, found: Fetched | None) -> bool:
+        if found is None:
+            return False
+        if found.failed:
+            self._report(f"{found.failed}; still serving {self._serving()}")
+            return False
+        if found.policy is None:
+            self._refuse(found.source, found.refused)
+            return False
+        return await self.accept(found.policy)
 
     # --- accepting ------------------------------------------------------------------------
 
@@ -186,7 +157,7 @@ class PolicyService:
                 self._refuse(policy.source, "; ".join(removed))
                 return False
             changed = policy.changed_keys(current)
-            change = self.site.set_policy(policy, changed)
+            change = self.serve(policy, changed)
             self._refused_with_content = None
             self.last_error = None
             self._logged = None
@@ -194,6 +165,14 @@ class PolicyService:
             log.info("policy version %s accepted from %s: %d key(s) changed, %d article(s) affected",
                      policy.version, policy.source, len(changed), len(change.changed))
             return True
+
+    def serve(self, policy: Policy, changed_keys: Collection[str]) -> Change:
+        """Serve `policy` now (accept() checks and stores it first) and announce the articles
+        showing a changed key, found in the renderings of the version served until now."""
+        change = Change(self.site.showing(changed_keys), frozenset())
+        self.policy.set(policy)
+        self.site.announce(change)
+        return change
 
     def _removed_in_use(self, current: Policy | None, new: Policy) -> list[str]:
         """Keys that articles show today and the new version no longer has."""
@@ -227,12 +206,6 @@ class PolicyService:
         if message != self._logged:
             log.warning("%s", message)
             self._logged = message
-
-    def _remember_file(self) -> None:
-        with contextlib.suppress(OSError):
-            stat = self.path.stat()
-            self._file_stamp = (stat.st_mtime_ns, stat.st_size)
-            self._file_hash = hashlib.sha256(self.path.read_bytes()).hexdigest()
 
     def _serving(self) -> str:
         current = self.current

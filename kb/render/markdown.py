@@ -17,6 +17,7 @@ from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from kb.policy.document import Policy
 from kb.render.alerts import alerts_plugin
 from kb.render.comments import comments_plugin
 from kb.render.links import links_plugin
@@ -76,7 +77,7 @@ class RenderEnv:
     """What plugins may read while rendering one document."""
 
     resolve: Callable[[str], str | None] | None = None
-    policy: Any = None
+    policy: Policy | None = None  # the version to show (the Site's PolicyHolder's); None: unavailable
     lang: str = "en"
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -20,6 +20,7 @@ import html
 import logging
 import re
 from collections.abc import Callable, MutableMapping
+from datetime import date
 from typing import Any
 
 from babel.lists import format_list
@@ -31,7 +32,9 @@ from markdown_it.token import Token
 
 from kb import i18n
 from kb.i18n import N_
-from kb.policy.schema import KEY_RE, POLICY_FILE, Policy, Resolved, text_in
+from kb.policy.document import Policy, Resolved, text_in
+from kb.policy.schema import KEY_RE
+from kb.policy.sources import POLICY_FILE
 
 log = logging.getLogger("kb.policy")
 
@@ -91,6 +94,12 @@ class _Context:
         self.ids: dict[str, int] = env.setdefault("policy_ids", {})
         self.checking = bool(env.get("checking"))  # kb check reports problems; pages log them
 
+    @property
+    def served(self) -> Policy:
+        """The policy, once a lookup succeeded (lookups fail without one)."""
+        assert self.policy is not None, "resolve a key before drawing it"
+        return self.policy
+
     def _(self, message: str, **values: Any) -> str:
         text = i18n.gettext(self.lang, message)
         return text % values if values else text
@@ -140,8 +149,7 @@ class _Context:
         return base if count == 1 else f"{base}-{count}"
 
     def as_of(self) -> str:
-        assert self.policy is not None
-        when = self.policy.date
+        when = self.served.date
         shown = self._(N_("As of %(date)s"), date=i18n.format_day(when, self.lang))
         before, _, after = shown.partition(i18n.format_day(when, self.lang))
         return (f'<p class="policy-asof">{html.escape(before)}<time datetime="{when.isoformat()}">'
@@ -154,17 +162,14 @@ def _inline_html(ctx: _Context, found: Resolved) -> str | None:
     if kind == "text":
         return html.escape(ctx.text(value))
     if kind == "count":
-        unit = getattr(found.spec, "unit", "")
-        if unit == "months":
+        if found.spec.unit == "months":
             return html.escape(ctx.ngettext("%(num)d month", "%(num)d months", value))
-        if unit == "hours":
+        if found.spec.unit == "hours":
             return html.escape(ctx.ngettext("%(num)d hour", "%(num)d hours", value))
         return html.escape(i18n.format_number(value, ctx.lang))
     if kind == "url":
         return f'<a href="{html.escape(value)}">{html.escape(value)}</a>'
     if kind == "date":
-        from datetime import date
-
         return html.escape(i18n.format_day(date.fromisoformat(value), ctx.lang))
     if kind == "list":
         return html.escape(ctx.join([ctx.text(v) for v in value]))
@@ -173,8 +178,7 @@ def _inline_html(ctx: _Context, found: Resolved) -> str | None:
     if kind == "offer_refs":
         return html.escape(ctx.join([_offer_name(ctx, ref) for ref in value]))
     if kind == "offers":
-        assert ctx.policy is not None
-        return html.escape(ctx.join([ctx.text(o["name"]) for _, o in ctx.policy.offers()]))
+        return html.escape(ctx.join([ctx.text(o["name"]) for _, o in ctx.served.offers()]))
     if kind in ("product", "offer", "code"):
         return html.escape(ctx.text(value["name"]))
     if kind == "terms":
@@ -192,8 +196,7 @@ def _language(code: str, lang: str) -> str:
 
 
 def _offer_name(ctx: _Context, ref: str) -> str:
-    assert ctx.policy is not None
-    return ctx.text(ctx.policy.data["premium"]["offers"][ref]["name"])
+    return ctx.text(ctx.served.offer_name(ref))
 
 
 def _resolve_inline(ctx: _Context, key: str, line: int) -> list[Token]:
@@ -202,7 +205,7 @@ def _resolve_inline(ctx: _Context, key: str, line: int) -> list[Token]:
         return [_html_token(found)]
     shown = _inline_html(ctx, found)
     if shown is None:
-        inside = [k for k in ctx.policy.keys if k.startswith(key + ".")] if ctx.policy else []
+        inside = [k for k in ctx.served.keys if k.startswith(key + ".")]
         return [_html_token(ctx.fail(line, f"policy key {key!r} holds several values; show one of them "
                                            f"({', '.join(inside[:4])}) or use a block snippet"))]
     match = re.fullmatch(r"(<a [^>]*>)?([^<]*)(</a>)?", shown)
@@ -293,8 +296,8 @@ def _scope(ctx: _Context, key: str, found: Resolved) -> str:
             f'{_items(ctx, scope["in"], anchor_in)}</div>\n'
             f'<div class="policy-scope-out"><p id="{anchor_out}">{html.escape(label_out)}</p>'
             f'{_items(ctx, scope["out"], anchor_out)}</div>\n')
-    product = ctx.policy.get(key.split(".")[0]) if ctx.policy else None
-    name = ctx.text(product["name"]) if isinstance(product, dict) and "name" in product else ""
+    owner = ctx.served.resolve(key.split(".")[0])  # the product the scope belongs to, for the title
+    name = ctx.text(owner.value["name"]) if owner is not None and owner.kind == "product" else ""
     title = ctx._(N_("%(name)s: what is covered"), name=name) if name else ctx._(N_("What is covered"))
     return _section(ctx, "scope", key, title, body)
 
@@ -314,11 +317,10 @@ def _code(ctx: _Context, key: str, found: Resolved) -> str:
 
 
 def _comparison(ctx: _Context, key: str, found: Resolved) -> str:
-    assert ctx.policy is not None
     ctx.keys.update({"premium.cost", "premium.benefits", "premium.emergency", "standard"})
-    premium = ctx.policy.data["premium"]
-    standard = ctx.policy.data.get("standard")
-    offers = ctx.policy.offers()
+    premium = ctx.served.data["premium"]
+    standard = ctx.served.data.get("standard")
+    offers = ctx.served.offers()
     emergency = set(premium["emergency"]["offers"])
     span = f' colspan="{len(offers)}"' if len(offers) > 1 else ""
     head = [f'<th scope="col">{html.escape(ctx.text(o["name"]))}</th>' for _, o in offers]
@@ -370,8 +372,8 @@ def _resolve_block(ctx: _Context, name: str, key: str, line: int) -> str:
     found = ctx.lookup(key, line)
     if isinstance(found, str):
         return f"<p>{found}</p>\n"
-    if found.kind == "product" and part is not None and ctx.policy is not None:
-        inner = ctx.policy.resolve(f"{key}.{part}")
+    if found.kind == "product" and part is not None:
+        inner = ctx.served.resolve(f"{key}.{part}")
         if inner is not None:
             key, found = inner.key, inner
             ctx.keys.add(key)

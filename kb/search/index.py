@@ -1201,9 +1201,10 @@ def _build_from_stdin() -> None:
     """Entry point of the build process: (content dir, index dir, policy) pickled on stdin."""
     content_dir, index_dir, policy = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - our parent's
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    site = Site(content_dir)
-    if policy is not None:
-        site.policy = policy  # the version the server serves, not necessarily policy.yaml's
+    from kb.policy.holder import PolicyHolder
+
+    # the version the server serves, not necessarily policy.yaml's (read only when none came)
+    site = Site(content_dir, policy=PolicyHolder(policy) if policy is not None else PolicyHolder.from_file(content_dir))
     site.load()
     index = SearchIndex(index_dir)
     try:

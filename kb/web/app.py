@@ -22,6 +22,7 @@ from kb.auth import Auth
 from kb.config import Settings, resource_dir
 from kb.editing.editor import Editor
 from kb.feedback import Feedback
+from kb.policy.holder import PolicyHolder
 from kb.policy.live import PolicyService
 from kb.search.index import SearchService
 from kb.content.site import Site
@@ -69,7 +70,8 @@ class _App(Starlette):
 
 
 def create_app(settings: Settings) -> Starlette:
-    site = Site(settings.content_dir)
+    policy = PolicyHolder()  # the version served: PolicyService sets it, pages and search read it
+    site = Site(settings.content_dir, policy=policy)
     assets = StaticAssets(STATIC_DIR)
     templates = Templates(TEMPLATES_DIR, assets, {}, _request_context(settings))
     db = Database(settings.database)
@@ -81,7 +83,7 @@ def create_app(settings: Settings) -> Starlette:
     svc.extra["most_helpful"] = feedback.most_helpful
     templates.globals.update(feedback_web.TEMPLATE_GLOBALS)
     templates.globals.update(structured.TEMPLATE_GLOBALS)
-    policy_service = PolicyService(settings, site, db)
+    policy_service = PolicyService(settings, site, db, policy)
     svc.extra["policy"] = policy_service
     api_modules = [api, search_web, feedback_web, policy_web]
     svc.extra["auth"] = Auth(settings, db)
@@ -111,6 +113,7 @@ def create_app(settings: Settings) -> Starlette:
         # Start-up order matters: the database and the content first, then services that
         # read them (search index, policy), then watchers. Shutdown runs in reverse.
         await db.open()
+        await run_in_threadpool(policy_service.read_file)  # before the first renderings
         await run_in_threadpool(site.load)
         log.info("serving %d articles in %s", len(site.content.articles), ", ".join(site.languages) or "no language")
         async with contextlib.AsyncExitStack() as stack:

@@ -10,14 +10,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kb.errors import NotFound
-from kb.policy.schema import KEY_RE, Policy, localize
+from kb.policy.document import Policy, localize
+from kb.policy.schema import KEY_RE
 from kb.web.openapi import LANG
 from kb.web.services import lang_param, reject_empty, services
+from kb.web.templating import etag_matches
 
 
 def _current(request: Request) -> Policy:
     policy = services(request).site.policy
-    if not isinstance(policy, Policy):
+    if policy is None:
         raise NotFound("no policy data is loaded")
     return policy
 
@@ -32,7 +34,7 @@ def _answer(request: Request, policy: Policy, lang: str | None, body: dict[str, 
     """JSON with an ETag of the version, so clients (another kb, a cache) can poll cheaply."""
     etag = f'"{policy.version}{"-" + lang if lang else ""}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag in {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}:
+    if etag_matches(request, etag):
         return Response(status_code=304, headers=headers)
     return JSONResponse(body, headers=headers)
 

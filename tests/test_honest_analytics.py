@@ -21,7 +21,6 @@ from starlette.testclient import TestClient
 from kb.analytics.periods import Filters, Period, today
 from kb.storage import db as storage_db
 from kb.storage import searchlog
-from kb.web.routes import search as search_web
 
 HEADLESS = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36"
 
@@ -37,7 +36,7 @@ def rows(client: TestClient, sql: str) -> list[Any]:
 
 
 def figures(client: TestClient) -> dict[str, float | None]:
-    analytics = client.app.state.kb.extra["analytics"]  # type: ignore[attr-defined]
+    analytics = client.app.state.kb.analytics  # type: ignore[attr-defined]
     analytics.cache_seconds = 0
     day = today()
     found = client.portal.call(analytics.headline, Period(day, day), Filters())
@@ -103,7 +102,7 @@ def test_crawlers_searches_and_clicks_are_not_logged(client: TestClient) -> None
 
 def test_clicks_past_the_rate_limit_are_not_recorded_but_still_lead_to_the_article(
         client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search_web, "CLICKS_PER_VISITOR", 3)
+    monkeypatch.setattr(client.app.state.kb.click_limits.visitors, "limit", 3)  # type: ignore[attr-defined]
     for _ in range(4):
         link = result_links(client, "premium support")[0]
         response = client.get(link)

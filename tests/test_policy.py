@@ -105,7 +105,8 @@ def test_validation_reports_every_problem_of_a_document_at_once() -> None:
                                       "unknown offer 'platinum' (one of plus, pro, enterprise)")]
 
 
-def test_kb_check_reports_an_invalid_policy_file_with_the_line_of_each_problem(sample_tree: Path) -> None:
+def test_kb_check_reports_an_invalid_policy_file_with_the_line_of_each_problem(
+        sample_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
     path = sample_tree / POLICY_FILE
     text = path.read_text(encoding="utf-8")
     text = text.replace("    months: 6\n", "    months: six\n").replace("url: https://", "url: ftp://")
@@ -116,6 +117,12 @@ def test_kb_check_reports_an_invalid_policy_file_with_the_line_of_each_problem(s
     found = problems_of(sample_tree)
     assert f"{path}:{months_line}: premium.commitment.months: must be a whole number of months, not 'six'" in found
     assert f"{path}:{url_line}: premium.terms.url: must be an http(s) address, not 'ftp://www.infomaniak.com/en/legal'" in found
+    # the command prints exactly these, once each: the file's problems, then the snippets that
+    # show nothing without policy data, and logs none of them as well
+    assert main(["check", "--content-dir", str(sample_tree), "--data-dir", str(tmp_path / "d")]) == 1
+    assert capsys.readouterr().out.splitlines() == found
+    assert any("no policy data is loaded" in line for line in found)
+    assert not [r for r in caplog.records if "policy problem" in r.getMessage()]
 
 
 def test_broken_yaml_in_the_policy_file_is_reported_with_its_line(tree: ContentTree) -> None:

@@ -84,6 +84,16 @@ def test_a_file_edit_shows_on_every_affected_page_within_5_seconds_and_changes_e
     assert answer["value"] == 12 and answer["date"] == "2026-11-20"
 
 
+def test_policy_yaml_is_served_from_the_first_rendering_so_starting_re_renders_nothing(
+        make_client: Any, sample_tree: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="kb.policy"):
+        client = make_client(sample_tree, **FAST)
+    assert "6 months" in body_text(client, COMMITMENT["en"])
+    # read before the content was loaded and indexed: the watcher then has no new version to
+    # accept, which would re-render and re-index every page that shows policy data
+    assert not [r.getMessage() for r in caplog.records if "accepted from" in r.getMessage()]
+
+
 def test_an_invalid_file_is_refused_with_a_clear_log_line_and_the_last_good_version_keeps_serving(
         make_client: Any, sample_tree: Path, caplog: pytest.LogCaptureFixture) -> None:
     client = make_client(sample_tree, **FAST)

@@ -49,7 +49,7 @@ def total(client: TestClient, q: str = "router", lang: str = "en") -> int:
 
 
 def idle(client: TestClient) -> None:
-    client.portal.call(client.app.state.kb.extra["search"].wait_idle)  # type: ignore[attr-defined]
+    client.portal.call(client.app.state.kb.search.wait_idle)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_a_site_started_without_an_index_serves_pages_at_once_and_builds_it_in_a
         tree.add("en", f"router-{number}", id=number, title=f"Router question {number}", body=LONG_BODY)
     tree.add("fr", "routeur", id=1, title="Routeur")
     app = create_app(settings_for(tmp_path, tree.root))
-    search = app.state.kb.extra["search"]
+    search = app.state.kb.search
     search.process_build_min = 100  # this tree is "large": build it in a child process
     search.before_build = lambda: gate.wait(60)
     with TestClient(app, follow_redirects=False) as client, released(gate):
@@ -125,7 +125,7 @@ def test_a_build_process_killed_midway_leaves_no_broken_index_and_the_server_bui
     for number in range(1, 201):
         tree.add("en", f"router-{number}", id=number, title=f"Router question {number}", body=LONG_BODY)
     app = create_app(settings_for(tmp_path, tree.root))
-    search = app.state.kb.extra["search"]
+    search = app.state.kb.search
     search.process_build_min = 100
     index_dir = tmp_path / "index"
     with TestClient(app) as client:
@@ -157,7 +157,7 @@ def test_a_search_made_during_a_build_waits_for_it_rather_than_failing(
     tree = ContentTree(tmp_path / "articles")
     tree.add("en", "router", id=1, title="Router lights")
     app = create_app(settings_for(tmp_path, tree.root))
-    search = app.state.kb.extra["search"]
+    search = app.state.kb.search
     search.before_build = lambda: gate.wait(60)
     with TestClient(app) as client:
         threading.Timer(0.3, gate.set).start()  # well within READY_WAIT_SECONDS
@@ -177,7 +177,7 @@ def test_a_deleted_index_folder_is_rebuilt_with_one_log_line(
     client = make_client(tree.root, watch_seconds=60)  # the test reloads, not the watcher
     idle(client)
     assert total(client) == 1 and health(client) == "ok"
-    search = client.app.state.kb.extra["search"]
+    search = client.app.state.kb.search
     search.before_build = lambda: gate.wait(60)
     caplog.set_level(logging.INFO, logger="kb.search")
     caplog.clear()
@@ -192,7 +192,7 @@ def test_a_deleted_index_folder_is_rebuilt_with_one_log_line(
 
 def rebuilt_after_deletion(client: TestClient, tree: ContentTree, tmp_path: Path, gate: threading.Event,
                            noticed_by: str) -> None:
-    search = client.app.state.kb.extra["search"]  # type: ignore[attr-defined]
+    search = client.app.state.kb.search  # type: ignore[attr-defined]
     shutil.rmtree(tmp_path / "index")
     if noticed_by == "healthz":
         wait_for(lambda: health(client) == "rebuilding")
@@ -252,7 +252,7 @@ def test_a_site_left_without_an_open_index_and_no_build_coming_starts_one(
     tree.add("en", "router", id=1, title="Router lights")
     client = make_client(tree.root)
     idle(client)
-    search = client.app.state.kb.extra["search"]
+    search = client.app.state.kb.search
     search.index.close()  # no build open, none queued, status still "ok"
     assert health(client) == "rebuilding"
     idle(client)

@@ -32,7 +32,7 @@ def current_build(index_dir: Path) -> Path:
 
 def idle(client: Any) -> Any:
     """The client once its index is built or caught up (both run in the background)."""
-    client.portal.call(client.app.state.kb.extra["search"].wait_idle)
+    client.portal.call(client.app.state.kb.search.wait_idle)
     return client
 
 
@@ -70,7 +70,7 @@ def test_a_new_language_gets_its_own_index_while_serving(make_client, tree: Cont
     client = make_client(tree.root, watch_seconds=60)
     tree.add("de", "router-de", id=1, title="Router Kündigung", body="Kündigungen sind möglich.")
     client.app.state.kb.site.load()
-    client.portal.call(client.app.state.kb.extra["search"].wait_idle)
+    client.portal.call(client.app.state.kb.search.wait_idle)
     assert titles(client, "kundigung", "de") == ["Router Kündigung"]
 
 
@@ -82,7 +82,7 @@ def test_drafts_are_never_indexed_and_unpublishing_removes_an_article(make_clien
     assert titles(client, "roadmap") == ["Public roadmap"]
     tree.add("en", "public", id=2, title="Public roadmap", status="draft")
     client.app.state.kb.site.load()
-    client.portal.call(client.app.state.kb.extra["search"].wait_idle)
+    client.portal.call(client.app.state.kb.search.wait_idle)
     assert titles(client, "roadmap") == []
 
 
@@ -223,7 +223,7 @@ def test_another_writer_holding_the_lock_delays_updates_but_not_searches(
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what another process's writer holds
-        index = client.app.state.kb.extra["search"].index
+        index = client.app.state.kb.search.index
         tree.add("en", "switch", id=2, title="Switch ports")
         site = client.app.state.kb.site
         site.load()

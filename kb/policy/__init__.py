@@ -1,1 +1,3 @@
-"""Policy data: the validated document, its lookups, and the live source that updates it."""
+"""Policy data: schema (validation), document (the Policy value), sources (policy.yaml and the
+live service), holder (the version served now, one per app) and live (PolicyService, which
+accepts or refuses each new version and sets it on the holder)."""

@@ -12,19 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kb.auth import (
-    EDITING_ROLES,
-    ROLES,
-    Auth,
-    LoginRequired,
-    User,
-    clear_session_cookie,
-    current_user,
-    login_url,
-    require_role,
-    safe_next,
-    set_session_cookie,
-)
+from kb.auth import EDITING_ROLES, ROLES, Auth, User
 from kb.content.model import ARTICLE_TYPES, LANG_RE, Article
 from kb.editing.editor import (
     ACTIONS,
@@ -43,16 +31,25 @@ from kb.content.site import article_url
 from kb.web.admin_pages import edit_url, redirect, render
 from kb.web.security import check_csrf, visitor_id
 from kb.web.services import int_param, services
+from kb.web.sessions import (
+    LoginRequired,
+    clear_session_cookie,
+    current_user,
+    login_url,
+    require_role,
+    safe_next,
+    set_session_cookie,
+)
 
 MAX_FORM_BYTES = 2_000_000
 
 
 def _editor(request: Request) -> Editor:
-    return services(request).extra["editor"]  # type: ignore[no-any-return]
+    return services(request).editor
 
 
 def _auth(request: Request) -> Auth:
-    return services(request).extra["auth"]  # type: ignore[no-any-return]
+    return services(request).auth
 
 
 async def read_form(request: Request) -> FormData:

@@ -17,14 +17,12 @@ from starlette.routing import Route
 
 from kb import i18n
 from kb.analytics.visitors import is_bot
-from kb.content.model import ARTICLE_TYPES, Article
-from kb.errors import BadRequest
+from kb.content.model import ARTICLE_TYPES, Article, check_filters
 from kb.i18n import N_
-from kb.ratelimit import RateLimiter
-from kb.search.index import SUGGEST_LIMIT, SearchResults, SearchService, SearchUnavailable
+from kb.search.index import SUGGEST_LIMIT, SearchResults, SearchUnavailable
 from kb.content.site import Site, article_url
 from kb.storage import searchlog
-from kb.web.security import visitor_hash, visitor_id
+from kb.web.security import hashed_visitor
 from kb.web.openapi import CATEGORY, LANG
 from kb.web.services import Services, int_param, page_lang, reject_empty, services
 
@@ -33,26 +31,13 @@ MAX_LIMIT = 50
 MAX_OFFSET = 10_000
 MAX_QUERY = 500  # characters of q the API reads; the rest is cut
 POPULAR_LIMIT = 5
-CLICKS_PER_VISITOR = 60  # a minute; a reader opens far fewer results than this
-CLICKS_PER_ADDRESS = 600
-
-
-def search_service(svc: Services) -> SearchService:
-    return svc.extra["search"]  # type: ignore[no-any-return]
 
 
 def _filters(request: Request, site: Site) -> tuple[str | None, str | None]:
     category = request.query_params.get("category") or None
     kind = request.query_params.get("type") or None
-    if category is not None and category not in site.content.categories:
-        raise BadRequest(f"unknown category {category[:60]!r}")
-    if kind is not None and kind not in ARTICLE_TYPES:
-        raise BadRequest(f"type must be one of {', '.join(ARTICLE_TYPES)}")
+    check_filters(site.content.categories, category, kind)
     return category, kind
-
-
-def _visitor(request: Request, svc: Services) -> str:
-    return visitor_hash(svc.settings.secret_key, visitor_id(request))
 
 
 def _log_search(request: Request, svc: Services, results: SearchResults, category: str | None,
@@ -62,7 +47,7 @@ def _log_search(request: Request, svc: Services, results: SearchResults, categor
     search_id = searchlog.new_search_id()
     svc.db.write_later(searchlog.record_search(
         search_id, results.query.lower(), results.lang, category, kind, results.total, results.took_ms,
-        _visitor(request, svc)))
+        hashed_visitor(request)))
     return search_id
 
 
@@ -84,7 +69,7 @@ async def search_page(request: Request) -> Response:
     category, kind = _filters(request, site)
     page = int_param(request, "page", 1, minimum=1, maximum=MAX_PAGE)
     size = svc.settings.page_size
-    results = await search_service(svc).search(lang, raw, category=category, type=kind,
+    results = await svc.search.search(lang, raw, category=category, type=kind,
                                                offset=(page - 1) * size, limit=size)
     search_id = None
     if results.query:
@@ -95,9 +80,7 @@ async def search_page(request: Request) -> Response:
     pages = max(1, math.ceil(results.total / size))
     popular: list[Article] = []
     if results.query and not results.total:
-        provider = svc.extra.get("most_helpful")
-        popular = await provider(lang, POPULAR_LIMIT) if provider else []
-        popular = popular or site.published(lang)[:POPULAR_LIMIT]
+        popular = await svc.feedback.most_helpful(lang, POPULAR_LIMIT) or site.published(lang)[:POPULAR_LIMIT]
 
     def url(**changes: Any) -> str:
         params: dict[str, Any] = {"q": results.query, "category": category, "type": kind, "page": None}
@@ -143,32 +126,11 @@ async def search_click(request: Request) -> Response:
     search_id = _optional_int(request.query_params.get("sid"))
     if (search_id is not None and 0 < search_id < 2**63 and rank is not None
             and 1 <= rank <= MAX_PAGE * MAX_LIMIT and not is_bot(request.headers.get("user-agent"))):
-        visitor = _visitor(request, svc)
+        visitor = hashed_visitor(request)
         address = request.client.host if request.client else None
-        if _click_limits(svc).allow(visitor, address):
+        if svc.click_limits.allow(visitor, address):
             svc.db.write_later(searchlog.record_click(search_id, lang, article.id, rank, visitor))
     return RedirectResponse(article_url(article), status_code=302)
-
-
-class ClickLimits:
-    """Clicks recorded per visitor and per client address and minute (in memory, per process).
-    Many readers can share one address (an office), hence its higher limit."""
-
-    def __init__(self) -> None:
-        self.visitors = RateLimiter(CLICKS_PER_VISITOR, 60.0)
-        self.addresses = RateLimiter(CLICKS_PER_ADDRESS, 60.0)
-
-    def allow(self, visitor: str, address: str | None) -> bool:
-        if address and self.addresses.hit(f"address:{address}"):
-            return False
-        return not self.visitors.hit(f"visitor:{visitor}")
-
-
-def _click_limits(svc: Services) -> ClickLimits:
-    limits = svc.extra.get("search_click_limits")
-    if limits is None:  # one per app: built on first use, so the app factory needs no change
-        limits = svc.extra["search_click_limits"] = ClickLimits()
-    return limits  # type: ignore[no-any-return]
 
 
 # --- API ------------------------------------------------------------------------------------
@@ -176,14 +138,12 @@ def _click_limits(svc: Services) -> ClickLimits:
 
 def _api_lang(request: Request, svc: Services) -> str:
     # The index's languages first: Site.languages scans every article (8 ms at 10,000).
-    indexed = search_service(svc).index.languages()
+    indexed = svc.search.index.languages()
     lang = request.query_params.get("lang") or (
         svc.settings.default_lang if svc.settings.default_lang in indexed or not indexed else indexed[0])
     if lang in indexed:
         return lang
-    languages = svc.site.languages
-    if lang not in languages:
-        raise BadRequest(f"unknown lang {lang[:20]!r}; one of: {', '.join(languages)}")
+    check_filters((), lang=lang, languages=svc.site.languages)
     return lang
 
 
@@ -208,7 +168,7 @@ async def api_search(request: Request) -> Response:
     category, kind = _filters(request, svc.site)
     limit = int_param(request, "limit", 10, minimum=1, maximum=MAX_LIMIT)
     offset = int_param(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)
-    results = await search_service(svc).search(lang, request.query_params.get("q", ""), category=category,
+    results = await svc.search.search(lang, request.query_params.get("q", ""), category=category,
                                                type=kind, offset=offset, limit=limit)
     if results.query and offset == 0:
         _log_search(request, svc, results, category, kind)
@@ -221,7 +181,7 @@ async def api_suggest(request: Request) -> Response:
     lang = _api_lang(request, svc)
     limit = int_param(request, "limit", SUGGEST_LIMIT, minimum=1, maximum=SUGGEST_LIMIT)
     raw = request.query_params.get("q", "")
-    found = await search_service(svc).suggest(lang, raw, limit)
+    found = await svc.search.suggest(lang, raw, limit)
     return JSONResponse({
         "query": raw[:MAX_QUERY],
         "suggestions": [{"id": s.id, "lang": s.lang, "slug": s.slug, "title": s.title,

@@ -105,12 +105,12 @@ async def run(out: Path, runs: int) -> None:
                                   "database": database, "index_dir": Path(index_dir), "allowed_hosts": "*"}, environ={})
         app = create_app(settings)
         async with app.router.lifespan_context(app):
-            auth = app.state.kb.extra["auth"]
+            auth = app.state.kb.auth
             try:
                 await auth.add_user("bench", PASSWORD, "analyst")
             except Conflict:  # an earlier run made it
                 await auth.set_password("bench", PASSWORD)
-            token = await app.state.kb.extra["tokens"].create(f"bench-{time.time_ns()}")
+            token = await app.state.kb.tokens.create(f"bench-{time.time_ns()}")
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 page = await client.get("/admin/login")
@@ -134,7 +134,7 @@ async def run(out: Path, runs: int) -> None:
                     ("searches (API), 90 days", "/api/v1/analytics/searches?period=90", api),
                     ("summary (API), 30 days", "/api/v1/analytics/summary?period=30", api),
                 ]
-                analytics = app.state.kb.extra["analytics"]
+                analytics = app.state.kb.analytics
                 analytics.cache_seconds = 0  # every request computes its report from the aggregates
                 print(f"\nuncached: every request computes its report (ms, {runs} runs after a first)")
                 print(f"{'request':42} {'first':>9} {'median':>9} {'max':>9} {'size':>9}")

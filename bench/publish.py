@@ -58,7 +58,7 @@ def main() -> None:
                                   "data_dir": root / "data", "allowed_hosts": "*"}, environ={})
         app = create_app(settings)
         with TestClient(app, follow_redirects=False) as client:
-            client.portal.call(app.state.kb.extra["auth"].add_user, "bench", PASSWORD, "editor")  # type: ignore[union-attr]
+            client.portal.call(app.state.kb.auth.add_user, "bench", PASSWORD, "editor")  # type: ignore[union-attr]
             token = field(client.get("/admin/login").text, "csrf_token")
             client.post("/admin/login", data={"csrf_token": token, "name": "bench", "password": PASSWORD})
             baseline = []

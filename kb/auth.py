@@ -1,27 +1,26 @@
-"""Users, roles, passwords (argon2) and sessions (a signed cookie) of the people who run the site.
+"""Users, roles, passwords (argon2) and sessions of the people who run the site.
 
-A session cookie carries the user id and the user's session version, signed and time-stamped
+A session value carries the user id and the user's session version, signed and time-stamped
 with the secret key. Logging out, disabling a user, or changing their role or password bumps the
 version, which ends every session of that user at once. No account exists until one is created
-with `kb user add`.
+with `kb user add`. The cookie that carries the value, and the checks routes make with it, are
+the web layer's (kb.web.sessions).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.profiles import RFC_9106_LOW_MEMORY
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
 
 from kb.config import Settings
-from kb.errors import BadRequest, Conflict, Forbidden, KBError, NotFound, TooManyRequests
+from kb.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests
 from kb.ratelimit import RateLimiter
 from kb.storage import users as store
 from kb.storage.db import Database
@@ -31,9 +30,12 @@ EDITING_ROLES = ("admin", "editor")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024  # argon2 takes any length; this bounds the work a request can ask for
-SESSION_COOKIE = "kb_session"
 SESSION_MAX_AGE = 12 * 3600
 LOGIN_WINDOW_SECONDS = 15 * 60
+# argon2id with RFC 9106's low-memory profile (64 MiB, 3 passes), argon2-cffi's default. Read when
+# an Auth is built; the test suite sets argon2.profiles.CHEAPEST here, or its hundreds of apps
+# would each spend 0.1-1 s hashing the decoy.
+PASSWORD_HASHING: Parameters = RFC_9106_LOW_MEMORY
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,6 @@ class User:
     def csrf_subject(self) -> str:
         """What admin forms' CSRF tokens are bound to: this very session."""
         return f"session:{self.id}:{self.session_version}:{self.session}"
-
-
-class LoginRequired(KBError):
-    """Anonymous request for a page that needs an account: the web layer redirects to the login."""
-
-    status = 401
 
 
 def _user(row: store.UserRow, session: str = "") -> User:
@@ -85,12 +81,12 @@ def check_password(password: str) -> str:
 
 
 class Auth:
-    """The accounts service: kept in Services.extra["auth"]."""
+    """The accounts service (Services.auth of the web layer, or built by `kb user`)."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
-        self.hasher = PasswordHasher()
+        self.hasher = PasswordHasher.from_parameters(PASSWORD_HASHING)
         self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="kb.session")
         self.login_limiter = RateLimiter(settings.login_rate_limit, LOGIN_WINDOW_SECONDS)
         # Verifying against this when the name is unknown keeps both answers equally slow.
@@ -100,7 +96,7 @@ class Auth:
 
     async def add_user(self, name: str, password: str, role: str) -> User:
         name, role = check_name(name), check_role(role)
-        digest = await run_in_threadpool(self.hasher.hash, check_password(password))
+        digest = await asyncio.to_thread(self.hasher.hash, check_password(password))
         user_id = await store.insert_user(self.db, name, digest, role)
         if user_id is None:
             raise Conflict(f"a user named {name!r} already exists")
@@ -124,7 +120,7 @@ class Auth:
         return await self._update(name, disabled=disabled)
 
     async def set_password(self, name: str, password: str) -> User:
-        digest = await run_in_threadpool(self.hasher.hash, check_password(password))
+        digest = await asyncio.to_thread(self.hasher.hash, check_password(password))
         return await self._update(name, password_hash=digest)
 
     async def _update(self, name: str, **changes: object) -> User:
@@ -149,13 +145,13 @@ class Auth:
         row = await store.user_by_name(self.db, name.strip()) if NAME_RE.match(name.strip()) else None
         digest = row.password_hash if row else self._decoy
         try:
-            await run_in_threadpool(self.hasher.verify, digest, password)
+            await asyncio.to_thread(self.hasher.verify, digest, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             raise refused from None
         if row is None or row.disabled:
             raise refused
         if self.hasher.check_needs_rehash(row.password_hash):
-            await store.update_user(self.db, row.name, password_hash=await run_in_threadpool(
+            await store.update_user(self.db, row.name, password_hash=await asyncio.to_thread(
                 self.hasher.hash, password), keep_an_admin=False)
             row = await store.user_by_name(self.db, row.name) or row
         return _user(row, session=secrets.token_urlsafe(12))
@@ -178,60 +174,3 @@ class Auth:
 
     async def logout(self, user: User) -> None:
         await store.end_sessions(self.db, user.id)
-
-
-# --- requests -------------------------------------------------------------------------------
-
-
-def _auth(request: Request) -> Auth:
-    return request.app.state.kb.extra["auth"]  # type: ignore[no-any-return]
-
-
-async def current_user(request: Request) -> User | None:
-    """The signed-in user of this request, or None (looked up once per request)."""
-    if "kb_user" in request.scope.setdefault("state", {}):
-        return request.scope["state"]["kb_user"]  # type: ignore[no-any-return]
-    user = await _auth(request).session_user(request.cookies.get(SESSION_COOKIE))
-    request.scope["state"]["kb_user"] = user
-    return user
-
-
-async def require_role(request: Request, *roles: str) -> User:
-    """The signed-in user if their role is one of `roles` (any role when none are given).
-
-    Anonymous -> LoginRequired (the web layer answers 303 to /admin/login?next=...);
-    a role without the right -> Forbidden (403).
-    """
-    user = await current_user(request)
-    if user is None:
-        raise LoginRequired("Sign in to continue.")
-    if roles and user.role not in roles:
-        raise Forbidden("Your role does not allow this page.")
-    return user
-
-
-def login_url(request: Request) -> str:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return "/admin/login?next=" + quote(target, safe="/")
-
-
-def safe_next(value: str | None, default: str = "/admin/") -> str:
-    """Only local paths: never another host, scheme, or a protocol-relative //host."""
-    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//"):
-        return default
-    if "\\" in value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        return default
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
-        return default
-    return value
-
-
-def set_session_cookie(response: Response, request: Request, value: str) -> None:
-    response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_MAX_AGE, path="/", httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https")
-
-
-def clear_session_cookie(response: Response, request: Request) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=request.url.scheme == "https")

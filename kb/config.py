@@ -10,7 +10,7 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,7 +84,7 @@ def _hosts(value: str) -> str:
     for name in names:
         if name == "*":
             continue
-        bare = (name[2:] if name.startswith("*.") else name).strip("[]")
+        bare = name.removeprefix("*.").strip("[]")
         if not bare or "*" in bare or "/" in bare or " " in bare:
             raise ValueError(f"{name!r} is not a host name, `*.domain` or `*`")
         if ":" in bare:  # an IPv6 address; a port is never part of the match
@@ -171,11 +171,6 @@ class Settings:
                 hosts.append((urlsplit(self.base_url).hostname or "").lower())
         # A Host header writes an IPv6 address in brackets ([::1]:8000); so must the list.
         return list(dict.fromkeys(f"[{h}]" if ":" in h and not h.startswith("[") else h for h in hosts if h))
-
-    def replace(self, **changes: Any) -> Settings:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(changes)
-        return Settings(**values)
 
 
 _PATHS = {"content_dir", "index_dir", "data_dir", "database"}

@@ -1,4 +1,4 @@
-"""In-process sliding-window rate limits (votes, logins).
+"""In-process sliding-window rate limits (votes, logins, search result clicks).
 
 Each web process counts on its own: behind N processes the effective limit is N times the
 setting, which is the accepted trade-off for keeping processes stateless.
@@ -50,3 +50,21 @@ class RateLimiter:
         for key in list(self._hits):
             if not self._prune(key, now):
                 del self._hits[key]
+
+
+CLICKS_PER_VISITOR = 60  # a minute; a reader opens far fewer search results than this
+CLICKS_PER_ADDRESS = 600
+
+
+class ClickLimits:
+    """Search result clicks recorded per visitor and per client address and minute.
+    Many readers can share one address (an office), hence its higher limit."""
+
+    def __init__(self, per_visitor: int = CLICKS_PER_VISITOR, per_address: int = CLICKS_PER_ADDRESS) -> None:
+        self.visitors = RateLimiter(per_visitor, 60.0)
+        self.addresses = RateLimiter(per_address, 60.0)
+
+    def allow(self, visitor: str, address: str | None) -> bool:
+        if address and self.addresses.hit(f"address:{address}"):
+            return False
+        return not self.visitors.hit(f"visitor:{visitor}")

@@ -12,7 +12,7 @@ PASSWORD = "correct horse battery"
 
 
 def add_user(client: TestClient, name: str, role: str, password: str = PASSWORD) -> None:
-    auth = client.app.state.kb.extra["auth"]  # type: ignore[attr-defined]
+    auth = client.app.state.kb.auth  # type: ignore[attr-defined]
     client.portal.call(auth.add_user, name, password, role)  # type: ignore[union-attr]
 
 

@@ -34,7 +34,7 @@ def app(make_client, tree: ContentTree) -> TestClient:  # type: ignore[no-untype
 
 
 def create_token(client: TestClient, name: str = "bi") -> str:
-    tokens = client.app.state.kb.extra["tokens"]  # type: ignore[attr-defined]
+    tokens = client.app.state.kb.tokens  # type: ignore[attr-defined]
     return client.portal.call(tokens.create, name)  # type: ignore[union-attr,no-any-return]
 
 
@@ -222,7 +222,7 @@ def test_api_needs_a_valid_token(app: TestClient, tmp_path: Path) -> None:
     body = app.get(f"/api/v1/analytics/summary?{WEEK}", headers=auth).json()
     assert body["figures"]["views"] == {"value": 94, "previous": 16, "change": 4.875}
     assert body["figures"]["helpful_rate"]["value"] == 0.6154
-    tokens = app.app.state.kb.extra["tokens"]  # type: ignore[attr-defined]
+    tokens = app.app.state.kb.tokens  # type: ignore[attr-defined]
     app.portal.call(tokens.revoke, "bi")  # type: ignore[union-attr]
     assert app.get(f"/api/v1/analytics/summary?{WEEK}", headers=auth).status_code == 401
     with sqlite3.connect(tmp_path / "data" / "kb.sqlite3") as conn:
@@ -326,7 +326,7 @@ def test_votes_cast_on_the_site_reach_the_reports_also_when_changed(
         make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
     write_content(tree)
     client = make_client(tree.root)
-    client.app.state.kb.extra["analytics"].cache_seconds = 0  # type: ignore[attr-defined]
+    client.app.state.kb.analytics.cache_seconds = 0  # type: ignore[attr-defined]
     auth = {"Authorization": f"Bearer {create_token(client)}"}
     client.get("/en/articles/invoices")
     assert client.post("/api/v1/articles/en/invoices/votes", json={"helpful": True}).status_code == 201

@@ -53,7 +53,7 @@ def test_openapi_documents_every_api_route(client, tmp_path) -> None:  # type: i
 
 
 def _token(client: TestClient) -> dict[str, str]:
-    tokens = client.app.state.kb.extra["tokens"]  # type: ignore[attr-defined]
+    tokens = client.app.state.kb.tokens  # type: ignore[attr-defined]
     return {"Authorization": f"Bearer {client.portal.call(tokens.create, 'api-tests')}"}  # type: ignore[union-attr]
 
 

@@ -150,7 +150,7 @@ def test_wrong_password_is_refused_like_an_unknown_user(app_client) -> None:  # 
 def test_disabled_users_cannot_sign_in_and_lose_their_sessions(app_client) -> None:  # type: ignore[no-untyped-def]
     signed_in(app_client, "ed", "editor")
     assert app_client.get("/admin/articles").status_code == 200
-    auth = app_client.app.state.kb.extra["auth"]
+    auth = app_client.app.state.kb.auth
     app_client.portal.call(auth.set_disabled, "ed", True)
     assert app_client.get("/admin/articles").status_code == 303
     assert login(app_client, "ed").status_code == 403
@@ -160,7 +160,7 @@ def test_disabled_users_cannot_sign_in_and_lose_their_sessions(app_client) -> No
 
 def test_a_role_change_ends_the_session(app_client) -> None:  # type: ignore[no-untyped-def]
     signed_in(app_client, "ed", "editor")
-    auth = app_client.app.state.kb.extra["auth"]
+    auth = app_client.app.state.kb.auth
     app_client.portal.call(auth.set_role, "ed", "analyst")
     assert app_client.get("/admin/articles").status_code == 303
     login(app_client, "ed")

@@ -71,7 +71,7 @@ def test_a_vote_while_the_database_is_locked_is_a_503_with_retry_after_and_one_l
 
 def test_every_vote_of_a_failed_group_gets_its_own_503(client: TestClient, lock: sqlite3.Connection,
                                                          caplog: pytest.LogCaptureFixture) -> None:
-    feedback = client.app.state.kb.extra["feedback"]  # type: ignore[attr-defined]
+    feedback = client.app.state.kb.feedback  # type: ignore[attr-defined]
     site = client.app.state.kb.site  # type: ignore[attr-defined]
     article = site.article("en", "support-code-and-vip-code")
     from kb.feedback import Choice

@@ -8,14 +8,18 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from kb.errors import BadRequest
+
 ARTICLE_TYPES = ("faq", "tutorial", "video")
 STATUSES = ("draft", "published")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
-LANG_RE = re.compile(r"^[a-z]{2}$")
+LANG_PATTERN = "[a-z]{2}"  # a language of the content: its folder, its URLs, its policy texts
+LANG_RE = re.compile(f"^{LANG_PATTERN}$")
 
 
 @dataclass(frozen=True, order=True)
@@ -84,6 +88,18 @@ class ContentSet:
             digest.update(f"{key}:{self.articles[key].revision};".encode())
         digest.update(repr(sorted(self.categories.items())).encode())
         return digest.hexdigest()[:16]
+
+
+def check_filters(categories: Collection[str], category: str | None = None, kind: str | None = None,
+                  *, lang: str | None = None, languages: Sequence[str] = ()) -> None:
+    """The filters of a list, a search or a report (None is "any"): a language of `languages`, a
+    category of `categories`, an article type; anything else is a BadRequest naming the value."""
+    if lang is not None and lang not in languages:
+        raise BadRequest(f"unknown lang {lang[:20]!r}; one of: {', '.join(languages)}")
+    if category is not None and category not in categories:
+        raise BadRequest(f"unknown category {category[:60]!r}")
+    if kind is not None and kind not in ARTICLE_TYPES:
+        raise BadRequest(f"type must be one of {', '.join(ARTICLE_TYPES)}")
 
 
 def slugify(text: str) -> str:

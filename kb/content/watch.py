@@ -12,8 +12,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from starlette.concurrency import run_in_threadpool
-
 log = logging.getLogger("kb.watch")
 
 Signature = frozenset[tuple[str, int, int]]
@@ -47,7 +45,7 @@ class TreeWatcher:
         self._signature: Signature | None = None
 
     async def start(self) -> None:
-        self._signature = await run_in_threadpool(tree_signature, self.root)
+        self._signature = await asyncio.to_thread(tree_signature, self.root)
         self._task = asyncio.create_task(self._run(), name=f"kb-watch-{self.root.name}")
 
     async def stop(self) -> None:
@@ -61,11 +59,11 @@ class TreeWatcher:
 
     async def check(self) -> bool:
         """Scan once; reload if anything changed. Returns whether it did."""
-        signature = await run_in_threadpool(tree_signature, self.root)
+        signature = await asyncio.to_thread(tree_signature, self.root)
         if signature == self._signature:
             return False
         self._signature = signature
-        await run_in_threadpool(self.on_change)
+        await asyncio.to_thread(self.on_change)
         return True
 
     async def _run(self) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from starlette.convertors import Convertor, register_url_convertor
 
+from kb.content.model import LANG_PATTERN
+
 
 class LangConvertor(Convertor[str]):
     """A two-letter language code: keeps /{lang}/... routes apart from /api, /admin, /static."""
 
-    regex = "[a-z]{2}"
+    regex = LANG_PATTERN
 
     def convert(self, value: str) -> str:
         return value

@@ -20,25 +20,26 @@ from kb import i18n
 from kb.analytics.reports import Analytics
 from kb.auth import Auth
 from kb.config import Settings, resource_dir
+from kb.content.site import Site
+from kb.content.watch import TreeWatcher
 from kb.editing.editor import Editor
 from kb.feedback import Feedback
 from kb.policy.holder import PolicyHolder
 from kb.policy.live import PolicyService
+from kb.ratelimit import ClickLimits
 from kb.search.index import SearchService
-from kb.content.site import Site
 from kb.storage.db import Database
 from kb.tokens import Tokens
-from kb.content.watch import TreeWatcher
 from kb.web import errors, openapi, structured
+from kb.web.headers import SecurityHeadersMiddleware
 from kb.web.routes import admin, api, pages, system
 from kb.web.routes import analytics as analytics_web
 from kb.web.routes import analytics_api
 from kb.web.routes import feedback as feedback_web
 from kb.web.routes import policy as policy_web
 from kb.web.routes import search as search_web
-from kb.web.headers import SecurityHeadersMiddleware
 from kb.web.security import VisitorMiddleware, csrf_token
-from kb.web.services import Services
+from kb.web.services import Services, services
 from kb.web.templating import StaticAssets, Templates
 
 log = logging.getLogger("kb")
@@ -47,20 +48,16 @@ TEMPLATES_DIR = resource_dir("templates")
 STATIC_DIR = resource_dir("static")
 
 
-
-
-def _request_context(settings: Settings) -> Any:
-    def context(request: Request) -> dict[str, Any]:
-        svc: Services = request.app.state.kb
-        visitor = getattr(request.state, "visitor", "")
-        return {
-            "csrf_token": csrf_token(settings.secret_key, visitor),
-            "site_languages": svc.site.languages,
-            "language_name": i18n.language_name,
-            "support_url": settings.support_url,
-        }
-
-    return context
+def _request_context(request: Request) -> dict[str, Any]:
+    """What every page template may use, beside what its route passes."""
+    svc = services(request)
+    visitor = getattr(request.state, "visitor", "")
+    return {
+        "csrf_token": csrf_token(svc.settings.secret_key, visitor),
+        "site_languages": svc.site.languages,
+        "language_name": i18n.language_name,
+        "support_url": svc.settings.support_url,
+    }
 
 
 class _App(Starlette):
@@ -72,27 +69,23 @@ class _App(Starlette):
 def create_app(settings: Settings) -> Starlette:
     policy = PolicyHolder()  # the version served: PolicyService sets it, pages and search read it
     site = Site(settings.content_dir, policy=policy)
-    assets = StaticAssets(STATIC_DIR)
-    templates = Templates(TEMPLATES_DIR, assets, {}, _request_context(settings))
     db = Database(settings.database)
-    svc = Services(settings=settings, site=site, templates=templates, db=db)
-    search = SearchService(site, settings.index_dir)
-    svc.extra["search"] = search
-    feedback = Feedback(site, db, rate_limit=settings.vote_rate_limit, show_counts=settings.show_vote_counts)
-    svc.extra["feedback"] = feedback
-    svc.extra["most_helpful"] = feedback.most_helpful
-    templates.globals.update(feedback_web.TEMPLATE_GLOBALS)
-    templates.globals.update(structured.TEMPLATE_GLOBALS)
-    policy_service = PolicyService(settings, site, db, policy)
-    svc.extra["policy"] = policy_service
-    api_modules = [api, search_web, feedback_web, policy_web]
-    svc.extra["auth"] = Auth(settings, db)
-    svc.extra["editor"] = Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang)
-    svc.extra["analytics"] = Analytics(db, site)
-    svc.extra["tokens"] = Tokens(db)
-    svc.extra["record_view"] = analytics_web.view_recorder(settings.secret_key, db)
-    svc.extra.setdefault("admin_nav", []).append(analytics_web.NAV_ENTRY)
-    api_modules.append(analytics_api)
+    templates = Templates(TEMPLATES_DIR, StaticAssets(STATIC_DIR),
+                          {**feedback_web.TEMPLATE_GLOBALS, **structured.TEMPLATE_GLOBALS}, _request_context)
+    svc = Services(
+        settings=settings, site=site, templates=templates, db=db,
+        search=SearchService(site, settings.index_dir),
+        feedback=Feedback(site, db, rate_limit=settings.vote_rate_limit, show_counts=settings.show_vote_counts),
+        policy=PolicyService(settings, site, db, policy),
+        auth=Auth(settings, db),
+        editor=Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang),
+        analytics=Analytics(db, site),
+        tokens=Tokens(db),
+        record_view=analytics_web.view_recorder(db),
+        click_limits=ClickLimits(),
+        admin_nav=(analytics_web.NAV_ENTRY,),
+    )
+    api_modules = [api, search_web, feedback_web, policy_web, analytics_api]
     routes: list[BaseRoute] = [
         *system.routes(str(STATIC_DIR)),
         *admin.routes,
@@ -113,17 +106,17 @@ def create_app(settings: Settings) -> Starlette:
         # Start-up order matters: the database and the content first, then services that
         # read them (search index, policy), then watchers. Shutdown runs in reverse.
         await db.open()
-        await run_in_threadpool(policy_service.read_file)  # before the first renderings
+        await run_in_threadpool(svc.policy.read_file)  # before the first renderings
         await run_in_threadpool(site.load)
         log.info("serving %d articles in %s", len(site.content.articles), ", ".join(site.languages) or "no language")
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(db.close)
-            await search.start()
-            stack.push_async_callback(search.close)
+            await svc.search.start()
+            stack.push_async_callback(svc.search.close)
             await watcher.start()
             stack.push_async_callback(watcher.stop)
-            await policy_service.start()
-            stack.push_async_callback(policy_service.stop)
+            await svc.policy.start()
+            stack.push_async_callback(svc.policy.stop)
             yield
 
     app = _App(

@@ -12,6 +12,7 @@ from kb import i18n
 from kb.errors import KBError
 from kb.i18n import N_
 from kb.storage.db import DatabaseUnavailable
+from kb.web.services import services
 
 log = logging.getLogger("kb.web")
 
@@ -46,10 +47,8 @@ def _wants_json(request: Request) -> bool:
 
 
 def _error_lang(request: Request) -> str:
-    svc = getattr(request.app.state, "kb", None)
-    languages = svc.site.languages if svc else ()
     first = request.url.path.strip("/").split("/")[0]
-    if first in languages:
+    if first in services(request).site.languages:
         return first
     return i18n.negotiate(request.headers.get("accept-language"), i18n.ui_languages(), "en")
 
@@ -61,9 +60,7 @@ def _respond(request: Request, status: int, message: str, details: object = None
         if details:
             body["details"] = details
         return JSONResponse(body, status_code=status, headers=headers)
-    svc = getattr(request.app.state, "kb", None)
-    if svc is None:
-        return PlainTextResponse(message, status_code=status, headers=headers)
+    svc = services(request)
     lang = _error_lang(request)
     title = i18n.gettext(lang, _TITLES.get(status, _TITLES[500]))
     if message:  # gettext("") is the catalog's header

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kb.errors import Forbidden
+from kb.web.services import services
 
 VISITOR_COOKIE = "kb_visitor"
 VISITOR_MAX_AGE = 365 * 24 * 3600
@@ -76,6 +77,11 @@ def visitor_id(request: Request) -> str:
 def visitor_hash(secret_key: str, visitor: str) -> str:
     """What storage keeps: a keyed hash, so the raw cookie value is never on disk."""
     return hmac.new(secret_key.encode(), f"visitor:{visitor}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def hashed_visitor(request: Request) -> str:
+    """The visitor of this request as votes, views and the search log know them."""
+    return visitor_hash(services(request).settings.secret_key, visitor_id(request))
 
 
 def csrf_token(secret_key: str, subject: str) -> str:

@@ -1,31 +1,62 @@
-"""What the routes receive: the services built by create_app and kept on app.state.kb."""
+"""What the routes receive: the services built by create_app and kept on app.state.kb.
+
+One typed, frozen object with a field per service, so a route reads `services(request).search`
+and the type checker knows what it gets; create_app is the only place that builds it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Protocol, cast
 
 from starlette.requests import Request
 
+from kb.analytics.reports import Analytics
+from kb.auth import Auth
 from kb.config import Settings
-from kb.errors import BadRequest, NotFound
+from kb.content.model import Article, check_filters
 from kb.content.site import Site
+from kb.editing.editor import Editor
+from kb.errors import BadRequest, NotFound
+from kb.feedback import Feedback
+from kb.policy.live import PolicyService
+from kb.ratelimit import ClickLimits
+from kb.search.index import SearchService
 from kb.storage.db import Database
+from kb.tokens import Tokens
 from kb.web.templating import Templates
 
+# A page of the admin area: (url, label, roles allowed to see it in the menu).
+NavEntry = tuple[str, str, tuple[str, ...]]
 
-@dataclass
+
+class ViewRecorder(Protocol):
+    """Queues one page view of each article shown in full (kb.web.routes.analytics)."""
+
+    def __call__(self, request: Request, *articles: Article) -> None: ...
+
+
+@dataclass(frozen=True)
 class Services:
     settings: Settings
     site: Site
     templates: Templates
     db: Database
-    # Services of later areas register here by name (search, feedback, policy, auth, ...).
-    extra: dict[str, Any] = field(default_factory=dict)
+    search: SearchService
+    feedback: Feedback
+    policy: PolicyService
+    auth: Auth
+    editor: Editor
+    analytics: Analytics
+    tokens: Tokens
+    record_view: ViewRecorder
+    click_limits: ClickLimits  # search result clicks recorded per visitor and address
+    admin_nav: tuple[NavEntry, ...]  # entries other areas add to the admin menu (analytics)
 
 
 def services(request: Request) -> Services:
-    return request.app.state.kb  # type: ignore[no-any-return]
+    # app.state is untyped; create_app put a Services there and nothing replaces it.
+    return cast(Services, request.app.state.kb)
 
 
 def page_lang(request: Request) -> str:
@@ -59,12 +90,9 @@ def reject_empty(request: Request, *names: str) -> None:
             raise BadRequest(f"{name} must not be empty; leave the parameter out instead")
 
 
-def lang_param(request: Request, name: str = "lang") -> str | None:
+def lang_param(request: Request) -> str | None:
     """An optional language of the JSON API: one the site has content in (the OpenAPI Lang)."""
-    lang = request.query_params.get(name)
-    if lang is None:
-        return None
-    languages = services(request).site.languages
-    if lang not in languages:
-        raise BadRequest(f"unknown {name} {lang[:20]!r}; one of: {', '.join(languages)}")
+    lang = request.query_params.get("lang")
+    if lang is not None:
+        check_filters((), lang=lang, languages=services(request).site.languages)
     return lang

@@ -16,10 +16,10 @@ from starlette.requests import Request
 
 from kb import i18n
 from kb.content.model import Article, Category
+from kb.content.site import article_url, category_url
 from kb.i18n import N_
 from kb.render.markdown import Rendered
-from kb.content.site import article_url, category_url
-from kb.web.services import services
+from kb.web.urls import site_base
 
 SCHEMA_ORG = "https://schema.org"
 
@@ -76,8 +76,7 @@ def article_graph(base: str, article: Article, rendered: Rendered,
 def structured_data(request: Request, article: Article, rendered: Rendered,
                     breadcrumbs: Sequence[Category]) -> Markup:
     """The <script type="application/ld+json"> element of an article page (a template global)."""
-    base = services(request).settings.base_url or str(request.base_url).rstrip("/")
-    graph = article_graph(base, article, rendered, breadcrumbs)
+    graph = article_graph(site_base(request), article, rendered, breadcrumbs)
     return Markup('<script type="application/ld+json">') + Markup(script_json(graph)) + Markup("</script>")
 
 

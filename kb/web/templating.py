@@ -79,10 +79,13 @@ def page_response(request: Request, body: bytes, *, status: int = 200,
     etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
     all_headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding, Cookie"}
     all_headers.update(headers or {})
-    if status == 200 and etag in _etags(request.headers.get("if-none-match", "")):
+    if status == 200 and etag_matches(request, etag):
         return Response(status_code=304, headers=all_headers)
     return HTMLResponse(body, status_code=status, headers=all_headers, media_type=media_type)
 
 
-def _etags(header: str) -> set[str]:
-    return {part.strip().removeprefix("W/") for part in header.split(",") if part.strip()}
+def etag_matches(request: Request, etag: str) -> bool:
+    """True when If-None-Match names `etag`: the client already has this version (answer 304).
+    A weak validator (W/"...") matches too, as RFC 9110 asks for If-None-Match."""
+    header = request.headers.get("if-none-match", "")
+    return etag in {part.strip().removeprefix("W/") for part in header.split(",") if part.strip()}

@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kb.content.model import ARTICLE_TYPES, Article
-from kb.errors import BadRequest, NotFound
+from kb.content.model import ARTICLE_TYPES, Article, check_filters
 from kb.content.site import article_url
+from kb.errors import NotFound
 from kb.web.openapi import CATEGORY, LANG
 from kb.web.services import int_param, lang_param, reject_empty, services
 
@@ -32,10 +32,7 @@ async def list_articles(request: Request) -> Response:
     lang = lang_param(request)
     category = request.query_params.get("category")
     kind = request.query_params.get("type")
-    if category is not None and category not in site.content.categories:
-        raise BadRequest(f"unknown category {category[:60]!r}")
-    if kind is not None and kind not in ARTICLE_TYPES:
-        raise BadRequest(f"type must be one of {', '.join(ARTICLE_TYPES)}")
+    check_filters(site.content.categories, category, kind)
     limit = int_param(request, "limit", 20, minimum=1, maximum=MAX_LIMIT)
     offset = int_param(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)
     found = site.published(lang, category=category, type=kind)

@@ -18,17 +18,17 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from kb.analytics.visitors import is_bot
-from kb.content.model import Article
+from kb.content.model import LANG_PATTERN, Article
 from kb.errors import BadRequest, KBError, NotFound, UnsupportedMediaType, ValidationFailed
 from kb.feedback import MAX_COMMENT, REASONS, Cast, Feedback, Tally, Vote, parse_vote
 from kb.content.site import article_url
 from kb.web.openapi import LANG
-from kb.web.security import check_csrf, visitor_hash, visitor_id
+from kb.web.security import check_csrf, hashed_visitor, visitor_id
 from kb.web.services import page_lang, services
 
 MAX_BODY = 64 * 1024  # a 2,000-character comment is at most ~24 KB even as JSON \u escapes
 # Where the form may send the visitor back to: a page of this site, never another host.
-_LOCAL_PATH = re.compile(r"^/[a-z]{2}/[^\s\\#]*$")
+_LOCAL_PATH = re.compile(rf"^/{LANG_PATTERN}/[^\s\\#]*$")
 
 # Reasons and the comment limit, for templates/partials/feedback.html (template globals).
 TEMPLATE_GLOBALS: dict[str, Any] = {"feedback_reasons": list(REASONS.items()), "comment_max": MAX_COMMENT}
@@ -39,11 +39,7 @@ class BodyTooLarge(KBError):
 
 
 def feedback_service(request: Request) -> Feedback:
-    return services(request).extra["feedback"]  # type: ignore[no-any-return]
-
-
-def _visitor(request: Request) -> str:
-    return visitor_hash(services(request).settings.secret_key, visitor_id(request))
+    return services(request).feedback
 
 
 def _address(request: Request) -> str | None:
@@ -114,7 +110,7 @@ async def vote_form(request: Request) -> Response:
         problems = "; ".join(f"{name}: {problem}" for name, problem in (exc.details or {}).items())
         raise ValidationFailed(f"The answer is not valid ({problems}).", details=exc.details) from None
     service = feedback_service(request)
-    visitor = _visitor(request)
+    visitor = hashed_visitor(request)
     service.check_rate(visitor, _address(request))
     await service.cast(article, visitor, choice, counted=_counted(request))
     back = fields["next"]
@@ -137,7 +133,7 @@ async def post_votes(request: Request) -> Response:
         raise BadRequest("the body is not valid JSON") from None
     choice = parse_vote(data)
     service = feedback_service(request)
-    visitor = _visitor(request)
+    visitor = hashed_visitor(request)
     service.check_rate(visitor, _address(request))
     cast: Cast = await service.cast(article, visitor, choice, counted=_counted(request))
     return JSONResponse({**votes_json(article, cast.tally, cast.vote), "created": cast.created},
@@ -148,7 +144,7 @@ async def get_votes(request: Request) -> Response:
     article = _api_article(request)
     service = feedback_service(request)
     tally = await service.tally(article)
-    vote = await service.vote_of(_visitor(request), article)
+    vote = await service.vote_of(hashed_visitor(request), article)
     return JSONResponse(votes_json(article, tally, vote), headers={"Cache-Control": "no-store"})
 
 

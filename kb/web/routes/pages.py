@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import math
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from kb import i18n
 from kb.content.model import Article
-from kb.errors import NotFound
 from kb.content.site import article_url, category_url
-from kb.web.security import visitor_hash, visitor_id
+from kb.errors import NotFound
+from kb.feedback import Panel
+from kb.web.security import hashed_visitor
 from kb.web.services import int_param, page_lang, services
+from kb.web.urls import absolute
 
 RECENT_LIMIT = 6
 
 
-async def feedback_panels(request: Request, articles: list[Article]) -> dict[Any, Any]:
+async def feedback_panels(request: Request, articles: list[Article]) -> dict[tuple[str, str], Panel]:
     """The visitor's votes for the feedback regions under `articles` (kb.feedback)."""
-    svc = services(request)
-    feedback = svc.extra.get("feedback")
-    if feedback is None:
-        return {}
-    return await feedback.panels(visitor_hash(svc.settings.secret_key, visitor_id(request)), articles)
-
-
-def absolute(request: Request, path: str) -> str:
-    base = services(request).settings.base_url or str(request.base_url).rstrip("/")
-    return base + path
+    return await services(request).feedback.panels(hashed_visitor(request), articles)
 
 
 async def root(request: Request) -> Response:
@@ -46,14 +37,12 @@ async def home(request: Request) -> Response:
     site = svc.site
     counts = site.counts_by_type(lang)
     categories = [(c, site.category_count(lang, c.key)) for c in site.children(None)]
-    helpful_provider = svc.extra.get("most_helpful")
-    most_helpful: list[Article] = await helpful_provider(lang, RECENT_LIMIT) if helpful_provider else []
     return svc.templates.response(request, lang, "home.html", {
         "faq_count": counts.get("faq", 0),
         "guide_count": counts.get("tutorial", 0) + counts.get("video", 0),
         "categories": categories,
         "recent": site.published(lang)[:RECENT_LIMIT],
-        "most_helpful": most_helpful,
+        "most_helpful": await svc.feedback.most_helpful(lang, RECENT_LIMIT),
         "canonical": absolute(request, f"/{lang}/"),
         "alternates": [(other, absolute(request, f"/{other}/")) for other in site.languages],
     })
@@ -72,9 +61,7 @@ async def category_page(request: Request) -> Response:
     others = [a for a in site.published(lang, category=category.key) if a.type != "faq"]
     subcategories = [(c, site.category_count(lang, c.key)) for c in site.children(category.key)]
     path = category_url(lang, category.key)
-    record_view = svc.extra.get("record_view")  # each FAQ is shown in full, with its vote widget
-    if record_view is not None:
-        record_view(request, *shown)
+    svc.record_view(request, *shown)  # each FAQ is shown in full, with its vote widget
     return svc.templates.response(request, lang, "category.html", {
         "category": category,
         "breadcrumbs": site.ancestors(category.key)[:-1],
@@ -98,9 +85,7 @@ async def article_page(request: Request) -> Response:
     article = site.article(lang, str(request.path_params["slug"]))
     rendered = site.rendered(article)
     translations = site.translations(article)
-    record_view = svc.extra.get("record_view")  # kb.web.analytics: queued, never awaited
-    if record_view is not None:
-        record_view(request, article)
+    svc.record_view(request, article)  # queued, never awaited
     return svc.templates.response(request, lang, "article.html", {
         "article": article,
         "rendered": rendered,

@@ -12,11 +12,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from kb import i18n
-from kb.i18n import N_
 from kb.content.site import article_url, category_url
-from kb.web.routes.pages import absolute
+from kb.i18n import N_
 from kb.web.services import page_lang, services
 from kb.web.templating import STATIC_CACHE, page_response
+from kb.web.urls import absolute
 
 FEED_LIMIT = 20
 
@@ -27,12 +27,11 @@ async def healthz(request: Request) -> Response:
     to build (unavailable)."""
     svc = services(request)
     site = svc.site
-    search = svc.extra.get("search")
     return JSONResponse({
         "status": "ok",
         "articles": sum(1 for a in site.content.articles.values() if a.published),
         "revision": site.revision,
-        "search": search.health() if search is not None else "unavailable",
+        "search": svc.search.health(),
     })
 
 

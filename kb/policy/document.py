@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from kb.content.model import LANG_RE
 from kb.policy.schema import (
     DEFAULT_LANG,
     KEY_RE,
-    LANG_RE,
     SCHEMA,
     Spec,
     canonical_json,
@@ -57,6 +57,12 @@ class Policy:
             accepted or datetime.now(UTC).date())
         return cls(data=data, version=version_of(data), date=when, source=source,
                    keys=tuple(k for k, _ in walk(SCHEMA, data)))
+
+    @classmethod
+    def from_stored(cls, document: str, *, source: str, accepted_at: str) -> Policy:
+        """A version as kb.storage.policy keeps it: canonical JSON, accepted at 'YYYY-MM-DD ...'.
+        Raises PolicyError when today's schema no longer accepts it."""
+        return cls.from_data(json.loads(document), source=source, accepted=accepted_day(accepted_at))
 
     def resolve(self, key: str) -> Resolved | None:
         """What `key` holds, or None when the document has no such key."""
@@ -99,6 +105,11 @@ class Policy:
 
     def to_json(self) -> str:
         return canonical_json(self.data)
+
+
+def accepted_day(timestamp: str) -> date:
+    """The day of a stored acceptance time (SQLite's 'YYYY-MM-DD HH:MM:SS')."""
+    return date.fromisoformat(timestamp[:10])
 
 
 def text_in(value: Mapping[str, str], lang: str) -> str:

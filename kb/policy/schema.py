@@ -19,9 +19,10 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from kb.content.model import LANG_RE
+
 DEFAULT_LANG = "en"
 KEY_RE = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_-]+)*$")
-LANG_RE = re.compile(r"^[a-z]{2}$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 

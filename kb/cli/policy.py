@@ -73,13 +73,9 @@ def _file_policy(settings: Settings) -> Policy:
 
 
 def _stored_policy(row: VersionRow) -> Policy:
-    import json
-    from datetime import date
-
     from kb.policy.document import Policy
 
-    return Policy.from_data(json.loads(row.document), source=row.source,
-                            accepted=date.fromisoformat(row.accepted_at[:10]))
+    return Policy.from_stored(row.document, source=row.source, accepted_at=row.accepted_at)
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:

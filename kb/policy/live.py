@@ -14,15 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 from collections.abc import Collection
-from datetime import date
 
 from kb.config import Settings
 from kb.content.model import display_path
 from kb.content.site import Change, Site
-from kb.policy.document import Policy
+from kb.policy.document import Policy, accepted_day
 from kb.policy.holder import PolicyHolder, read_policy_file
 from kb.policy.schema import PolicyError
 from kb.policy.sources import POLICY_FILE, Fetched, FileSource, HttpSource
@@ -74,8 +72,8 @@ class PolicyService:
         fallback = await store.latest(self.db, source=self.source)
         if fallback is not None and (self.url or self.current is None):
             try:
-                stored = Policy.from_data(json.loads(fallback.document), source=fallback.source,
-                                          accepted=_day(fallback.accepted_at))
+                stored = Policy.from_stored(fallback.document, source=fallback.source,
+                                            accepted_at=fallback.accepted_at)
             except (PolicyError, ValueError) as exc:  # a stored version the schema no longer accepts
                 log.warning("stored policy version %s is no longer valid: %s", fallback.version, exc)
             else:
@@ -151,7 +149,7 @@ class PolicyService:
             if "updated" not in policy.data:  # "as of" is then the day this version was first accepted
                 first = await store.first_accepted(self.db, policy.version)
                 if first:
-                    policy = dataclasses.replace(policy, date=_day(first))
+                    policy = dataclasses.replace(policy, date=accepted_day(first))
             removed = await asyncio.to_thread(self._removed_in_use, current, policy)
             if removed:
                 self._refuse(policy.source, "; ".join(removed))
@@ -211,6 +209,3 @@ class PolicyService:
         current = self.current
         return f"version {current.version}" if current is not None else "no policy data"
 
-
-def _day(timestamp: str) -> date:
-    return date.fromisoformat(timestamp[:10])

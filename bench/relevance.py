@@ -36,7 +36,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kb.content.model import slugify
-from kb.search.index import SearchIndex, parse_query
+from kb.search.index import SearchIndex
+from kb.search.query import parse_query
 from kb.content.site import Site
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "tldr-pages"

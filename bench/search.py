@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import LANGS, Corpus, Zipf, generate
 from kb.config import load_settings
-from kb.search.index import SearchIndex, parse_query
+from kb.search.index import SearchIndex
+from kb.search.query import parse_query
 from kb.content.site import Site
 from kb.web.app import create_app
 

@@ -18,8 +18,10 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
-from kb.search import index as search_module
-from kb.search.index import SearchIndex, parse_query
+from kb.search import index as index_module
+from kb.search import service
+from kb.search.index import SearchIndex
+from kb.search.query import parse_query
 from kb.content.site import Site
 from kb.web.app import create_app
 from tests.conftest import ContentTree, settings_for
@@ -91,7 +93,7 @@ def assert_building_answers(client: TestClient) -> None:
 
 def test_a_site_started_without_an_index_serves_pages_at_once_and_builds_it_in_a_child_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gate: threading.Event) -> None:
-    monkeypatch.setattr(search_module, "READY_WAIT_SECONDS", 0.1)
+    monkeypatch.setattr(service, "READY_WAIT_SECONDS", 0.1)
     tree = ContentTree(tmp_path / "articles")
     for number in range(1, 121):
         tree.add("en", f"router-{number}", id=number, title=f"Router question {number}", body=LONG_BODY)
@@ -171,7 +173,7 @@ def test_a_search_made_during_a_build_waits_for_it_rather_than_failing(
 def test_a_deleted_index_folder_is_rebuilt_with_one_log_line(
         make_client, tree: ContentTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
         caplog: pytest.LogCaptureFixture, gate: threading.Event, noticed_by: str) -> None:
-    monkeypatch.setattr(search_module, "READY_WAIT_SECONDS", 0.1)
+    monkeypatch.setattr(service, "READY_WAIT_SECONDS", 0.1)
     tree.add("en", "router", id=1, title="Router lights")
     tree.add("fr", "routeur", id=1, title="Routeur")
     client = make_client(tree.root, watch_seconds=60)  # the test reloads, not the watcher
@@ -220,7 +222,7 @@ def rebuilt_after_deletion(client: TestClient, tree: ContentTree, tmp_path: Path
 def test_twenty_back_to_back_rebuilds_always_keep_the_previous_build(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Another process keeps serving the build it opened until its next look at CURRENT.
-    monkeypatch.setattr(search_module, "POLL_SECONDS", 3600.0)
+    monkeypatch.setattr(index_module, "POLL_SECONDS", 3600.0)
     tree = ContentTree(tmp_path / "articles")
     for number in range(1, 4):
         tree.add("en", f"router-{number}", id=number, title=f"Router {number}")

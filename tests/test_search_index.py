@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
-from kb.search import index as search_module
-from kb.search.index import SearchBusy, SearchIndex, parse_query
+from kb.search import builds, service
+from kb.search.errors import SearchBusy
+from kb.search.index import SearchIndex
+from kb.search.query import parse_query
 from kb.content.site import Site
 from tests.conftest import ContentTree
 
@@ -215,8 +217,8 @@ def test_a_running_site_switches_to_a_build_made_by_kb_index(make_client, tree: 
 
 def test_another_writer_holding_the_lock_delays_updates_but_not_searches(
         make_client, tree: ContentTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search_module, "WRITE_TIMEOUT", 0.2)
-    monkeypatch.setattr(search_module, "RETRY_SECONDS", 0.3)
+    monkeypatch.setattr(builds, "WRITE_TIMEOUT", 0.2)
+    monkeypatch.setattr(service, "RETRY_SECONDS", 0.3)
     tree.add("en", "router", id=1, title="Router lights")
     client = idle(make_client(tree.root, watch_seconds=60))
     lock_path = current_build(tmp_path / "index") / "en_WRITELOCK"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from whoosh.reading import MultiReader
 
-from kb.search.index import SearchIndex, parse_query
+from kb.search.index import SearchIndex
+from kb.search.query import parse_query
 from kb.content.site import Site
 from tests.conftest import ContentTree
 

@@ -31,7 +31,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
     from kb.content.site import Site
     from kb.policy.holder import PolicyHolder
-    from kb.search.index import SearchBusy, SearchIndex
+    from kb.search.errors import SearchBusy
+    from kb.search.index import SearchIndex
 
     site = Site(settings.content_dir, policy=PolicyHolder.from_file(settings.content_dir))
     site.load()

@@ -27,7 +27,7 @@ from kb.feedback import Feedback
 from kb.policy.holder import PolicyHolder
 from kb.policy.live import PolicyService
 from kb.ratelimit import ClickLimits
-from kb.search.index import SearchService
+from kb.search.service import SearchService
 from kb.storage.db import Database
 from kb.tokens import Tokens
 from kb.web import errors, openapi, structured

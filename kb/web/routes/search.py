@@ -19,7 +19,9 @@ from kb import i18n
 from kb.analytics.visitors import is_bot
 from kb.content.model import ARTICLE_TYPES, Article, check_filters
 from kb.i18n import N_
-from kb.search.index import SUGGEST_LIMIT, SearchResults, SearchUnavailable
+from kb.search.errors import SearchUnavailable
+from kb.search.index import SUGGEST_LIMIT
+from kb.search.results import SearchResults
 from kb.content.site import Site, article_url
 from kb.storage import searchlog
 from kb.web.security import hashed_visitor

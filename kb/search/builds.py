@@ -1,0 +1,337 @@
+"""Builds on disk: a full build made aside and swapped in, opened, updated in place, cleaned up.
+
+Layout of KB_INDEX_DIR:
+
+    CURRENT         name of the build being served; replaced atomically
+    PREVIOUS        name of the build CURRENT named before the last swap: kept, because other
+                    processes may still read it until their next look at CURRENT
+    b-<stamp>/      a complete build: one Whoosh index per language (indexname = the language)
+                    and kb-index.json (schema version, languages)
+    tmp-<stamp>/    a full build in progress; swapped in by renaming it and rewriting CURRENT,
+                    so a build killed at any moment leaves the previous build serving
+    .rebuild.lock   held while building (stale tmp- folders are removed under it)
+
+A large site is built in a child process (`build_from_stdin`), so that the server's memory
+goes back to what serving needs once the build is done.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.query import Term
+from whoosh.reading import SegmentReader
+
+import kb
+from kb.content.files import exclusive_lock, write_atomically
+from kb.content.model import Article
+from kb.content.site import Site
+from kb.policy.holder import PolicyHolder
+from kb.search.analysis import SCHEMA_VERSION, build_schema
+from kb.search.documents import Fingerprints, document
+from kb.search.errors import SearchBusy
+
+log = logging.getLogger("kb.search")
+
+CURRENT_FILE = "CURRENT"
+PREVIOUS_FILE = "PREVIOUS"
+MANIFEST_FILE = "kb-index.json"
+LOCK_FILE = ".rebuild.lock"
+WRITE_TIMEOUT = 10.0  # seconds to wait for another writer's lock (another process)
+_TOC_RE = re.compile(r"^_([a-z]{2})_(\d+)\.toc$")
+_BUILD_NAME_RE = re.compile(r"b-[\w.-]+")
+
+
+@dataclass
+class Build:
+    """An open build: one Whoosh index per language, at the generations last seen."""
+
+    name: str
+    path: Path
+    indexes: dict[str, Any]  # lang -> whoosh FileIndex
+    generations: dict[str, int]
+
+    def refresh(self) -> None:
+        """See the commits of other processes, and the languages they added."""
+        fresh = toc_generations(self.path)
+        for lang in fresh.keys() - self.indexes.keys():
+            self.indexes[lang] = whoosh_index.open_dir(str(self.path), indexname=lang)
+        self.generations = fresh
+
+
+def read_name(path: Path) -> str:
+    """The build name in CURRENT or PREVIOUS (FileNotFoundError when there is none)."""
+    return path.read_text(encoding="utf-8").strip()
+
+
+def follow(root: Path, build: Build) -> Build:
+    """The build CURRENT names now: `build` refreshed, or another one opened (raises
+    FileNotFoundError when CURRENT or the build's folder is gone)."""
+    name = read_name(root / CURRENT_FILE)
+    if name == build.name:
+        build.refresh()
+        return build
+    log.info("search index switched to %s", name)
+    return open_build(root, name)
+
+
+def toc_generations(path: Path) -> dict[str, int]:
+    """The last committed generation of each language's index in a build folder."""
+    found: dict[str, int] = {}
+    for name in os.listdir(path):
+        match = _TOC_RE.match(name)
+        if match:
+            lang, generation = match.group(1), int(match.group(2))
+            found[lang] = max(found.get(lang, -1), generation)
+    return found
+
+
+# --- opening ---------------------------------------------------------------------------------
+
+
+def open_build(root: Path, name: str) -> Build:
+    if not _BUILD_NAME_RE.fullmatch(name):
+        raise ValueError(f"bad build name {name!r}")
+    path = root / name
+    manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    if manifest.get("schema") != SCHEMA_VERSION:
+        raise ValueError(f"schema version {manifest.get('schema')} is not {SCHEMA_VERSION}")
+    generations = toc_generations(path)
+    indexes = {lang: whoosh_index.open_dir(str(path), indexname=lang) for lang in generations}
+    return Build(name, path, indexes, generations)
+
+
+def open_current(root: Path) -> Build | None:
+    """The build named by CURRENT, read through once; None (with a log line) when it is
+    missing or unusable, which means: build it again."""
+    try:
+        name = read_name(root / CURRENT_FILE)
+    except FileNotFoundError:
+        log.info("no search index in %s yet", root)
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("cannot read %s: %s", root / CURRENT_FILE, exc)
+        return None
+    problem = ""
+    with warnings.catch_warnings():
+        # Whoosh leaves files open when it fails to read a damaged index: close them
+        # now, quietly, rather than warn about them later.
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            build = open_build(root, name)
+            _check(build)
+        except Exception as exc:  # noqa: BLE001 - any damage means: rebuild
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            gc.collect()
+    if problem:
+        log.warning("the search index in %s is unusable (%s)", root, problem)
+        return None
+    return build
+
+
+def _check(build: Build) -> None:
+    """Read a stored document and a posting list of each index: damage shows here, not later."""
+    for ix in build.indexes.values():
+        with ix.searcher() as searcher:
+            reader = searcher.reader()
+            for docnum in reader.all_doc_ids():
+                reader.stored_fields(docnum)
+                break
+            list(searcher.docs_for_query(Term("words", "a")))
+
+
+def load_fingerprints(build: Build) -> Fingerprints:
+    found: Fingerprints = {}
+    for lang, ix in build.indexes.items():
+        with ix.reader() as reader:
+            keys = reader.column_reader("key")
+            prints = reader.column_reader("fingerprint")
+            found[lang] = {keys[d]: prints[d] for d in reader.all_doc_ids()}
+    return found
+
+
+# --- full builds -----------------------------------------------------------------------------
+
+
+def build(root: Path, site: Site, progress: Callable[[int], None] | None = None,
+          total: Callable[[int], None] | None = None,
+          swapped: Callable[[str, Fingerprints], None] | None = None) -> int:
+    """Build every published article aside, then swap it in; returns the article count.
+
+    `swapped(name, fingerprints)` runs right after the swap, still under the lock: the caller
+    opens the new build before the builds it replaced are removed.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(root / LOCK_FILE):
+        remove_stale(root)
+        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{os.urandom(3).hex()}"
+        tmp = root / f"tmp-{stamp}"
+        tmp.mkdir()
+        articles = site.published()
+        if total:
+            total(len(articles))
+        fingerprints = _write_build(tmp, site, articles, progress)
+        name = f"b-{stamp}"
+        os.rename(tmp, root / name)
+        try:
+            previous = read_name(root / CURRENT_FILE)
+        except (OSError, ValueError):
+            previous = None
+        # Remember what was served before the swap: remove_stale keeps exactly that one
+        # (names do not sort by age: two builds in one second differ by a random suffix).
+        if previous and previous != name:
+            write_atomically(root / PREVIOUS_FILE, previous + "\n")
+        write_atomically(root / CURRENT_FILE, name + "\n")
+        if swapped:
+            swapped(name, fingerprints)
+        remove_stale(root)
+        return len(articles)
+
+
+def _write_build(folder: Path, site: Site, articles: list[Article],
+                 progress: Callable[[int], None] | None) -> Fingerprints:
+    by_lang: dict[str, list[Article]] = {}
+    for article in articles:
+        by_lang.setdefault(article.lang, []).append(article)
+    fingerprints: Fingerprints = {}
+    for lang, group in sorted(by_lang.items()):
+        ix = whoosh_index.create_in(str(folder), build_schema(lang), indexname=lang)
+        writer = ix.writer(limitmb=256)
+        try:
+            found = fingerprints.setdefault(lang, {})
+            for article in group:
+                doc = document(site, article)
+                writer.add_document(**doc)
+                found[article.slug] = doc["fingerprint"]
+                if progress:
+                    progress(1)
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        ix.close()
+    (folder / MANIFEST_FILE).write_text(json.dumps({
+        "schema": SCHEMA_VERSION, "languages": sorted(by_lang), "articles": len(articles),
+        "built": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }), encoding="utf-8")
+    _fsync_tree(folder)  # complete on disk before CURRENT names it, even after a power cut
+    return fingerprints
+
+
+def remove_stale(root: Path) -> None:
+    """Under the build lock: unfinished builds, and every build but the current one and
+    the one it replaced.
+
+    The previous build is kept: other processes keep serving it until their next look at
+    CURRENT, and a searcher they open meanwhile needs its files.
+    """
+    keep = set()
+    for state in (CURRENT_FILE, PREVIOUS_FILE):
+        try:
+            keep.add(read_name(root / state))
+        except (OSError, ValueError):
+            pass
+    for entry in root.iterdir():
+        if entry.is_dir() and entry.name not in keep and entry.name.startswith(("tmp-", "b-")):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _fsync_tree(path: Path) -> None:
+    """Flush a finished build's files and folder to disk (Whoosh itself never fsyncs)."""
+    for entry in [*path.iterdir(), path]:
+        fd = os.open(entry, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# --- incremental updates ---------------------------------------------------------------------
+
+
+def write_changes(build: Build, lang: str, docs: list[dict[str, Any]], removed: list[str]) -> Any:
+    """One commit to a language's index of the open build (created when the language is new);
+    returns that index. Raises SearchBusy when another writer holds its lock past WRITE_TIMEOUT."""
+    ix = build.indexes.get(lang)
+    if ix is None:
+        ix = whoosh_index.create_in(str(build.path), build_schema(lang), indexname=lang)
+    try:
+        writer = ix.writer(timeout=WRITE_TIMEOUT)
+    except whoosh_index.LockError as exc:
+        raise SearchBusy(f"the {lang} search index is locked by another writer") from exc
+    try:
+        for slug in removed:
+            writer.delete_by_term("key", slug)
+        for doc in docs:
+            writer.update_document(**doc)
+        writer.commit(mergetype=_merge_small)
+    except BaseException:
+        writer.cancel()
+        raise
+    return ix
+
+
+def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
+    """Merge policy of incremental updates: fold every segment but the largest into the new
+    one, so searches open at most two segments and a commit rewrites only small ones."""
+    if len(segments) <= 1:
+        return segments
+    ordered = sorted(segments, key=lambda segment: segment.doc_count_all(), reverse=True)
+    keep = [] if sum(seg.doc_count_all() for seg in ordered[1:]) * 2 > ordered[0].doc_count_all() else ordered[:1]
+    for segment in ordered[len(keep):]:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return keep
+
+
+# --- the build process -----------------------------------------------------------------------
+
+
+def build_job(site: Site, root: Path) -> bytes:
+    """What the build process reads on stdin: the content folder, the index folder and the
+    policy the server serves (None when it cannot be pickled: the child reads policy.yaml,
+    as `kb index` does)."""
+    try:
+        return pickle.dumps((site.content_dir, root, site.policy))
+    except Exception:  # noqa: BLE001 - whatever the policy holds that cannot be pickled
+        return pickle.dumps((site.content_dir, root, None))
+
+
+def start_build_process() -> subprocess.Popen[bytes]:
+    """A plain `python -c`, not multiprocessing: forking a threaded server is unsafe, and
+    "spawn" would re-run the server's main script in the child. Raises OSError."""
+    env = dict(os.environ)
+    package_root = str(Path(kb.__file__).resolve().parent.parent)  # this kb, installed or not
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-c", "import kb.search.builds; kb.search.builds.build_from_stdin()"],
+        stdin=subprocess.PIPE, env=env)
+
+
+def build_from_stdin() -> None:
+    """Entry point of the build process: a build_job pickled on stdin."""
+    content_dir, index_dir, policy = pickle.loads(sys.stdin.buffer.read())  # our parent's job
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The version the server serves, not necessarily policy.yaml's (read only when none came).
+    holder = PolicyHolder(policy) if policy is not None else PolicyHolder.from_file(content_dir)
+    site = Site(content_dir, policy=holder)
+    site.load()
+    build(index_dir, site)

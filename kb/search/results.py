@@ -1,0 +1,206 @@
+"""What a search returns: hits with highlighted excerpts, facet counts, title suggestions.
+
+Collecting counts every match per (category, type) once, then asks Whoosh for the best page
+under the filters: each facet is counted with the other filter applied, not its own, so a
+visitor sees how many results choosing another value would give.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
+from whoosh.query import And, Query, Term
+
+from kb.content.site import article_path
+from kb.search.analysis import fold
+
+HIGHLIGHT_CHARS = 600  # highlighting re-analyses the text: give it a window around the first match
+
+FacetPairs = dict[tuple[str, str], int]  # (category, type) -> matches
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    lang: str
+    slug: str
+    title: str
+    summary: str
+    category: str
+    type: str
+    score: float
+    highlight: str  # HTML: escaped text with <mark> around matched words
+
+    @property
+    def url(self) -> str:
+        return article_path(self.lang, self.slug)
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    lang: str
+    total: int
+    hits: tuple[Hit, ...] = ()
+    suggestion: str | None = None  # "did you mean"
+    facets: dict[str, dict[str, int]] = field(default_factory=lambda: {"category": {}, "type": {}})
+    partial: bool = False  # no article has every word: these match some of them
+    took_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    id: int
+    lang: str
+    slug: str
+    title: str
+    category: str
+    type: str
+
+    @property
+    def url(self) -> str:
+        return article_path(self.lang, self.slug)
+
+
+# --- collecting ------------------------------------------------------------------------------
+
+
+def _facet_columns(searcher: Any) -> tuple[list[str], list[str]]:
+    """Category and type of every document as plain lists, read once per searcher.
+
+    A column reader costs microseconds per lookup; facet counts look up every match, so a
+    list index (nanoseconds) is what keeps uncached searches of common words fast.
+    """
+    cached = getattr(searcher, "_kb_facets", None)
+    if cached is None:
+        reader = searcher.reader()
+        cached = (list(reader.column_reader("category")), list(reader.column_reader("type")))
+        searcher._kb_facets = cached
+    return cached
+
+
+def collect(searcher: Any, query: Query, category: str | None, type: str | None,
+            top: int) -> tuple[list[Any], FacetPairs]:
+    """The best `top` hits under the filters, and how many matches each (category, type)
+    has without them."""
+    categories, types = _facet_columns(searcher)
+    counts: FacetPairs = {}
+    for docnum in searcher.docs_for_query(query):
+        pair = (categories[docnum], types[docnum])
+        counts[pair] = counts.get(pair, 0) + 1
+    wanted = [Term(name, value) for name, value in (("category", category), ("type", type)) if value]
+    if not any((category is None or c == category) and (type is None or t == type) for c, t in counts):
+        return [], counts
+    restrict = (And(wanted) if len(wanted) > 1 else wanted[0]) if wanted else None
+    return searcher.search(query, limit=top, filter=restrict)[:top], counts
+
+
+def facets(pairs: FacetPairs, category: str | None, type: str | None) -> tuple[dict[str, dict[str, int]], int]:
+    """The facet counts shown beside the results, and the total under both filters."""
+    categories: dict[str, int] = {}
+    types: dict[str, int] = {}
+    total = 0
+    for (doc_category, doc_type), count in pairs.items():
+        category_ok = category is None or doc_category == category
+        type_ok = type is None or doc_type == type
+        if type_ok:  # each facet counts with the other filter applied, not its own
+            categories[doc_category] = categories.get(doc_category, 0) + count
+        if category_ok:
+            types[doc_type] = types.get(doc_type, 0) + count
+        if category_ok and type_ok:
+            total += count
+    return {"category": categories, "type": types}, total
+
+
+def hit(found: Any, lang: str, terms: frozenset[str], analyzer: Any) -> Hit:
+    """A result as shown: its stored fields and an excerpt with the matched words marked."""
+    stored = found.fields()
+    return Hit(
+        id=int(stored["id"]), lang=lang, slug=stored["key"], title=stored["title"],
+        summary=stored["summary"], category=stored["category"], type=stored["type"],
+        score=round(float(found.score), 4), highlight=excerpt(stored, terms, analyzer),
+    )
+
+
+def suggestions(found: Any, lang: str, limit: int) -> list[Suggestion]:
+    """Each title once: articles in different folders may share one ("get-it" five times)."""
+    shown: list[Suggestion] = []
+    seen: set[str] = set()
+    for found_hit in found:
+        title = fold(found_hit["title"]).strip()
+        if title not in seen and len(shown) < limit:
+            seen.add(title)
+            shown.append(Suggestion(id=int(found_hit["id"]), lang=lang, slug=found_hit["key"],
+                                    title=found_hit["title"], category=found_hit["category"],
+                                    type=found_hit["type"]))
+    return shown
+
+
+def elapsed_ms(started: float) -> float:
+    """Milliseconds since `started` (time.perf_counter), as SearchResults.took_ms."""
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+# --- excerpts --------------------------------------------------------------------------------
+
+
+class _MarkFormatter(Formatter):  # type: ignore[misc]
+    """Escaped excerpt text with <mark> around matches; "…" where the text was cut."""
+
+    between = " … "
+
+    def _text(self, text: str) -> str:
+        return html.escape(text, quote=False)
+
+    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
+        return "<mark>" + html.escape(get_text(text, token, replace), quote=False) + "</mark>"
+
+    def format(self, fragments: list[Any], replace: bool = False) -> str:
+        """One "…" between fragments and at cut ends, never two in a row."""
+        if not fragments:
+            return ""
+        parts = [self.format_fragment(f, replace).strip() for f in fragments]
+        before = "… " if fragments[0].startchar > 0 else ""
+        after = " …" if fragments[-1].endchar < len(fragments[-1].text) else ""
+        return before + self.between.join(parts) + after
+
+
+def excerpt(stored: dict[str, Any], terms: frozenset[str], analyzer: Any) -> str:
+    """HTML: up to two fragments of the body around the matches, else the summary."""
+    fragmenter = ContextFragmenter(maxchars=200, surround=60)
+    start, body = _window(str(stored.get("body") or ""), terms)
+    marked = highlight(body, terms, analyzer, fragmenter, _MarkFormatter(), top=2) if body else ""
+    if marked:
+        return ("… " if start and not marked.startswith("…") else "") + str(marked)
+    summary = str(stored.get("summary") or "")
+    marked = highlight(summary, terms, analyzer, ContextFragmenter(maxchars=400, surround=400),
+                       _MarkFormatter(), top=1)
+    return str(marked) if marked else html.escape(summary, quote=False)
+
+
+def _window(text: str, terms: frozenset[str]) -> tuple[int, str]:
+    """The part of `text` around the first place a term may occur: highlighting analyses every
+    word it is given, so give it about a paragraph, not the whole article."""
+    folded = fold(text)
+    pattern = _term_pattern(terms)
+    match = pattern.search(folded) if pattern else None
+    if match is None:
+        return 0, text[:HIGHLIGHT_CHARS]
+    at = match.start() * len(text) // max(len(folded), 1)  # folding may change lengths a little
+    start = max(0, at - 150)
+    if start:
+        start = text.find(" ", start, at) + 1 or start
+    return start, text[start:at + HIGHLIGHT_CHARS]
+
+
+@lru_cache(maxsize=4096)
+def _term_pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
+    if not terms:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + ")")

@@ -16,16 +16,15 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from kb import i18n
-from kb.analytics.visitors import is_bot
 from kb.content.model import ARTICLE_TYPES, Article, check_filters
+from kb.content.site import Site, article_url
 from kb.i18n import N_
 from kb.search.errors import SearchUnavailable
 from kb.search.index import SUGGEST_LIMIT
+from kb.search.log import SearchLog
 from kb.search.results import SearchResults
-from kb.content.site import Site, article_url
-from kb.storage import searchlog
-from kb.web.security import hashed_visitor
 from kb.web.openapi import CATEGORY, LANG
+from kb.web.security import hashed_visitor
 from kb.web.services import Services, int_param, page_lang, reject_empty, services
 
 MAX_PAGE = 1000
@@ -42,15 +41,14 @@ def _filters(request: Request, site: Site) -> tuple[str | None, str | None]:
     return category, kind
 
 
+def _search_log(svc: Services) -> SearchLog:
+    return SearchLog(svc.db, svc.click_limits)
+
+
 def _log_search(request: Request, svc: Services, results: SearchResults, category: str | None,
                 kind: str | None) -> int | None:
-    if is_bot(request.headers.get("user-agent")):  # the visitor filter of views, votes and clicks
-        return None
-    search_id = searchlog.new_search_id()
-    svc.db.write_later(searchlog.record_search(
-        search_id, results.query.lower(), results.lang, category, kind, results.total, results.took_ms,
-        hashed_visitor(request)))
-    return search_id
+    return _search_log(svc).record_search(results, category, kind, hashed_visitor(request),
+                                          request.headers.get("user-agent"))
 
 
 def _optional_int(raw: str | None) -> int | None:
@@ -117,9 +115,8 @@ async def search_page(request: Request) -> Response:
 async def search_click(request: Request) -> Response:
     """A result link: record which result of which search was opened, then go there.
 
-    The click is recorded only for a search of this visitor (checked by the writer, see
-    searchlog.record_click), not for crawlers, and within the click rate limits; the reader is
-    sent to the article in every case.
+    The click is recorded only for a search of this visitor, not for crawlers, and within the
+    click rate limits (kb.search.log); the reader is sent to the article in every case.
     """
     lang = page_lang(request)
     svc = services(request)
@@ -127,11 +124,10 @@ async def search_click(request: Request) -> Response:
     rank = _optional_int(request.query_params.get("rank"))
     search_id = _optional_int(request.query_params.get("sid"))
     if (search_id is not None and 0 < search_id < 2**63 and rank is not None
-            and 1 <= rank <= MAX_PAGE * MAX_LIMIT and not is_bot(request.headers.get("user-agent"))):
-        visitor = hashed_visitor(request)
+            and 1 <= rank <= MAX_PAGE * MAX_LIMIT):
         address = request.client.host if request.client else None
-        if svc.click_limits.allow(visitor, address):
-            svc.db.write_later(searchlog.record_click(search_id, lang, article.id, rank, visitor))
+        _search_log(svc).record_click(search_id, lang, article.id, rank, hashed_visitor(request), address,
+                                      request.headers.get("user-agent"))
     return RedirectResponse(article_url(article), status_code=302)
 
 

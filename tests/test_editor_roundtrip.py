@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from kb.content.authoring import merge_lines, patch_article
+from kb.editing.frontmatter import merge_lines, patch_article
 from kb.editing.editor import ArticleForm, set_status
 
 PROPERTIES = settings(max_examples=60, deadline=None, derandomize=True)

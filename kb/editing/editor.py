@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from starlette.concurrency import run_in_threadpool
 
-from kb.content.authoring import article_text, layout, patch_article, write_atomically
+from kb.editing.frontmatter import article_text, layout, patch_article, write_atomically
 from kb.content.files import file_revision as revision_of_bytes
 from kb.content.loader import next_free_id, parse_article, split_front_matter
 from kb.content.model import ARTICLE_TYPES, LANG_RE, SLUG_RE, Article, Problem, slugify

@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from kb.editing.frontmatter import merge_lines, patch_article
-from kb.editing.editor import ArticleForm, set_status
+from kb.editing.forms import ArticleForm
+from kb.editing.frontmatter import merge_lines, patch_article, set_status
 
 PROPERTIES = settings(max_examples=60, deadline=None, derandomize=True)
 
@@ -44,6 +44,9 @@ PROSE = st.characters(categories=("L", "N", "Zs"), include_characters=".,;?'\"()
 def words(alphabet: st.SearchStrategy[str] = PRINTABLE, max_size: int = 40) -> st.SearchStrategy[str]:
     return st.text(alphabet, min_size=1, max_size=max_size).map(str.strip).filter(bool)
 
+
+WORDS = words()  # the default texts of the strategies below (built once, not in their signatures)
+PROSE_LINES = words(PROSE, 60)
 
 TAG = st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True) | st.sampled_from(["café", "vip-code", "2fa"])
 
@@ -97,7 +100,7 @@ def field_lines(draw: st.DrawFn, name: str, value: Any) -> tuple[list[str], str]
 
 
 @st.composite
-def bodies(draw: st.DrawFn, text: st.SearchStrategy[str] = words(PROSE, 60)) -> str:
+def bodies(draw: st.DrawFn, text: st.SearchStrategy[str] = PROSE_LINES) -> str:
     """Markdown with what trips line-based editors: `---` lines, fences, tables, comments,
     callouts, trailing spaces and blank lines (with or without a final newline)."""
     blocks = draw(st.lists(st.one_of(
@@ -116,7 +119,7 @@ def bodies(draw: st.DrawFn, text: st.SearchStrategy[str] = words(PROSE, 60)) -> 
 
 
 @st.composite
-def articles(draw: st.DrawFn, *, text: st.SearchStrategy[str] = words(), crlf: bool | None = None,
+def articles(draw: st.DrawFn, *, text: st.SearchStrategy[str] = WORDS, crlf: bool | None = None,
              status: str | None = None) -> Generated:
     values: dict[str, Any] = {
         "id": draw(st.integers(1, 10**6)),

@@ -46,7 +46,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.editing.frontmatter import scaffold_article
+    from kb.content.authoring import scaffold_article
 
     path = scaffold_article(settings.content_dir, title=args.title, lang=args.lang,
                             category=args.category, type=args.type, slug=args.slug)

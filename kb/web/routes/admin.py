@@ -14,20 +14,13 @@ from starlette.routing import Route
 
 from kb.auth import EDITING_ROLES, ROLES, Auth, User
 from kb.content.model import ARTICLE_TYPES, LANG_RE, Article
-from kb.editing.editor import (
-    ACTIONS,
-    STATUSES,
-    ArticleForm,
-    Checked,
-    Editor,
-    ListFilter,
-    Outcome,
-    pending_stamp,
-    status_of,
-)
+from kb.content.site import article_url
+from kb.editing.checks import Checked
+from kb.editing.editor import ACTIONS, Editor, pending_stamp, status_of
+from kb.editing.forms import STATUSES, ArticleForm, ListFilter
+from kb.editing.workspace import Outcome
 from kb.errors import BadRequest, Forbidden, KBError, NotFound
 from kb.i18n import N_
-from kb.content.site import article_url
 from kb.web.admin_pages import edit_url, redirect, render
 from kb.web.security import check_csrf, visitor_id
 from kb.web.services import int_param, services
@@ -283,7 +276,7 @@ def _history_key(request: Request) -> tuple[str, int]:
 async def history(request: Request) -> Response:
     user = await require_role(request, *EDITING_ROLES)
     lang, article_id = _history_key(request)
-    article, revisions = await _editor(request).history(lang, article_id)
+    article, revisions = await _editor(request).history.of(lang, article_id)
     return render(request, "admin/history.html", {
         "article": article, "revisions": revisions, "lang": lang, "article_id": article_id,
     }, user=user)
@@ -296,7 +289,7 @@ async def diff(request: Request) -> Response:
     new_id = int_param(request, "b", 0, minimum=1, maximum=2**62)
     if not old_id or not new_id:
         raise BadRequest("choose two revisions (a and b)")
-    old, new, lines = await _editor(request).diff(lang, article_id, old_id, new_id)
+    old, new, lines = await _editor(request).history.diff(lang, article_id, old_id, new_id)
     return render(request, "admin/diff.html", {
         "old": old, "new": new, "lines": lines, "lang": lang, "article_id": article_id,
     }, user=user)
@@ -309,8 +302,8 @@ async def restore(request: Request) -> Response:
         revision_id = int(_text(posted, "revision"))
     except ValueError:
         raise BadRequest("revision must be a revision number") from None
-    outcome = await _editor(request).restore(lang, article_id, revision_id, _text(posted, "base_revision"),
-                                             user.name)
+    outcome = await _editor(request).history.restore(lang, article_id, revision_id,
+                                                     _text(posted, "base_revision"), user.name)
     if outcome.kind == "conflict":
         return render(request, "admin/conflict.html", {
             "outcome": outcome, "back": f"/admin/history/{lang}/{article_id}"}, user=user, status=409)

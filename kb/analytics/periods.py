@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from kb.content.model import ARTICLE_TYPES
+from kb.content.model import check_filters
 from kb.content.site import Site
 from kb.errors import BadRequest
 
@@ -90,12 +90,8 @@ class Filters:
 
 def parse_filters(site: Site, lang: str | None, category: str | None, kind: str | None) -> Filters:
     lang, category, kind = (lang or None), (category or None), (kind or None)
-    if lang is not None and lang not in _known_langs(site):
-        raise BadRequest(f"unknown lang {lang[:20]!r}")
-    if category is not None and category not in site.content.categories:
-        raise BadRequest(f"unknown category {category[:60]!r}")
-    if kind is not None and kind not in ARTICLE_TYPES:
-        raise BadRequest(f"type must be one of {', '.join(ARTICLE_TYPES)}")
+    known = sorted(_known_langs(site)) if lang is not None else []  # a scan of every article
+    check_filters(site.content.categories, category, kind, lang=lang, languages=known)
     return Filters(lang, category, kind)
 
 

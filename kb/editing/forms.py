@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from kb.content.authoring import article_text
-from kb.content.model import ARTICLE_TYPES, LANG_RE
+from kb.content.model import LANG_RE, check_filters
 from kb.content.site import Site
 from kb.editing.frontmatter import patch_article, split_text
 from kb.errors import BadRequest
@@ -138,11 +138,8 @@ class ListFilter:
     def check(self, site: Site) -> ListFilter:
         if self.lang and not LANG_RE.match(self.lang):
             raise BadRequest("lang must be a two-letter code")
-        if self.category and self.category not in site.content.categories:
-            raise BadRequest(f"unknown category {self.category[:60]!r}")
+        check_filters(site.content.categories, self.category or None, self.type or None)
         if self.status and self.status not in STATUSES:
             raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
-        if self.type and self.type not in ARTICLE_TYPES:
-            raise BadRequest(f"type must be one of {', '.join(ARTICLE_TYPES)}")
         self.q = self.q[:200]
         return self

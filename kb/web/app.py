@@ -32,9 +32,8 @@ from kb.storage.db import Database
 from kb.tokens import Tokens
 from kb.web import errors, openapi, structured
 from kb.web.headers import SecurityHeadersMiddleware
-from kb.web.routes import admin, api, pages, system
+from kb.web.routes import admin, analytics_api, api, pages, system
 from kb.web.routes import analytics as analytics_web
-from kb.web.routes import analytics_api
 from kb.web.routes import feedback as feedback_web
 from kb.web.routes import policy as policy_web
 from kb.web.routes import search as search_web
@@ -128,7 +127,7 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(GZipMiddleware, minimum_size=500),
             Middleware(VisitorMiddleware, secret_key=settings.secret_key),
         ],
-        exception_handlers={**errors.handlers, **admin.exception_handlers},  # type: ignore[arg-type]
+        exception_handlers={**errors.handlers, **admin.exception_handlers},
         lifespan=lifespan,
     )
     app.state.kb = svc

@@ -19,9 +19,9 @@ from starlette.routing import Route
 
 from kb.analytics.visitors import is_bot
 from kb.content.model import LANG_PATTERN, Article
+from kb.content.site import article_url
 from kb.errors import BadRequest, KBError, NotFound, UnsupportedMediaType, ValidationFailed
 from kb.feedback import MAX_COMMENT, REASONS, Cast, Feedback, Tally, Vote, parse_vote
-from kb.content.site import article_url
 from kb.web.openapi import LANG
 from kb.web.security import check_csrf, hashed_visitor, visitor_id
 from kb.web.services import page_lang, services

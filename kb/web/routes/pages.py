@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route

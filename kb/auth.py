@@ -123,9 +123,11 @@ class Auth:
         digest = await asyncio.to_thread(self.hasher.hash, check_password(password))
         return await self._update(name, password_hash=digest)
 
-    async def _update(self, name: str, **changes: object) -> User:
+    async def _update(self, name: str, *, role: str | None = None, disabled: bool | None = None,
+                      password_hash: str | None = None) -> User:
         try:
-            row = await store.update_user(self.db, name, **changes)  # type: ignore[arg-type]
+            row = await store.update_user(self.db, name, role=role, disabled=disabled,
+                                          password_hash=password_hash)
         except store.LastAdmin:
             raise Conflict("refused: this would leave no enabled admin") from None
         if row is None:

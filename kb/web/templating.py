@@ -53,6 +53,7 @@ class Templates:
                 trim_blocks=True,
                 lstrip_blocks=True,
             )
+            # Added to the environment at run time by the i18n extension, unknown to jinja2's types.
             env.install_gettext_translations(i18n.translations(ui_lang), newstyle=True)  # type: ignore[attr-defined]
             env.globals.update(self.globals)
             env.globals["static_url"] = self.assets.url

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, time
 from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
 from kb import i18n
@@ -72,8 +73,8 @@ async def feed(request: Request) -> Response:
     site = services(request).site
     articles = site.published(lang)[:FEED_LIMIT]
 
-    def stamp(day: object) -> str:
-        return datetime.combine(day, time(), tzinfo=UTC).isoformat().replace("+00:00", "Z")  # type: ignore[arg-type]
+    def stamp(day: date) -> str:
+        return datetime.combine(day, time(), tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
     newest = stamp(articles[0].updated) if articles else "1970-01-01T00:00:00Z"
     title = i18n.gettext(lang, N_("Knowledge base"))
@@ -105,7 +106,8 @@ async def media(request: Request) -> Response:
 class HashedStaticFiles(StaticFiles):
     """A URL carrying the file's hash (?v=...) never changes content, so cache it for a year."""
 
-    def file_response(self, full_path, stat_result, scope: Scope, status_code: int = 200) -> Response:  # type: ignore[no-untyped-def]
+    def file_response(self, full_path: PathLike, stat_result: os.stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         if b"v=" in scope.get("query_string", b""):
             response.headers["Cache-Control"] = STATIC_CACHE

@@ -26,20 +26,28 @@ FacetPairs = dict[tuple[str, str], int]  # (category, type) -> matches
 
 
 @dataclass(frozen=True)
-class Hit:
+class Suggestion:
+    """An article offered for what is being typed: what it takes to show and link it."""
+
     id: int
     lang: str
     slug: str
     title: str
-    summary: str
     category: str
     type: str
-    score: float
-    highlight: str  # HTML: escaped text with <mark> around matched words
 
     @property
     def url(self) -> str:
         return article_path(self.lang, self.slug)
+
+
+@dataclass(frozen=True)
+class Hit(Suggestion):
+    """A search result: its summary, its score and an excerpt besides."""
+
+    summary: str
+    score: float
+    highlight: str  # HTML: escaped text with <mark> around matched words
 
 
 @dataclass(frozen=True)
@@ -52,20 +60,6 @@ class SearchResults:
     facets: dict[str, dict[str, int]] = field(default_factory=lambda: {"category": {}, "type": {}})
     partial: bool = False  # no article has every word: these match some of them
     took_ms: float = 0.0
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    id: int
-    lang: str
-    slug: str
-    title: str
-    category: str
-    type: str
-
-    @property
-    def url(self) -> str:
-        return article_path(self.lang, self.slug)
 
 
 # --- collecting ------------------------------------------------------------------------------

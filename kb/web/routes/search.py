@@ -70,7 +70,7 @@ async def search_page(request: Request) -> Response:
     page = int_param(request, "page", 1, minimum=1, maximum=MAX_PAGE)
     size = svc.settings.page_size
     results = await svc.search.search(lang, raw, category=category, type=kind,
-                                               offset=(page - 1) * size, limit=size)
+                                      offset=(page - 1) * size, limit=size)
     search_id = None
     if results.query:
         if page == 1:
@@ -167,7 +167,7 @@ async def api_search(request: Request) -> Response:
     limit = int_param(request, "limit", 10, minimum=1, maximum=MAX_LIMIT)
     offset = int_param(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)
     results = await svc.search.search(lang, request.query_params.get("q", ""), category=category,
-                                               type=kind, offset=offset, limit=limit)
+                                      type=kind, offset=offset, limit=limit)
     if results.query and offset == 0:
         _log_search(request, svc, results, category, kind)
     return JSONResponse(result_json(results))

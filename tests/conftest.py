@@ -1,4 +1,13 @@
-"""Fixtures: apps built in-process from temporary content, data and index folders."""
+"""Fixtures: apps built in-process from temporary content, data and index folders.
+
+The suite builds a few hundred apps on a 2-core machine, so three things keep it fast without
+changing what a test sees:
+- passwords are hashed with argon2-cffi's cheapest parameters (kb.auth.PASSWORD_HASHING), as
+  every Auth also hashes a decoy at start;
+- the sample content's search index is built once per session and copied next to each private
+  copy of the sample (`sample_tree`): the app opens it as current instead of building its own;
+- tests that only read the sample site share one app (`sample_client`), which refuses writes.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +15,25 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 
+import argon2
+import httpx
 import pytest
 import uvicorn
 import yaml
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+import kb.auth
 from kb.config import PROJECT_ROOT, Settings, load_settings
 from kb.web.app import create_app
+from kb.web.services import Services
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 SAMPLE_CONTENT = PROJECT_ROOT / "articles"
 
@@ -56,17 +73,17 @@ class ContentTree:
         return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2 at its cheapest: what is tested is that passwords are argon2id hashes, checked."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kb.auth, "PASSWORD_HASHING", argon2.profiles.CHEAPEST)
+        yield
+
+
 @pytest.fixture
 def tree(tmp_path: Path) -> ContentTree:
     return ContentTree(tmp_path / "articles")
-
-
-@pytest.fixture
-def sample_tree(tmp_path: Path) -> Path:
-    """A private copy of the shipped sample content."""
-    target = tmp_path / "articles"
-    shutil.copytree(SAMPLE_CONTENT, target)
-    return target
 
 
 def settings_for(tmp_path: Path, content_dir: Path, **overrides: Any) -> Settings:
@@ -76,17 +93,60 @@ def settings_for(tmp_path: Path, content_dir: Path, **overrides: Any) -> Setting
     return load_settings(values, environ={})
 
 
+def services_of(client: TestClient) -> Services:
+    """The typed services of a test client's app (create_app keeps them on app.state.kb)."""
+    return cast(Services, cast(Starlette, client.app).state.kb)
+
+
+def started(app: Starlette) -> TestClient:
+    client = TestClient(app, follow_redirects=False)
+    client.__enter__()
+    return client
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample content's search index, built once by an app that then closes."""
+    root = tmp_path_factory.mktemp("sample-index")
+    content = root / "articles"
+    shutil.copytree(SAMPLE_CONTENT, content)
+    client = started(create_app(settings_for(root, content)))
+    try:
+        deadline = time.monotonic() + 60
+        while client.get("/healthz").json()["search"] != "ok":
+            assert time.monotonic() < deadline, "the sample index was not built within 60 s"
+            time.sleep(0.02)
+    finally:
+        client.__exit__(None, None, None)  # waits for the index writer
+    return root / "index"
+
+
+def copy_sample(target: Path, sample_index: Path) -> Path:
+    """target/articles: a copy of the sample content; target/index: its index, current for it
+    (an article's fingerprint is its bytes' hash, so the app opens it and writes nothing)."""
+    shutil.copytree(SAMPLE_CONTENT, target / "articles")
+    shutil.copytree(sample_index, target / "index")
+    return target / "articles"
+
+
 @pytest.fixture
-def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+def sample_tree(tmp_path: Path, sample_index: Path) -> Path:
+    """A private copy of the shipped sample content, with its search index in tmp_path/index."""
+    return copy_sample(tmp_path, sample_index)
+
+
+class MakeClient(Protocol):
+    def __call__(self, content_dir: Path, **overrides: Any) -> TestClient: ...
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[MakeClient]:
     """make_client(content_dir, **settings) -> a started TestClient (closed after the test)."""
     clients: list[TestClient] = []
 
     def make(content_dir: Path, **overrides: Any) -> TestClient:
-        app = create_app(settings_for(tmp_path, content_dir, **overrides))
-        client = TestClient(app, follow_redirects=False)
-        client.__enter__()
-        clients.append(client)
-        return client
+        clients.append(started(create_app(settings_for(tmp_path, content_dir, **overrides))))
+        return clients[-1]
 
     yield make
     for client in reversed(clients):
@@ -94,8 +154,35 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient], sample_tree: Path) -> TestClient:
+def client(make_client: MakeClient, sample_tree: Path) -> TestClient:
+    """A fresh app over a private copy of the sample: for tests that vote, log in, edit, count."""
     return make_client(sample_tree)
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _refuse_writes(request: httpx.Request) -> None:
+    if request.method not in READ_METHODS:
+        raise AssertionError(f"sample_client is shared and read-only: use `client` to {request.method}")
+
+
+@pytest.fixture(scope="session")
+def sample_site(tmp_path_factory: pytest.TempPathFactory, sample_index: Path) -> Iterator[TestClient]:
+    content = copy_sample(tmp_path_factory.mktemp("sample-site"), sample_index)
+    client = started(create_app(settings_for(content.parent, content)))
+    client.event_hooks["request"] = [_refuse_writes]
+    yield client
+    client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def sample_client(sample_site: TestClient) -> TestClient:
+    """The one app of the session over the sample content, for tests that only read it (pages,
+    API reads, searches). It answers GET, HEAD and OPTIONS only; each test starts without cookies,
+    as a new visitor. Page views and searches it logs are shared: count them on `client`."""
+    sample_site.cookies.clear()
+    return sample_site
 
 
 # --- a real server, for browsers and process-level tests ------------------------------------
@@ -116,7 +203,7 @@ class LiveServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> LiveServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
@@ -142,7 +229,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     """Debian's Chromium driven by Playwright (no browser download is possible here)."""
     from playwright.sync_api import sync_playwright
 
@@ -153,7 +240,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -162,7 +249,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def page_without_js(browser: Any) -> Iterator[Any]:
+def page_without_js(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.set_default_timeout(10_000)

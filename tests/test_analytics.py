@@ -15,9 +15,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from analytics_data import TODAY, load, write_content
 from conftest import ContentTree
@@ -35,7 +37,7 @@ WEEK = Period(date(2026, 3, 25), date(2026, 3, 31), 7)
 
 
 @pytest.fixture
-async def reports(tree: ContentTree, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def reports(tree: ContentTree, tmp_path: Path) -> AsyncIterator[Analytics]:
     write_content(tree)
     site = Site(tree.root)
     site.load()
@@ -155,7 +157,7 @@ async def test_a_falling_rate_needs_attention_even_when_still_high(tree: Content
     db = Database(tmp_path / "kb.sqlite3")
     await db.open()
     try:
-        async def op(conn) -> None:  # type: ignore[no-untyped-def]
+        async def op(conn: aiosqlite.Connection) -> None:
             rows = [(9, "en", "steady", f"a{n}", 1, f"2026-03-2{n % 3}T10:00:00Z") for n in range(20)]
             rows += [(9, "en", "steady", f"b{n}", int(n < 18), "2026-03-30T10:00:00Z") for n in range(20)]
             await conn.executemany(
@@ -232,7 +234,7 @@ async def test_search_reports(reports: Analytics) -> None:
 
 
 async def test_votes_changed_or_deleted_keep_the_aggregates_exact(reports: Analytics) -> None:
-    async def change(conn) -> None:  # type: ignore[no-untyped-def]
+    async def change(conn: aiosqlite.Connection) -> None:
         await conn.execute("UPDATE votes SET helpful = 1, updated_at = '2026-03-31T09:00:00Z' WHERE visitor = 'c4'")
         await conn.execute("DELETE FROM votes WHERE visitor = 'c5'")
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from admin_support import login, signed_in, soup
 from analytics_data import load, write_content
-from conftest import ContentTree
+from conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 from kb.cli.main import main as kb_main
@@ -25,7 +25,7 @@ WEEK = "period=custom&since=2026-03-25&until=2026-03-31"
 
 
 @pytest.fixture
-def app(make_client, tree: ContentTree) -> TestClient:  # type: ignore[no-untyped-def]
+def app(make_client: MakeClient, tree: ContentTree) -> TestClient:
     write_content(tree)
     client: TestClient = make_client(tree.root)
     svc = client.app.state.kb  # type: ignore[attr-defined]
@@ -263,7 +263,7 @@ def test_openapi_documents_the_analytics_api_and_its_token(app: TestClient) -> N
 
 
 def test_article_views_are_counted_once_per_visitor_per_day_without_bots_or_ips(
-        make_client, tree: ContentTree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        make_client: MakeClient, tree: ContentTree, tmp_path: Path) -> None:
     write_content(tree)
     reader = make_client(tree.root)
     for _ in range(3):
@@ -323,7 +323,7 @@ def test_kb_token_and_kb_analytics_export(app: TestClient, tree: ContentTree, tm
 
 
 def test_votes_cast_on_the_site_reach_the_reports_also_when_changed(
-        make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+        make_client: MakeClient, tree: ContentTree) -> None:
     write_content(tree)
     client = make_client(tree.root)
     client.app.state.kb.analytics.cache_seconds = 0  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,41 +10,41 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 
-def test_list_articles_filters_and_paginates(client) -> None:  # type: ignore[no-untyped-def]
-    body = client.get("/api/v1/articles?lang=en&type=faq").json()
+def test_list_articles_filters_and_paginates(sample_client: TestClient) -> None:
+    body = sample_client.get("/api/v1/articles?lang=en&type=faq").json()
     assert body["total"] == 4
     assert set(body["results"][0]) == {"id", "lang", "slug", "title", "summary", "category", "type", "url", "updated"}
-    page = client.get("/api/v1/articles?lang=en&limit=3&offset=7").json()
+    page = sample_client.get("/api/v1/articles?lang=en&limit=3&offset=7").json()
     assert page["total"] == 9 and len(page["results"]) == 2
-    cat = client.get("/api/v1/articles?category=support-codes&lang=pt").json()
+    cat = sample_client.get("/api/v1/articles?category=support-codes&lang=pt").json()
     assert {r["category"] for r in cat["results"]} == {"support-codes"} and cat["total"] == 2
 
 
-def test_list_articles_refuses_bad_parameters_with_json_errors(client) -> None:  # type: ignore[no-untyped-def]
+def test_list_articles_refuses_bad_parameters_with_json_errors(sample_client: TestClient) -> None:
     for query in ("limit=0", "limit=abc", "limit=1000000000", "offset=-1", "lang=xx", "type=podcast", "category=zzz"):
-        response = client.get(f"/api/v1/articles?{query}")
+        response = sample_client.get(f"/api/v1/articles?{query}")
         assert response.status_code == 400, query
         assert response.json()["error"]
 
 
-def test_get_one_article_with_html_and_translations(client) -> None:  # type: ignore[no-untyped-def]
-    body = client.get("/api/v1/articles/en/support-code-and-vip-code").json()
+def test_get_one_article_with_html_and_translations(sample_client: TestClient) -> None:
+    body = sample_client.get("/api/v1/articles/en/support-code-and-vip-code").json()
     assert body["id"] == 3 and body["url"] == "/en/articles/support-code-and-vip-code"
     assert "<p>" in body["html"]
     assert {t["lang"] for t in body["translations"]} == {"pt", "fr"}
 
 
-def test_unknown_article_is_a_json_404(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.get("/api/v1/articles/en/nope")
+def test_unknown_article_is_a_json_404(sample_client: TestClient) -> None:
+    response = sample_client.get("/api/v1/articles/en/nope")
     assert response.status_code == 404 and response.json() == {"error": "article not found"}
-    assert client.get("/api/v1/nothing").json() == {"error": "not found"}
+    assert sample_client.get("/api/v1/nothing").json() == {"error": "not found"}
 
 
-def test_openapi_documents_every_api_route(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    document = client.get("/api/v1/openapi.json").json()
+def test_openapi_documents_every_api_route(sample_client: TestClient, tmp_path: Path) -> None:
+    document = sample_client.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.")
     documented = set(document["paths"])
-    app = client.app
+    app = sample_client.app
     routes = {r.path for r in app.routes if isinstance(r, Route) and r.path.startswith("/api/v1/")}
     routes.discard("/api/v1/openapi.json")
     assert routes and routes <= documented
@@ -100,18 +101,18 @@ def test_an_empty_api_parameter_is_a_clear_400(client: TestClient, url: str) -> 
     assert response.json() == {"error": f"{name} must not be empty; leave the parameter out instead"}
 
 
-def test_the_search_page_still_reads_empty_form_fields_as_any(client: TestClient) -> None:
+def test_the_search_page_still_reads_empty_form_fields_as_any(sample_client: TestClient) -> None:
     # The page's filter form sends every field, empty ones too: only the JSON API is strict.
-    assert client.get("/en/search?q=vip&category=&type=").status_code == 200
+    assert sample_client.get("/en/search?q=vip&category=&type=").status_code == 200
 
 
-def test_q_is_documented_as_cut_and_is_cut(client: TestClient) -> None:
-    document = client.get("/api/v1/openapi.json").json()
+def test_q_is_documented_as_cut_and_is_cut(sample_client: TestClient) -> None:
+    document = sample_client.get("/api/v1/openapi.json").json()
     for path in ("/api/v1/search", "/api/v1/suggest"):
         (q,) = [p for p in _operation(document, path)["parameters"] if p["name"] == "q"]
         # maxLength would promise a 400 for a longer q; the API reads the first 500 characters.
         assert "maxLength" not in q["schema"] and "first 500 characters" in q["description"]
-        response = client.get(path, params={"q": "vip " * 300, "lang": "en"})
+        response = sample_client.get(path, params={"q": "vip " * 300, "lang": "en"})
         assert response.status_code == 200 and len(response.json()["query"]) <= 500, path
 
 
@@ -128,11 +129,11 @@ def test_an_unknown_lang_is_the_same_400_on_every_api(client: TestClient, url: s
     assert client.get(url.format("pt"), headers=auth).status_code == 200
 
 
-def test_the_document_lists_the_sites_languages_and_categories(client: TestClient) -> None:
-    document = client.get("/api/v1/openapi.json").json()
+def test_the_document_lists_the_sites_languages_and_categories(sample_client: TestClient) -> None:
+    document = sample_client.get("/api/v1/openapi.json").json()
     schemas = document["components"]["schemas"]
     assert schemas["Lang"]["enum"] == ["en", "fr", "pt"]
-    site = client.app.state.kb.site  # type: ignore[attr-defined]
+    site = sample_client.app.state.kb.site  # type: ignore[attr-defined]
     assert schemas["Category"]["enum"] == sorted(site.content.categories)
     lang_params = [p for path in document["paths"].values() for op in path.values()
                    for p in op.get("parameters", []) if p["name"] == "lang"]

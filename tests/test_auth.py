@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from admin_support import PASSWORD, add_user, csrf, login, signed_in, soup
-from conftest import ContentTree
+from conftest import ContentTree, MakeClient
+from starlette.testclient import TestClient
 
 from kb.cli.main import main
 from kb.web.security import csrf_token
@@ -22,7 +23,7 @@ POST_ROUTES = ["/admin/articles/new", "/admin/articles/en/refund-policy", "/admi
 
 
 @pytest.fixture
-def app_client(make_client, tree: ContentTree):  # type: ignore[no-untyped-def]
+def app_client(make_client: MakeClient, tree: ContentTree) -> TestClient:
     tree.add("en", "refund-policy", id=1, title="Refund policy")
     return make_client(tree.root)
 
@@ -35,7 +36,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str 
 # --- accounts ----------------------------------------------------------------------------------
 
 
-def test_no_account_exists_until_one_is_added(app_client, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_no_account_exists_until_one_is_added(app_client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     for name, password in [("admin", "admin"), ("admin", "password"), ("root", "root")]:
         response = login(app_client, name, password)
         assert response.status_code == 403
@@ -44,7 +45,7 @@ def test_no_account_exists_until_one_is_added(app_client, tmp_path, monkeypatch,
     assert "no users yet" in capsys.readouterr().err
 
 
-def test_kb_user_commands_manage_accounts(app_client, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_kb_user_commands_manage_accounts(app_client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(tmp_path, monkeypatch, "user", "add", "alice", "--role", "admin", "--password-stdin",
                stdin=PASSWORD + "\n") == 0
     assert cli(tmp_path, monkeypatch, "user", "add", "bob", "--role", "editor", "--password-stdin",
@@ -76,7 +77,7 @@ def test_kb_user_commands_manage_accounts(app_client, tmp_path, monkeypatch, cap
     assert len(hashes) == 2 and all(h.startswith("$argon2id$") and PASSWORD not in h for h in hashes)
 
 
-def test_kb_user_add_prompts_for_the_password_twice(app_client, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_kb_user_add_prompts_for_the_password_twice(app_client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     answers = iter([PASSWORD, PASSWORD + "typo"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert cli(tmp_path, monkeypatch, "user", "add", "erin", "--role", "editor") == 2
@@ -89,7 +90,7 @@ def test_kb_user_add_prompts_for_the_password_twice(app_client, tmp_path, monkey
 # --- signing in ----------------------------------------------------------------------------------
 
 
-def test_anonymous_requests_go_to_the_login_page_and_come_back(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_requests_go_to_the_login_page_and_come_back(app_client: TestClient) -> None:
     for url in [*ARTICLE_PAGES, "/admin/", "/admin/users"]:
         response = app_client.get(url)
         assert response.status_code == 303, url
@@ -108,14 +109,14 @@ def test_anonymous_requests_go_to_the_login_page_and_come_back(app_client) -> No
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example",
                                     "javascript:alert(1)", "evil", "/%0d%0aSet-Cookie:x=1".replace("%0d%0a", "\r\n")])
-def test_login_only_returns_to_local_paths(app_client, target: str) -> None:  # type: ignore[no-untyped-def]
+def test_login_only_returns_to_local_paths(app_client: TestClient, target: str) -> None:
     add_user(app_client, "ed", "editor")
     response = login(app_client, "ed", next_url=target)
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/"
 
 
-def test_session_cookie_is_signed_httponly_and_samesite(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_session_cookie_is_signed_httponly_and_samesite(app_client: TestClient) -> None:
     add_user(app_client, "ed", "editor")
     cookie = login(app_client, "ed").headers["set-cookie"]
     assert cookie.startswith("kb_session=")
@@ -128,7 +129,7 @@ def test_session_cookie_is_signed_httponly_and_samesite(app_client) -> None:  # 
     assert app_client.get("/admin/articles").status_code == 303
 
 
-def test_session_cookie_is_secure_over_https(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_session_cookie_is_secure_over_https(make_client: MakeClient, tree: ContentTree) -> None:
     client = make_client(tree.root)
     client.base_url = client.base_url.copy_with(scheme="https")
     add_user(client, "ed", "editor")
@@ -136,7 +137,7 @@ def test_session_cookie_is_secure_over_https(make_client, tree: ContentTree) -> 
     assert "Secure" in cookie and "HttpOnly" in cookie
 
 
-def test_wrong_password_is_refused_like_an_unknown_user(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_password_is_refused_like_an_unknown_user(app_client: TestClient) -> None:
     add_user(app_client, "ed", "editor")
     wrong = login(app_client, "ed", "not the password")
     unknown = login(app_client, "nobody", PASSWORD)
@@ -147,7 +148,7 @@ def test_wrong_password_is_refused_like_an_unknown_user(app_client) -> None:  # 
     assert soup(wrong).select_one("input[name=name]")["value"] == "ed"
 
 
-def test_disabled_users_cannot_sign_in_and_lose_their_sessions(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_disabled_users_cannot_sign_in_and_lose_their_sessions(app_client: TestClient) -> None:
     signed_in(app_client, "ed", "editor")
     assert app_client.get("/admin/articles").status_code == 200
     auth = app_client.app.state.kb.auth
@@ -158,7 +159,7 @@ def test_disabled_users_cannot_sign_in_and_lose_their_sessions(app_client) -> No
     assert login(app_client, "ed").status_code == 303
 
 
-def test_a_role_change_ends_the_session(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_role_change_ends_the_session(app_client: TestClient) -> None:
     signed_in(app_client, "ed", "editor")
     auth = app_client.app.state.kb.auth
     app_client.portal.call(auth.set_role, "ed", "analyst")
@@ -167,7 +168,7 @@ def test_a_role_change_ends_the_session(app_client) -> None:  # type: ignore[no-
     assert app_client.get("/admin/articles").status_code == 403
 
 
-def test_logout_ends_the_session_even_for_a_copied_cookie(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_logout_ends_the_session_even_for_a_copied_cookie(app_client: TestClient) -> None:
     signed_in(app_client, "ed", "editor")
     page = app_client.get("/admin/articles")
     stolen = app_client.cookies.get("kb_session")
@@ -178,7 +179,7 @@ def test_logout_ends_the_session_even_for_a_copied_cookie(app_client) -> None:  
     assert app_client.get("/admin/articles").status_code == 303
 
 
-def test_login_attempts_are_rate_limited_per_client_address(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_login_attempts_are_rate_limited_per_client_address(make_client: MakeClient, tree: ContentTree) -> None:
     client = make_client(tree.root, login_rate_limit=3)
     add_user(client, "ed", "editor")
     for _ in range(3):
@@ -192,7 +193,7 @@ def test_login_attempts_are_rate_limited_per_client_address(make_client, tree: C
 # --- CSRF ---------------------------------------------------------------------------------------
 
 
-def test_login_form_needs_its_csrf_token(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_login_form_needs_its_csrf_token(app_client: TestClient) -> None:
     add_user(app_client, "ed", "editor")
     app_client.get("/admin/login")
     for token in [None, "", "0" * 40]:
@@ -202,7 +203,7 @@ def test_login_form_needs_its_csrf_token(app_client) -> None:  # type: ignore[no
         assert "kb_session" not in response.headers.get("set-cookie", "")
 
 
-def test_admin_forms_need_the_token_of_this_session(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_admin_forms_need_the_token_of_this_session(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "refund-policy", id=1, title="Refund policy")
     first = signed_in(make_client(tree.root), "ed", "editor")
     token = csrf(first.get("/admin/articles").text)
@@ -226,7 +227,7 @@ def test_admin_forms_need_the_token_of_this_session(make_client, tree: ContentTr
 @pytest.mark.parametrize("role,article_status,users_status", [
     ("admin", 200, 200), ("editor", 200, 403), ("analyst", 403, 403),
 ])
-def test_each_role_reaches_only_its_pages(app_client, role: str, article_status: int, users_status: int) -> None:  # type: ignore[no-untyped-def]
+def test_each_role_reaches_only_its_pages(app_client: TestClient, role: str, article_status: int, users_status: int) -> None:
     signed_in(app_client, "someone", role)
     for url in ARTICLE_PAGES:
         assert app_client.get(url).status_code == article_status, (role, url)
@@ -249,7 +250,7 @@ def test_each_role_reaches_only_its_pages(app_client, role: str, article_status:
         assert home.headers["location"] == "/admin/articles"
 
 
-def test_admin_pages_are_private_and_framed_by_nobody(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_admin_pages_are_private_and_framed_by_nobody(app_client: TestClient) -> None:
     signed_in(app_client, "ed", "editor")
     response = app_client.get("/admin/articles")
     assert response.headers["cache-control"] == "no-store"
@@ -258,7 +259,7 @@ def test_admin_pages_are_private_and_framed_by_nobody(app_client) -> None:  # ty
     assert soup(response).select_one("meta[name=robots]")["content"] == "noindex, nofollow"
 
 
-def test_admins_manage_users_on_the_web(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_admins_manage_users_on_the_web(app_client: TestClient) -> None:
     signed_in(app_client, "root", "admin")
     token = csrf(app_client.get("/admin/users").text)
     response = app_client.post("/admin/users/add", data={"csrf_token": token, "name": "newbie",

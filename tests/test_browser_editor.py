@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from admin_support import PASSWORD
+from conftest import LiveServer
+from playwright.sync_api import Page
 
 from kb.cli.main import main
 
@@ -33,7 +35,7 @@ Standard support costs: {{ standard.cost }}.
 """
 
 
-def test_an_editor_writes_previews_publishes_and_finds_an_article(live_server, page, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_editor_writes_previews_publishes_and_finds_an_article(live_server: LiveServer, page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
     add_editor(live_server.settings, monkeypatch)
 
     page.goto(live_server.url + "/admin/articles/new")
@@ -71,7 +73,7 @@ def test_an_editor_writes_previews_publishes_and_finds_an_article(live_server, p
     assert "Standard support costs: Free." in page.locator(".article-body").inner_text()
 
 
-def test_the_editor_previews_without_javascript(live_server, page_without_js, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_editor_previews_without_javascript(live_server: LiveServer, page_without_js: Page, monkeypatch: pytest.MonkeyPatch) -> None:
     add_editor(live_server.settings, monkeypatch)
     page = page_without_js
     page.goto(live_server.url + "/admin/login?next=/admin/articles/en/how-to-search")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import LiveServer
+from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_visitor_goes_from_the_home_page_to_an_article(live_server, page) -> None:  # type: ignore[no-untyped-def]
+def test_a_visitor_goes_from_the_home_page_to_an_article(live_server: LiveServer, page: Page) -> None:
     page.goto(live_server.url + "/", wait_until="domcontentloaded")
     assert page.url == live_server.url + "/en/"
     assert page.locator("h1").inner_text() == "Knowledge base"
@@ -24,7 +26,7 @@ def test_a_visitor_goes_from_the_home_page_to_an_article(live_server, page) -> N
     assert page.evaluate("document.activeElement.className") == "skip-link"
 
 
-def test_a_visitor_switches_the_article_to_portuguese(live_server, page) -> None:  # type: ignore[no-untyped-def]
+def test_a_visitor_switches_the_article_to_portuguese(live_server: LiveServer, page: Page) -> None:
     page.goto(live_server.url + "/en/articles/support-code-and-vip-code")
     page.get_by_role("navigation", name="Language").get_by_role("link", name="Português").click()
     page.wait_for_url("**/pt/articles/codigo-de-suporte-e-codigo-vip")

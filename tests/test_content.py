@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import ContentTree
+import pytest
+from conftest import ContentTree, MakeClient
 
 from kb.cli.main import main
 from kb.content.loader import load_content, next_free_id
@@ -122,7 +123,7 @@ def test_unknown_parent_category_is_reported(tree: ContentTree) -> None:
     assert problems_of(tree.root) == [f"{tree.root / 'categories.yaml'}:1: unknown parent category 'ghost'"]
 
 
-def test_kb_check_prints_problems_and_exits_1(tree: ContentTree, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_kb_check_prints_problems_and_exits_1(tree: ContentTree, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tree.add("en", "bad", category="nowhere")
     code = main(["check", "--content-dir", str(tree.root), "--data-dir", str(tmp_path / "d")])
     out = capsys.readouterr().out
@@ -130,11 +131,11 @@ def test_kb_check_prints_problems_and_exits_1(tree: ContentTree, capsys, tmp_pat
     assert f"{bad}:5: unknown category 'nowhere'" in out
 
 
-def test_kb_check_exits_0_on_good_content(sample_tree: Path, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_kb_check_exits_0_on_good_content(sample_tree: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["check", "--content-dir", str(sample_tree), "--data-dir", str(tmp_path / "d")]) == 0
 
 
-def test_kb_new_scaffolds_a_valid_draft_with_the_next_free_id(sample_tree: Path, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_kb_new_scaffolds_a_valid_draft_with_the_next_free_id(sample_tree: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     expected_id = next_free_id(sample_tree)
     code = main(["new", "How do I reset my password?", "--lang", "en", "--category", "support-codes",
                  "--content-dir", str(sample_tree), "--data-dir", str(tmp_path / "d")])
@@ -146,14 +147,14 @@ def test_kb_new_scaffolds_a_valid_draft_with_the_next_free_id(sample_tree: Path,
     assert article.id == expected_id and article.status == "draft"
 
 
-def test_kb_new_refuses_an_unknown_category_clearly(sample_tree: Path, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_kb_new_refuses_an_unknown_category_clearly(sample_tree: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code = main(["new", "X", "--lang", "en", "--category", "nope", "--content-dir", str(sample_tree),
                  "--data-dir", str(tmp_path / "d")])
     assert code == 2
     assert "unknown category 'nope'" in capsys.readouterr().err
 
 
-def test_a_bad_article_does_not_stop_the_others_from_being_served(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_article_does_not_stop_the_others_from_being_served(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "good", id=1)
     tree.add("en", "bad", id=2, category="nowhere")
     client = make_client(tree.root)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from admin_support import csrf, form_fields, open_form, signed_in, soup
-from conftest import ContentTree
+from conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 NEW = {"lang": "en", "slug": "", "title": "How do refunds work?", "summary": "When and how we refund.",
@@ -17,21 +18,21 @@ NEW = {"lang": "en", "slug": "", "title": "How do refunds work?", "summary": "Wh
 
 
 @pytest.fixture
-def editor(make_client, tree: ContentTree) -> TestClient:  # type: ignore[no-untyped-def]
+def editor(make_client: MakeClient, tree: ContentTree) -> TestClient:
     tree.add("en", "refund-policy", id=1, title="Refund policy", body="## Policy\n\nWe refund within 30 days.\n",
              updated="2026-01-15")
     tree.add("en", "account-basics", id=2, title="Account basics", category="accounts", status="draft")
     return signed_in(make_client(tree.root), "ed", "editor")
 
 
-def new_article(client: TestClient, action: str, **fields: str):  # type: ignore[no-untyped-def]
+def new_article(client: TestClient, action: str, **fields: str) -> Any:
     form = open_form(client, "/admin/articles/new")
     form.update(NEW)
     form.update(fields)
     return client.post("/admin/articles/new", data={**form, "action": action})
 
 
-def save(client: TestClient, url: str, action: str, form: dict[str, str] | None = None, **changes: str):  # type: ignore[no-untyped-def]
+def save(client: TestClient, url: str, action: str, form: dict[str, str] | None = None, **changes: str) -> Any:
     form = dict(form or open_form(client, url))
     form.update(changes)
     return client.post(url, data={**form, "action": action})
@@ -44,7 +45,7 @@ def file_of(tree: ContentTree, *parts: str) -> str:
 # --- create, draft, review, publish --------------------------------------------------------------
 
 
-def test_a_new_draft_is_written_as_a_valid_file_that_readers_do_not_see(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_draft_is_written_as_a_valid_file_that_readers_do_not_see(editor: TestClient, tree: ContentTree) -> None:
     response = new_article(editor, "draft")
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/articles/en/how-do-refunds-work?done=draft"
@@ -60,7 +61,7 @@ def test_a_new_draft_is_written_as_a_valid_file_that_readers_do_not_see(editor, 
     assert soup(page).select_one(".status").get_text() == "Draft"
 
 
-def test_publishing_puts_the_article_live_at_once(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_publishing_puts_the_article_live_at_once(editor: TestClient, tree: ContentTree) -> None:
     response = new_article(editor, "publish")
     assert response.status_code == 303
     page = editor.get("/en/articles/how-do-refunds-work")
@@ -70,7 +71,7 @@ def test_publishing_puts_the_article_live_at_once(editor, tree: ContentTree) -> 
     assert "How do refunds work?" in editor.get("/en/billing/").text
 
 
-def test_a_published_article_keeps_its_live_version_while_a_draft_is_pending(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_a_published_article_keeps_its_live_version_while_a_draft_is_pending(editor: TestClient, tree: ContentTree) -> None:
     url = "/admin/articles/en/refund-policy"
     before = file_of(tree, "en", "billing", "refund-policy.md")
     body = "## Policy\n\nWe refund within 60 days.\n"
@@ -94,7 +95,7 @@ def test_a_published_article_keeps_its_live_version_while_a_draft_is_pending(edi
     assert soup(editor.get(url)).select_one(".status").get_text() == "Published"
 
 
-def test_a_pending_draft_can_be_discarded(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_a_pending_draft_can_be_discarded(editor: TestClient, tree: ContentTree) -> None:
     url = "/admin/articles/en/refund-policy"
     save(editor, url, "draft", body="Something else.\n")
     page = editor.get(url)
@@ -103,14 +104,14 @@ def test_a_pending_draft_can_be_discarded(editor, tree: ContentTree) -> None:  #
     assert "within 30 days" in form_fields(editor.get(url).text)["body"]
 
 
-def test_a_draft_submitted_for_review_is_listed_as_in_review(editor) -> None:  # type: ignore[no-untyped-def]
+def test_a_draft_submitted_for_review_is_listed_as_in_review(editor: TestClient) -> None:
     assert new_article(editor, "review").status_code == 303
     rows = soup(editor.get("/admin/articles?status=review")).select("tbody tr")
     assert [r["data-slug"] for r in rows] == ["how-do-refunds-work"]
     assert editor.get("/en/articles/how-do-refunds-work").status_code == 404
 
 
-def test_unpublish_then_delete_then_restore(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_unpublish_then_delete_then_restore(editor: TestClient, tree: ContentTree) -> None:
     url = "/admin/articles/en/refund-policy"
     page = editor.get(url)
     base = soup(page).select_one("form[action$='/unpublish'] input[name=base_revision]")["value"]
@@ -138,7 +139,7 @@ def test_unpublish_then_delete_then_restore(editor, tree: ContentTree) -> None: 
 # --- checks and preview --------------------------------------------------------------------------
 
 
-def test_preview_renders_with_the_sites_renderer_and_shows_kb_check_problems(editor) -> None:  # type: ignore[no-untyped-def]
+def test_preview_renders_with_the_sites_renderer_and_shows_kb_check_problems(editor: TestClient) -> None:
     form = open_form(editor, "/admin/articles/new")
     form.update(NEW, body="## Steps\n\n!!! tip \"Good to know\"\n    Keep receipts.\n\n[gone](missing.md)\n",
                 summary="")
@@ -159,7 +160,7 @@ def test_preview_renders_with_the_sites_renderer_and_shows_kb_check_problems(edi
     assert not any(Path(editor.app.state.kb.site.content_dir).rglob("how-do-refunds-work.md"))
 
 
-def test_publishing_needs_an_article_without_problems_but_a_draft_may_wait(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_publishing_needs_an_article_without_problems_but_a_draft_may_wait(editor: TestClient, tree: ContentTree) -> None:
     refused = new_article(editor, "publish", body="See [this](nowhere.md).\n")
     assert refused.status_code == 422
     assert soup(refused).select_one(".form-error").get_text().startswith("Not saved")
@@ -176,7 +177,7 @@ def test_publishing_needs_an_article_without_problems_but_a_draft_may_wait(edito
 # --- conflicts ------------------------------------------------------------------------------------
 
 
-def test_a_save_is_refused_with_a_diff_when_the_file_changed_on_disk(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_a_save_is_refused_with_a_diff_when_the_file_changed_on_disk(editor: TestClient, tree: ContentTree) -> None:
     tree.add("en", "draft-note", id=5, title="Draft note", status="draft", body="Original line.\n")
     editor.app.state.kb.site.load()
     url = "/admin/articles/en/draft-note"
@@ -197,7 +198,7 @@ def test_a_save_is_refused_with_a_diff_when_the_file_changed_on_disk(editor, tre
     assert "My edit." in path.read_text()
 
 
-def test_a_pending_draft_is_refused_when_the_live_file_changed(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_a_pending_draft_is_refused_when_the_live_file_changed(editor: TestClient, tree: ContentTree) -> None:
     url = "/admin/articles/en/refund-policy"
     opened = open_form(editor, url)
     path = tree.root / "en" / "billing" / "refund-policy.md"
@@ -207,7 +208,7 @@ def test_a_pending_draft_is_refused_when_the_live_file_changed(editor, tree: Con
     assert "45 days" in response.text
 
 
-def test_two_editors_cannot_overwrite_each_others_pending_draft(editor) -> None:  # type: ignore[no-untyped-def]
+def test_two_editors_cannot_overwrite_each_others_pending_draft(editor: TestClient) -> None:
     url = "/admin/articles/en/refund-policy"
     first = open_form(editor, url)
     second = open_form(editor, url)
@@ -219,7 +220,7 @@ def test_two_editors_cannot_overwrite_each_others_pending_draft(editor) -> None:
     assert "First editor's text." in form_fields(editor.get(url).text)["body"]
 
 
-def test_delete_and_unpublish_refuse_a_stale_page(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_delete_and_unpublish_refuse_a_stale_page(editor: TestClient, tree: ContentTree) -> None:
     url = "/admin/articles/en/refund-policy"
     page = editor.get(url)
     base = soup(page).select_one("form[action$='/delete'] input[name=base_revision]")["value"]
@@ -235,7 +236,7 @@ def test_delete_and_unpublish_refuse_a_stale_page(editor, tree: ContentTree) -> 
 # --- history ---------------------------------------------------------------------------------------
 
 
-def test_history_records_every_version_shows_diffs_and_restores(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_history_records_every_version_shows_diffs_and_restores(editor: TestClient, tree: ContentTree) -> None:
     url = "/admin/articles/en/refund-policy"
     path = tree.root / "en" / "billing" / "refund-policy.md"
     original = path.read_text()
@@ -264,7 +265,7 @@ def test_history_records_every_version_shows_diffs_and_restores(editor, tree: Co
     assert soup(editor.get("/admin/history/en/1")).select("tbody tr")[0].select("td")[5].get_text() == "Restored"
 
 
-def test_history_lists_who_changed_what_in_the_article_list(editor) -> None:  # type: ignore[no-untyped-def]
+def test_history_lists_who_changed_what_in_the_article_list(editor: TestClient) -> None:
     save(editor, "/admin/articles/en/refund-policy", "draft", body="Typo fixed.\n")
     row = soup(editor.get("/admin/articles")).select_one("tr[data-slug=refund-policy]")
     assert "Draft saved: ed" in row.get_text()
@@ -273,7 +274,7 @@ def test_history_lists_who_changed_what_in_the_article_list(editor) -> None:  # 
 # --- translations ----------------------------------------------------------------------------------
 
 
-def test_add_translation_links_the_languages(editor, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_add_translation_links_the_languages(editor: TestClient, tree: ContentTree) -> None:
     tree.add("fr", "compte", id=2, title="Compte", category="accounts", status="draft")
     editor.app.state.kb.site.load()
     row = soup(editor.get("/admin/articles")).select_one("tr[data-slug=refund-policy]")
@@ -314,7 +315,7 @@ def test_add_translation_links_the_languages(editor, tree: ContentTree) -> None:
     "/admin/history/zz/1", "/admin/history/en/99", "/admin/history/..%2F/1",
     "/admin/history/en/99999999999999999999999", "/admin/articles/en/caf%C3%A9",
 ])
-def test_odd_article_urls_are_not_found(editor, url: str) -> None:  # type: ignore[no-untyped-def]
+def test_odd_article_urls_are_not_found(editor: TestClient, url: str) -> None:
     assert editor.get(url).status_code in (404, 405), url
 
 
@@ -323,7 +324,7 @@ def test_odd_article_urls_are_not_found(editor, url: str) -> None:  # type: igno
     {"lang": "../.."}, {"lang": "EN"}, {"lang": "eng"}, {"category": "../../tmp"}, {"category": "nope"},
     {"slug": "refund-policy"},
 ])
-def test_odd_slugs_languages_and_categories_write_nothing(editor, tree: ContentTree, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_odd_slugs_languages_and_categories_write_nothing(editor: TestClient, tree: ContentTree, tmp_path: Path,
                                                           fields: dict[str, str]) -> None:
     before = sorted(p for p in tmp_path.rglob("*") if "data" not in p.parts and "index" not in p.parts)
     response = new_article(editor, "draft", **fields)
@@ -333,7 +334,7 @@ def test_odd_slugs_languages_and_categories_write_nothing(editor, tree: ContentT
     assert after == before
 
 
-def test_bad_requests_get_clear_4xx(editor) -> None:  # type: ignore[no-untyped-def]
+def test_bad_requests_get_clear_4xx(editor: TestClient) -> None:
     form = open_form(editor, "/admin/articles/en/refund-policy")
     assert editor.post("/admin/articles/en/refund-policy", data={**form, "action": "explode"}).status_code == 400
     assert editor.post("/admin/articles/new", data={**form, "action": "explode"}).status_code == 400
@@ -368,7 +369,7 @@ def _assert_inert(html: str) -> None:
     assert "&lt;script&gt;" in html  # shown as text, not run
 
 
-def test_hostile_markdown_is_inert_in_preview_and_on_the_site(editor) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_markdown_is_inert_in_preview_and_on_the_site(editor: TestClient) -> None:
     title = '<script>alert("title")</script>'
     form = open_form(editor, "/admin/articles/new")
     form.update(NEW, title=title, slug="hostile", body=HOSTILE)
@@ -389,7 +390,7 @@ def test_hostile_markdown_is_inert_in_preview_and_on_the_site(editor) -> None:  
 # --- live publishing --------------------------------------------------------------------------------
 
 
-def test_a_published_save_is_live_on_the_page_and_in_search(editor) -> None:  # type: ignore[no-untyped-def]
+def test_a_published_save_is_live_on_the_page_and_in_search(editor: TestClient) -> None:
     word = "zanzibarian"
     started = time.monotonic()
     assert save(editor, "/admin/articles/en/refund-policy", "publish",

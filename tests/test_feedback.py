@@ -6,10 +6,12 @@ import json
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
-from bs4 import BeautifulSoup
-from conftest import ContentTree
+from bs4 import BeautifulSoup, Tag
+from conftest import ContentTree, MakeClient
+from starlette.testclient import TestClient
 
 from kb.errors import TooManyRequests, ValidationFailed
 from kb.feedback import Feedback, clean_text, parse_vote, wilson_lower_bound
@@ -19,17 +21,17 @@ ARTICLE = "/en/articles/support-code-and-vip-code"
 VOTES = "/api/v1/articles/en/support-code-and-vip-code/votes"
 
 
-def soup(response) -> BeautifulSoup:  # type: ignore[no-untyped-def]
+def soup(response: Any) -> BeautifulSoup:
     return BeautifulSoup(response.text, "html.parser")
 
 
-def region(page: BeautifulSoup, article_id: int = 3):  # type: ignore[no-untyped-def]
+def region(page: BeautifulSoup, article_id: int = 3) -> Tag:
     found = page.select_one(f"section.feedback#feedback-{article_id}")
     assert found is not None
     return found
 
 
-def csrf(client) -> str:  # type: ignore[no-untyped-def]
+def csrf(client: TestClient) -> str:
     return str(region(soup(client.get(ARTICLE))).select_one("input[name=csrf_token]")["value"])
 
 
@@ -42,7 +44,7 @@ def rows(tmp_path: Path) -> list[sqlite3.Row]:
 # --- the JSON API ------------------------------------------------------------------------------
 
 
-def test_a_first_vote_is_created_and_voting_again_changes_it(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_first_vote_is_created_and_voting_again_changes_it(client: TestClient, tmp_path: Path) -> None:
     first = client.post(VOTES, json={"helpful": True})
     assert first.status_code == 201
     body = first.json()
@@ -63,7 +65,7 @@ def test_a_first_vote_is_created_and_voting_again_changes_it(client, tmp_path) -
     assert stored[0]["updated_at"] >= stored[0]["created_at"]
 
 
-def test_each_visitor_has_one_vote_and_get_returns_tallies_and_own_vote(make_client, sample_tree, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_each_visitor_has_one_vote_and_get_returns_tallies_and_own_vote(make_client: MakeClient, sample_tree: Path, tmp_path: Path) -> None:
     client = make_client(sample_tree)
     assert client.post(VOTES, json={"helpful": True}).status_code == 201
     client.cookies.clear()  # another browser
@@ -82,7 +84,7 @@ def test_each_visitor_has_one_vote_and_get_returns_tallies_and_own_vote(make_cli
     assert client.get("/api/v1/articles/fr/code-support-et-code-vip/votes").json()["total"] == 0
 
 
-def test_the_vote_row_keeps_the_revision_and_only_a_hash_of_the_visitor(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_vote_row_keeps_the_revision_and_only_a_hash_of_the_visitor(client: TestClient, tmp_path: Path) -> None:
     client.post(VOTES, json={"helpful": True})
     (row,) = rows(tmp_path)
     article = client.app.state.kb.site.article("en", "support-code-and-vip-code")
@@ -94,13 +96,13 @@ def test_the_vote_row_keeps_the_revision_and_only_a_hash_of_the_visitor(client, 
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", row["created_at"])
 
 
-def test_unknown_articles_are_404(client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_articles_are_404(client: TestClient) -> None:
     for path in ("/api/v1/articles/en/nope/votes", "/api/v1/articles/xx/support-code-and-vip-code/votes"):
         assert client.post(path, json={"helpful": True}).status_code == 404
         assert client.get(path).json() == {"error": "article not found"}
 
 
-def test_a_body_that_is_not_json_is_415(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_that_is_not_json_is_415(client: TestClient, tmp_path: Path) -> None:
     assert client.post(VOTES, data={"helpful": "true"}).status_code == 415
     assert client.post(VOTES, content=b'{"helpful": true}', headers={"Content-Type": "text/plain"}).status_code == 415
     response = client.post(VOTES, content=b'{"helpful": true}')
@@ -132,7 +134,7 @@ BAD_BODIES = [
 ]
 
 
-def test_bad_bodies_are_422_with_a_message_per_field(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_bodies_are_422_with_a_message_per_field(client: TestClient, tmp_path: Path) -> None:
     for body, field, message in BAD_BODIES:
         response = client.post(VOTES, json=body)
         assert response.status_code == 422, body
@@ -140,13 +142,13 @@ def test_bad_bodies_are_422_with_a_message_per_field(client, tmp_path) -> None: 
     assert rows(tmp_path) == []
 
 
-def test_a_comment_of_exactly_2000_characters_is_accepted(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_comment_of_exactly_2000_characters_is_accepted(client: TestClient) -> None:
     comment = "é" * 2000
     response = client.post(VOTES, json={"helpful": False, "reason": "other", "comment": comment})
     assert response.status_code == 201 and response.json()["vote"]["comment"] == comment
 
 
-def test_comments_are_stored_as_plain_text_without_control_characters(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_comments_are_stored_as_plain_text_without_control_characters(client: TestClient, tmp_path: Path) -> None:
     hostile = "  Line one\r\nline\x00 two\x07\x1b[31m\u202eevil\ud800\t!  "  # \ud800: a lone surrogate
     response = client.post(VOTES, content=json.dumps({"helpful": False, "comment": hostile}),
                            headers={"Content-Type": "application/json"})
@@ -157,7 +159,7 @@ def test_comments_are_stored_as_plain_text_without_control_characters(client, tm
     assert rows(tmp_path)[0]["comment"] is None
 
 
-def test_votes_past_the_rate_limit_are_429_with_retry_after(make_client, sample_tree, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_votes_past_the_rate_limit_are_429_with_retry_after(make_client: MakeClient, sample_tree: Path, tmp_path: Path) -> None:
     client = make_client(sample_tree, vote_rate_limit=3)
     for helpful in (True, False, True):
         assert client.post(VOTES, json={"helpful": helpful}).status_code in (200, 201)
@@ -175,7 +177,7 @@ def test_votes_past_the_rate_limit_are_429_with_retry_after(make_client, sample_
     assert [r["helpful"] for r in rows(tmp_path)] == [1]
 
 
-def test_the_rate_limit_counts_per_visitor_and_per_address(sample_tree) -> None:  # type: ignore[no-untyped-def]
+def test_the_rate_limit_counts_per_visitor_and_per_address(sample_tree: Path) -> None:
     now = [0.0]
     feedback = Feedback(None, None, rate_limit=2, show_counts=False)  # type: ignore[arg-type]
     feedback.limiter = RateLimiter(2, 60, clock=lambda: now[0])
@@ -191,8 +193,8 @@ def test_the_rate_limit_counts_per_visitor_and_per_address(sample_tree) -> None:
     feedback.check_rate("visitor-a", "10.0.0.1")
 
 
-def test_openapi_documents_the_votes_api(client) -> None:  # type: ignore[no-untyped-def]
-    document = client.get("/api/v1/openapi.json").json()
+def test_openapi_documents_the_votes_api(sample_client: TestClient) -> None:
+    document = sample_client.get("/api/v1/openapi.json").json()
     votes = document["paths"]["/api/v1/articles/{lang}/{slug}/votes"]
     assert set(votes) == {"get", "post"}
     assert {"200", "201", "404", "415", "422", "429"} <= set(votes["post"]["responses"])
@@ -204,8 +206,8 @@ def test_openapi_documents_the_votes_api(client) -> None:  # type: ignore[no-unt
 # --- the HTML form (no JavaScript) -------------------------------------------------------------
 
 
-def test_the_widget_asks_the_question_with_yes_and_no_buttons(client) -> None:  # type: ignore[no-untyped-def]
-    widget = region(soup(client.get(ARTICLE)))
+def test_the_widget_asks_the_question_with_yes_and_no_buttons(sample_client: TestClient) -> None:
+    widget = region(soup(sample_client.get(ARTICLE)))
     assert widget.h2.get_text() == "Was this article helpful?"
     form = widget.select_one("form.feedback-vote")
     assert form["method"] == "post" and form["action"] == ARTICLE + "/feedback"
@@ -218,16 +220,16 @@ def test_the_widget_asks_the_question_with_yes_and_no_buttons(client) -> None:  
     assert widget.select_one(".feedback-count") is None  # counts are off by default
 
 
-def test_the_question_is_asked_in_the_readers_language(client) -> None:  # type: ignore[no-untyped-def]
-    pt = soup(client.get("/pt/articles/codigo-de-suporte-e-codigo-vip")).select_one("section.feedback h2")
-    fr = soup(client.get("/fr/articles/code-support-et-code-vip")).select_one("section.feedback h2")
+def test_the_question_is_asked_in_the_readers_language(sample_client: TestClient) -> None:
+    pt = soup(sample_client.get("/pt/articles/codigo-de-suporte-e-codigo-vip")).select_one("section.feedback h2")
+    fr = soup(sample_client.get("/fr/articles/code-support-et-code-vip")).select_one("section.feedback h2")
     assert pt.get_text() == "Esta seção de perguntas frequentes foi útil?"
     assert fr.get_text() == "Cette FAQ vous a-t-elle été utile ?"
-    buttons = [b.get_text() for b in soup(client.get("/fr/articles/code-support-et-code-vip")).select("section.feedback button[name=helpful]")]
+    buttons = [b.get_text() for b in soup(sample_client.get("/fr/articles/code-support-et-code-vip")).select("section.feedback button[name=helpful]")]
     assert buttons == ["Oui", "Non"]
 
 
-def test_no_then_reason_and_comment_without_javascript(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_no_then_reason_and_comment_without_javascript(client: TestClient, tmp_path: Path) -> None:
     token = csrf(client)
     answer = client.post(ARTICLE + "/feedback", data={"csrf_token": token, "helpful": "no", "next": ARTICLE})
     assert answer.status_code == 303
@@ -254,7 +256,7 @@ def test_no_then_reason_and_comment_without_javascript(client, tmp_path) -> None
     assert (row["helpful"], row["reason"], row["comment"]) == (0, "missing_steps", "Where is step 3?")
 
 
-def test_yes_thanks_the_reader_and_is_shown_on_return(client) -> None:  # type: ignore[no-untyped-def]
+def test_yes_thanks_the_reader_and_is_shown_on_return(client: TestClient) -> None:
     token = csrf(client)
     assert client.post(ARTICLE + "/feedback", data={"csrf_token": token, "helpful": "yes"}).status_code == 303
     widget = region(soup(client.get(ARTICLE)))
@@ -265,7 +267,7 @@ def test_yes_thanks_the_reader_and_is_shown_on_return(client) -> None:  # type: 
     assert region(soup(client.get(ARTICLE))).select_one("button[value=yes]")["aria-pressed"] == "false"
 
 
-def test_the_form_is_refused_without_a_valid_csrf_token(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_is_refused_without_a_valid_csrf_token(client: TestClient, tmp_path: Path) -> None:
     token = csrf(client)
     assert client.post(ARTICLE + "/feedback", data={"helpful": "yes"}).status_code == 403
     assert client.post(ARTICLE + "/feedback", data={"csrf_token": "0" * 40, "helpful": "yes"}).status_code == 403
@@ -277,7 +279,7 @@ def test_the_form_is_refused_without_a_valid_csrf_token(client, tmp_path) -> Non
     assert rows(tmp_path) == []
 
 
-def test_bad_form_answers_are_clear_errors(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_form_answers_are_clear_errors(client: TestClient, tmp_path: Path) -> None:
     token = csrf(client)
     bad = client.post(ARTICLE + "/feedback", data={"csrf_token": token, "helpful": "maybe"})
     assert bad.status_code == 422 and "true or false" in bad.text
@@ -288,7 +290,7 @@ def test_bad_form_answers_are_clear_errors(client, tmp_path) -> None:  # type: i
     assert rows(tmp_path) == []
 
 
-def test_the_form_returns_to_the_page_it_came_from_on_this_site_only(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_returns_to_the_page_it_came_from_on_this_site_only(make_client: MakeClient, tree: ContentTree) -> None:
     for number in range(1, 4):
         tree.add("en", f"question-{number}", id=number, updated=f"2026-01-0{number}")
     client = make_client(tree.root, page_size=2)
@@ -305,7 +307,7 @@ def test_the_form_returns_to_the_page_it_came_from_on_this_site_only(make_client
         assert answer.headers["location"] == "/en/articles/question-1#feedback-1", elsewhere
 
 
-def test_category_pages_show_each_faqs_own_vote(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_category_pages_show_each_faqs_own_vote(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "first-question", id=1)
     tree.add("en", "second-question", id=2)
     client = make_client(tree.root)
@@ -316,7 +318,7 @@ def test_category_pages_show_each_faqs_own_vote(make_client, tree: ContentTree) 
     assert len(page.select("article.faq-entry section.feedback")) == 2
 
 
-def test_hostile_comments_are_always_escaped(client) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_comments_are_always_escaped(client: TestClient) -> None:
     hostile = ('<script>alert("x")</script> <img src=x onerror=alert(1)> '
                '<a href="javascript:alert(1)">click</a> [link](javascript:alert(1)) javascript:alert(2)')
     assert client.post(VOTES, json={"helpful": False, "comment": hostile}).status_code == 201
@@ -330,7 +332,7 @@ def test_hostile_comments_are_always_escaped(client) -> None:  # type: ignore[no
     assert client.get(VOTES).json()["vote"]["comment"] == hostile  # JSON keeps the text as is
 
 
-def test_vote_counts_are_shown_only_when_the_setting_is_on(make_client, sample_tree) -> None:  # type: ignore[no-untyped-def]
+def test_vote_counts_are_shown_only_when_the_setting_is_on(make_client: MakeClient, sample_tree: Path) -> None:
     client = make_client(sample_tree, show_vote_counts=True)
     widget = region(soup(client.get(ARTICLE)))
     assert widget.select_one(".feedback-count").has_attr("hidden")
@@ -346,7 +348,7 @@ def test_vote_counts_are_shown_only_when_the_setting_is_on(make_client, sample_t
 # --- rankings and the core -----------------------------------------------------------------------
 
 
-def test_home_lists_the_most_helpful_articles_by_wilson_lower_bound(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_home_lists_the_most_helpful_articles_by_wilson_lower_bound(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "always-liked", id=1, title="Always liked")
     tree.add("en", "mostly-liked", id=2, title="Mostly liked")
     tree.add("en", "barely-voted", id=3, title="Barely voted")
@@ -381,7 +383,7 @@ def test_parse_and_clean_are_strict_about_types() -> None:
     assert clean_text("a\u2066b\u2069c\x7f") == "abc"
 
 
-def test_tallies_stay_exact_through_changes_and_deletions(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_tallies_stay_exact_through_changes_and_deletions(client: TestClient, tmp_path: Path) -> None:
     for helpful in (True, False, True):
         client.cookies.clear()
         client.post(VOTES, json={"helpful": helpful})

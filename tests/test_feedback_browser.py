@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
+from conftest import LiveServer
+from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
@@ -11,7 +15,7 @@ ARTICLE = "/en/articles/support-code-and-vip-code"
 WIDGET = "section.feedback#feedback-3"
 
 
-def stored_vote(live_server, page):  # type: ignore[no-untyped-def]
+def stored_vote(live_server: LiveServer, page: Page) -> dict[str, Any]:
     """The vote as the API reports it to this browser (same visitor cookie)."""
     cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "kb_visitor")
     response = httpx.get(live_server.url + "/api/v1/articles/en/support-code-and-vip-code/votes",
@@ -19,7 +23,7 @@ def stored_vote(live_server, page):  # type: ignore[no-untyped-def]
     return response.json()["vote"]
 
 
-def test_no_reason_and_comment_in_place_with_javascript(live_server, page) -> None:  # type: ignore[no-untyped-def]
+def test_no_reason_and_comment_in_place_with_javascript(live_server: LiveServer, page: Page) -> None:
     page.goto(live_server.url + ARTICLE)
     widget = page.locator(WIDGET)
     page.evaluate("window.notReloaded = true")
@@ -44,7 +48,7 @@ def test_no_reason_and_comment_in_place_with_javascript(live_server, page) -> No
     assert "Your comments will help" in widget.get_by_role("status").inner_text()
 
 
-def test_no_reason_and_comment_without_javascript(live_server, page_without_js) -> None:  # type: ignore[no-untyped-def]
+def test_no_reason_and_comment_without_javascript(live_server: LiveServer, page_without_js: Page) -> None:
     page = page_without_js
     page.goto(live_server.url + ARTICLE)
     widget = page.locator(WIDGET)
@@ -62,7 +66,7 @@ def test_no_reason_and_comment_without_javascript(live_server, page_without_js) 
     assert stored_vote(live_server, page)["comment"] == "The menu is now called Support."
 
 
-def test_voting_from_the_keyboard_on_a_category_page(live_server, page) -> None:  # type: ignore[no-untyped-def]
+def test_voting_from_the_keyboard_on_a_category_page(live_server: LiveServer, page: Page) -> None:
     page.goto(live_server.url + "/en/support-codes/")
     widget = page.locator("article.faq-entry section.feedback").first
     yes = widget.get_by_role("button", name="Yes")

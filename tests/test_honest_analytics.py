@@ -271,13 +271,13 @@ def test_a_faq_voted_on_from_its_category_page_was_viewed_there(client: TestClie
     ("/fr/no-such-category/", "catégorie introuvable"),
     ("/no/such/page", "não encontrado"),  # Starlette's own 404, in the Accept-Language
 ])
-def test_the_404_reason_is_in_the_pages_language(client: TestClient, path: str, reason: str) -> None:
-    response = client.get(path, headers={"Accept-Language": "pt"})
+def test_the_404_reason_is_in_the_pages_language(sample_client: TestClient, path: str, reason: str) -> None:
+    response = sample_client.get(path, headers={"Accept-Language": "pt"})
     assert response.status_code == 404
     page = BeautifulSoup(response.text, "html.parser")
     assert page.select_one(".error-message").get_text() == reason
 
 
-def test_the_api_keeps_its_reasons_in_english(client: TestClient) -> None:
-    response = client.get("/api/v1/articles/pt/nada-aqui/votes", headers={"Accept-Language": "pt"})
+def test_the_api_keeps_its_reasons_in_english(sample_client: TestClient) -> None:
+    response = sample_client.get("/api/v1/articles/pt/nada-aqui/votes", headers={"Accept-Language": "pt"})
     assert response.status_code == 404 and response.json() == {"error": "article not found"}

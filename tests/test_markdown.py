@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kb.render.markdown import Renderer, RenderEnv, nest_html
-from tests.conftest import ContentTree
+from tests.conftest import ContentTree, MakeClient
 
 RENDERER = Renderer()
 
@@ -123,7 +123,7 @@ def test_plain_text_never_glues_words_across_lines(words: list[str], gaps: list[
     assert render(source).text.split() == words
 
 
-def test_a_hard_wrapped_paragraph_is_indexed_word_by_word(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_a_hard_wrapped_paragraph_is_indexed_word_by_word(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "archives", id=1, title="Compressing files", summary="Archives.",
              body="Compress files with `bzip2`.\nMore information about packing\ntogether many files.\n")
     client = make_client(tree.root)

@@ -115,5 +115,5 @@ def test_every_operation_conforms(case: Any, running: CurrentApp) -> None:
             not case.meta.generation.mode.is_positive), response.text
 
 
-def test_served_document_is_the_one_tested(client: TestClient) -> None:
-    assert client.get("/api/v1/openapi.json").json() == DOCUMENT
+def test_served_document_is_the_one_tested(sample_client: TestClient) -> None:
+    assert sample_client.get("/api/v1/openapi.json").json() == DOCUMENT

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from bs4 import BeautifulSoup
-from conftest import ContentTree
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bs4 import BeautifulSoup, Tag
+from conftest import ContentTree, MakeClient
+from starlette.testclient import TestClient
+
+from kb.content.model import Article
 
 
-def soup(response) -> BeautifulSoup:  # type: ignore[no-untyped-def]
+def soup(response: Any) -> BeautifulSoup:
     return BeautifulSoup(response.text, "html.parser")
 
 
-def test_root_redirects_to_the_visitors_language(client) -> None:  # type: ignore[no-untyped-def]
-    assert client.get("/", headers={"Accept-Language": "pt-BR,pt;q=0.9,en;q=0.5"}).headers["location"] == "/pt/"
-    assert client.get("/", headers={"Accept-Language": "fr;q=0.4, de;q=0.9"}).headers["location"] == "/fr/"
-    assert client.get("/", headers={"Accept-Language": "ja"}).headers["location"] == "/en/"
-    assert client.get("/").headers["location"] == "/en/"
+def test_root_redirects_to_the_visitors_language(sample_client: TestClient) -> None:
+    assert sample_client.get("/", headers={"Accept-Language": "pt-BR,pt;q=0.9,en;q=0.5"}).headers["location"] == "/pt/"
+    assert sample_client.get("/", headers={"Accept-Language": "fr;q=0.4, de;q=0.9"}).headers["location"] == "/fr/"
+    assert sample_client.get("/", headers={"Accept-Language": "ja"}).headers["location"] == "/en/"
+    assert sample_client.get("/").headers["location"] == "/en/"
 
 
-def test_home_page_counts_live_content_and_lists_categories(client) -> None:  # type: ignore[no-untyped-def]
-    page = soup(client.get("/en/"))
+def test_home_page_counts_live_content_and_lists_categories(sample_client: TestClient) -> None:
+    page = soup(sample_client.get("/en/"))
     hero = page.select_one(".hero-lead").get_text()
     assert "4 FAQs" in hero and "5 tutorials and explainer videos" in hero
     assert page.select_one("form[role=search] input[name=q]") is not None
@@ -27,15 +33,15 @@ def test_home_page_counts_live_content_and_lists_categories(client) -> None:  # 
     assert len(page.select("section[aria-labelledby=recent-title] li")) == 6
 
 
-def test_home_page_speaks_portuguese(client) -> None:  # type: ignore[no-untyped-def]
-    page = soup(client.get("/pt/"))
+def test_home_page_speaks_portuguese(sample_client: TestClient) -> None:
+    page = soup(sample_client.get("/pt/"))
     assert page.html["lang"] == "pt"
     assert page.h1.get_text() == "Base de conhecimento"
     assert "Aqui, você encontra apenas soluções!" in page.select_one(".hero-lead").get_text()
 
 
-def test_category_page_stacks_faq_answers_with_permalink_and_feedback(client) -> None:  # type: ignore[no-untyped-def]
-    page = soup(client.get("/en/premium-support/"))
+def test_category_page_stacks_faq_answers_with_permalink_and_feedback(sample_client: TestClient) -> None:
+    page = soup(sample_client.get("/en/premium-support/"))
     entries = page.select("article.faq-entry")
     assert len(entries) == 2
     for entry in entries:
@@ -48,11 +54,11 @@ def test_category_page_stacks_faq_answers_with_permalink_and_feedback(client) ->
     assert crumbs == ["Knowledge base", "Premium Support"]
 
 
-def _heading_level(tag) -> int:  # type: ignore[no-untyped-def]
+def _heading_level(tag: Tag) -> int:
     return int(tag.name[1])
 
 
-def test_stacked_faqs_repeat_no_id_and_nest_their_sections_under_their_titles(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_stacked_faqs_repeat_no_id_and_nest_their_sections_under_their_titles(make_client: MakeClient, tree: ContentTree) -> None:
     body = ("Short answer, see [the details](#details).\n\n## Details\n\nMore.\n\n### Limits\n\nFew.\n\n"
             "## Steps\n\n1. Do it.\n")
     tree.add("en", "first-question", id=1, body=body)
@@ -78,7 +84,7 @@ def test_stacked_faqs_repeat_no_id_and_nest_their_sections_under_their_titles(ma
     assert article.select_one(".article-body h2#details") is not None
 
 
-def test_policy_snippets_shown_by_two_stacked_faqs_keep_unique_ids(make_client, sample_tree) -> None:  # type: ignore[no-untyped-def]
+def test_policy_snippets_shown_by_two_stacked_faqs_keep_unique_ids(make_client: MakeClient, sample_tree: Path) -> None:
     # premium-support-commitment already shows "## Can I get a refund?" and ::terms[premium]
     (sample_tree / "en" / "premium-support" / "premium-refunds.md").write_text(
         "---\nid: 900\ntitle: Premium refunds\nsummary: Refunds.\ncategory: premium-support\ntype: faq\n"
@@ -96,7 +102,7 @@ def test_policy_snippets_shown_by_two_stacked_faqs_keep_unique_ids(make_client, 
             assert all(entry.find(id=part) for part in labelled["aria-labelledby"].split())
 
 
-def test_comments_are_hidden_and_github_alerts_are_callouts_on_the_page(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_comments_are_hidden_and_github_alerts_are_callouts_on_the_page(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "imported", body=(
         "<!-- internal: ask legal before publishing -->\nIntro.\n\n> [!IMPORTANT]\n> Back up first.\n\n"
         "See [the guide][01].\n\n<!-- links -->\n[01]: https://example.com/guide\n"))
@@ -113,7 +119,7 @@ def test_comments_are_hidden_and_github_alerts_are_callouts_on_the_page(make_cli
     assert callout.select_one(".admonition-title").get_text() == "Cuidado"
 
 
-def test_category_page_paginates(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_category_page_paginates(make_client: MakeClient, tree: ContentTree) -> None:
     for number in range(1, 6):
         tree.add("en", f"question-{number}", id=number, updated=f"2026-01-0{number}")
     client = make_client(tree.root, page_size=2)
@@ -126,15 +132,15 @@ def test_category_page_paginates(make_client, tree: ContentTree) -> None:  # typ
     assert client.get("/en/billing/?page=abc").status_code == 400
 
 
-def test_subcategories_are_listed_with_counts(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_subcategories_are_listed_with_counts(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "money-back", category="refunds")
     page = soup(make_client(tree.root).get("/en/billing/"))
     assert page.select_one(".subcategories a").get_text() == "Refunds"
     assert "(1)" in page.select_one(".subcategories").get_text()
 
 
-def test_article_page_shows_everything_a_reader_needs(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.get("/en/articles/write-and-publish-an-article")
+def test_article_page_shows_everything_a_reader_needs(sample_client: TestClient) -> None:
+    response = sample_client.get("/en/articles/write-and-publish-an-article")
     page = soup(response)
     assert page.h1.get_text() == "How to write and publish an article"
     assert page.select_one(".lead").get_text()
@@ -152,15 +158,15 @@ def test_article_page_shows_everything_a_reader_needs(client) -> None:  # type: 
     assert page.select_one("a.skip-link")["href"] == "#main"
 
 
-def test_video_article_has_a_player_and_a_transcript(client) -> None:  # type: ignore[no-untyped-def]
-    page = soup(client.get("/en/articles/video-support-code-and-vip-code"))
+def test_video_article_has_a_player_and_a_transcript(sample_client: TestClient) -> None:
+    page = soup(sample_client.get("/en/articles/video-support-code-and-vip-code"))
     video = page.select_one("figure.video video")
     assert video is not None and video.has_attr("controls")
     assert page.select_one("section.transcript h2").get_text() == "Transcript"
     assert page.select_one("section.transcript .article-body p") is not None
 
 
-def test_raw_html_and_javascript_links_in_markdown_are_inert(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_raw_html_and_javascript_links_in_markdown_are_inert(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "hostile", body=(
         "<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n"
         "[click](javascript:alert(3)) and [data](data:text/html;base64,PHNjcmlwdD4=)\n"))
@@ -171,7 +177,7 @@ def test_raw_html_and_javascript_links_in_markdown_are_inert(make_client, tree: 
     assert all(not a.get("href", "").startswith(("javascript:", "data:")) for a in page.find_all("a"))
 
 
-def test_drafts_are_not_served(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_drafts_are_not_served(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "draft-one", status="draft")
     tree.add("en", "live-one", id=2)
     client = make_client(tree.root)
@@ -179,56 +185,56 @@ def test_drafts_are_not_served(make_client, tree: ContentTree) -> None:  # type:
     assert "draft-one" not in client.get("/en/billing/").text
 
 
-def test_permalink_redirects_to_the_visitors_language(client) -> None:  # type: ignore[no-untyped-def]
-    assert client.get("/faq/3", headers={"Accept-Language": "fr"}).headers["location"] == "/fr/articles/code-support-et-code-vip"
-    assert client.get("/faq/3").headers["location"] == "/en/articles/support-code-and-vip-code"
-    assert client.get("/faq/999").status_code == 404
-    assert client.get("/faq/abc").status_code == 404
+def test_permalink_redirects_to_the_visitors_language(sample_client: TestClient) -> None:
+    assert sample_client.get("/faq/3", headers={"Accept-Language": "fr"}).headers["location"] == "/fr/articles/code-support-et-code-vip"
+    assert sample_client.get("/faq/3").headers["location"] == "/en/articles/support-code-and-vip-code"
+    assert sample_client.get("/faq/999").status_code == 404
+    assert sample_client.get("/faq/abc").status_code == 404
 
 
-def test_permalink_falls_back_to_another_language(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_permalink_falls_back_to_another_language(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("fr", "seulement-en-francais", id=7)
     client = make_client(tree.root)
     assert client.get("/faq/7", headers={"Accept-Language": "en"}).headers["location"] == "/fr/articles/seulement-en-francais"
 
 
-def test_404_page_is_in_the_visitors_language_with_a_search_box(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.get("/fr/articles/nothing-here")
+def test_404_page_is_in_the_visitors_language_with_a_search_box(sample_client: TestClient) -> None:
+    response = sample_client.get("/fr/articles/nothing-here")
     assert response.status_code == 404
     page = soup(response)
     assert page.h1.get_text() == "Page introuvable"
     assert page.select_one("main form[role=search]") is not None
-    other = client.get("/no/such/page", headers={"Accept-Language": "pt"})
+    other = sample_client.get("/no/such/page", headers={"Accept-Language": "pt"})
     assert other.status_code == 404 and soup(other).h1.get_text() == "Página não encontrada"
 
 
-def test_unknown_language_is_a_404(client) -> None:  # type: ignore[no-untyped-def]
-    assert client.get("/de/").status_code == 404
+def test_unknown_language_is_a_404(sample_client: TestClient) -> None:
+    assert sample_client.get("/de/").status_code == 404
 
 
-def test_pages_answer_304_when_unchanged(client) -> None:  # type: ignore[no-untyped-def]
-    first = client.get("/en/articles/support-code-and-vip-code")
+def test_pages_answer_304_when_unchanged(sample_client: TestClient) -> None:
+    first = sample_client.get("/en/articles/support-code-and-vip-code")
     etag = first.headers["etag"]
-    again = client.get("/en/articles/support-code-and-vip-code", headers={"If-None-Match": etag})
+    again = sample_client.get("/en/articles/support-code-and-vip-code", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
-    other = client.get("/en/articles/support-code-and-vip-code", headers={"If-None-Match": '"stale"'})
+    other = sample_client.get("/en/articles/support-code-and-vip-code", headers={"If-None-Match": '"stale"'})
     assert other.status_code == 200
 
 
-def test_text_is_gzipped(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.get("/en/", headers={"Accept-Encoding": "gzip"})
+def test_text_is_gzipped(sample_client: TestClient) -> None:
+    response = sample_client.get("/en/", headers={"Accept-Encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
 
 
-def test_static_assets_have_hashed_urls_and_long_cache(client) -> None:  # type: ignore[no-untyped-def]
-    href = soup(client.get("/en/")).select_one("link[rel=stylesheet]")["href"]
+def test_static_assets_have_hashed_urls_and_long_cache(sample_client: TestClient) -> None:
+    href = soup(sample_client.get("/en/")).select_one("link[rel=stylesheet]")["href"]
     assert href.startswith("/static/css/kb.css?v=")
-    response = client.get(href)
+    response = sample_client.get(href)
     assert response.status_code == 200
     assert "immutable" in response.headers["cache-control"]
 
 
-def test_images_next_to_articles_are_served_but_sources_are_not(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_images_next_to_articles_are_served_but_sources_are_not(make_client: MakeClient, tree: ContentTree) -> None:
     (tree.root / "en" / "billing").mkdir(parents=True)
     (tree.root / "en" / "billing" / "shot.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     tree.add("en", "with-image", body="![A screenshot](shot.png)\n")
@@ -241,12 +247,12 @@ def test_images_next_to_articles_are_served_but_sources_are_not(make_client, tre
     assert client.get("/content/../pyproject.toml").status_code == 404
 
 
-def test_visitors_get_a_signed_httponly_samesite_cookie(client) -> None:  # type: ignore[no-untyped-def]
-    cookie = client.get("/en/").headers["set-cookie"]
+def test_visitors_get_a_signed_httponly_samesite_cookie(sample_client: TestClient) -> None:
+    cookie = sample_client.get("/en/").headers["set-cookie"]
     assert cookie.startswith("kb_visitor=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_a_crash_shows_a_500_page_without_a_traceback(tmp_path, sample_tree) -> None:  # type: ignore[no-untyped-def]
+def test_a_crash_shows_a_500_page_without_a_traceback(tmp_path: Path, sample_tree: Path) -> None:
     from conftest import settings_for
     from starlette.testclient import TestClient
 
@@ -254,7 +260,7 @@ def test_a_crash_shows_a_500_page_without_a_traceback(tmp_path, sample_tree) -> 
 
     app = create_app(settings_for(tmp_path, sample_tree))
 
-    def explode(article):  # type: ignore[no-untyped-def]
+    def explode(article: Article) -> NoReturn:
         raise RuntimeError("secret internals /etc/passwd")
 
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -71,11 +71,11 @@ def test_the_sample_policy_is_valid_and_its_version_is_the_hash_of_its_canonical
     assert sample_policy(premium__commitment={"months": 7, "rule": "r"}).version != policy.version
 
 
-def test_the_json_of_the_live_source_may_be_the_document_or_another_kbs_api_answer(client: Any) -> None:
+def test_the_json_of_the_live_source_may_be_the_document_or_another_kbs_api_answer(sample_client: Any) -> None:
     policy, _ = load_file(SAMPLE_CONTENT)
     assert policy is not None
     assert parse_json(policy.to_json().encode(), source="u").version == policy.version
-    assert parse_json(client.get("/api/v1/policies").content, source="u").version == policy.version
+    assert parse_json(sample_client.get("/api/v1/policies").content, source="u").version == policy.version
     with pytest.raises(PolicyError, match="invalid JSON"):
         parse_json(b"\xff{", source="u")
 

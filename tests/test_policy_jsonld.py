@@ -43,8 +43,8 @@ def check_breadcrumbs(soup: BeautifulSoup, crumbs: dict[str, Any], canonical: st
     ("/fr/articles/support-premium-engagement", ["6", "mois", "remboursé"]),
 ])
 def test_faq_pages_carry_a_faqpage_with_the_question_and_its_answer(
-        client: TestClient, url: str, answer_words: list[str]) -> None:
-    soup, graph = graph_of(client.get(url).text)
+        sample_client: TestClient, url: str, answer_words: list[str]) -> None:
+    soup, graph = graph_of(sample_client.get(url).text)
     assert set(graph) == {"FAQPage", "BreadcrumbList"}
     faq = graph["FAQPage"]
     canonical = soup.select_one('link[rel="canonical"]')["href"]  # type: ignore[index]
@@ -62,8 +62,8 @@ def test_faq_pages_carry_a_faqpage_with_the_question_and_its_answer(
     check_breadcrumbs(soup, graph["BreadcrumbList"], canonical)
 
 
-def test_tutorials_carry_a_techarticle(client: TestClient) -> None:
-    soup, graph = graph_of(client.get("/fr/articles/afficher-des-donnees-de-politique-dans-un-article").text)
+def test_tutorials_carry_a_techarticle(sample_client: TestClient) -> None:
+    soup, graph = graph_of(sample_client.get("/fr/articles/afficher-des-donnees-de-politique-dans-un-article").text)
     assert set(graph) == {"TechArticle", "BreadcrumbList"}
     article = graph["TechArticle"]
     assert article["headline"] == soup.select_one("h1").get_text(strip=True)  # type: ignore[union-attr]
@@ -75,8 +75,8 @@ def test_tutorials_carry_a_techarticle(client: TestClient) -> None:
     assert names[1:3] == ["Utiliser le centre d'aide", "Rédiger des articles"]  # parent, then category
 
 
-def test_videos_carry_a_videoobject_with_the_transcript(client: TestClient) -> None:
-    soup, graph = graph_of(client.get("/pt/articles/video-codigo-de-suporte-e-codigo-vip").text)
+def test_videos_carry_a_videoobject_with_the_transcript(sample_client: TestClient) -> None:
+    soup, graph = graph_of(sample_client.get("/pt/articles/video-codigo-de-suporte-e-codigo-vip").text)
     assert set(graph) == {"VideoObject", "BreadcrumbList"}
     video = graph["VideoObject"]
     assert video["name"] == soup.select_one("h1").get_text(strip=True)  # type: ignore[union-attr]
@@ -100,10 +100,10 @@ def test_json_ld_cannot_break_out_of_its_script_element(make_client: Any, tree: 
     assert json.loads(script_json({"a": "<&>\u2028"})) == {"a": "<&>\u2028"}
 
 
-def test_every_published_sample_page_has_valid_json_ld(client: TestClient) -> None:
-    articles = client.get("/api/v1/articles", params={"limit": 100}).json()["results"]
+def test_every_published_sample_page_has_valid_json_ld(sample_client: TestClient) -> None:
+    articles = sample_client.get("/api/v1/articles", params={"limit": 100}).json()["results"]
     assert len(articles) >= 27
     expected = {"faq": "FAQPage", "tutorial": "TechArticle", "video": "VideoObject"}
     for article in articles:
-        _, graph = graph_of(client.get(article["url"]).text)
+        _, graph = graph_of(sample_client.get(article["url"]).text)
         assert set(graph) == {expected[article["type"]], "BreadcrumbList"}, article["url"]

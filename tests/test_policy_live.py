@@ -357,26 +357,26 @@ def test_the_listener_sees_a_live_file_change(make_client: Any, sample_tree: Pat
 # --- the API --------------------------------------------------------------------------------
 
 
-def test_the_policies_api_answers_the_current_values_with_version_and_date(client: TestClient) -> None:
-    everything = client.get("/api/v1/policies")
+def test_the_policies_api_answers_the_current_values_with_version_and_date(sample_client: TestClient) -> None:
+    everything = sample_client.get("/api/v1/policies")
     assert everything.status_code == 200
     body = everything.json()
     assert body["date"] == "2026-11-20" and body["source"] == "policy.yaml"
     assert body["values"]["premium"]["commitment"]["months"] == 6
     assert "premium.emergency.languages" in body["keys"]
     assert everything.headers["etag"] == f'"{body["version"]}"'
-    assert client.get("/api/v1/policies", headers={"If-None-Match": everything.headers["etag"]}).status_code == 304
-    pt = client.get("/api/v1/policies", params={"lang": "pt"}).json()
+    assert sample_client.get("/api/v1/policies", headers={"If-None-Match": everything.headers["etag"]}).status_code == 304
+    pt = sample_client.get("/api/v1/policies", params={"lang": "pt"}).json()
     assert pt["values"]["codes"]["vip"]["name"] == "Código VIP"
-    one = client.get("/api/v1/policies/premium.offers.pro", params={"lang": "fr"}).json()
+    one = sample_client.get("/api/v1/policies/premium.offers.pro", params={"lang": "fr"}).json()
     assert one == {"key": "premium.offers.pro", "kind": "offer", "version": body["version"],
                    "date": "2026-11-20", "value": {"level": 2, "name": "Support Pro", "response_hours": 2}}
-    missing = client.get("/api/v1/policies/premium.comitment")
+    missing = sample_client.get("/api/v1/policies/premium.comitment")
     assert missing.status_code == 404
     assert missing.json()["error"] == "unknown policy key 'premium.comitment'; did you mean 'premium.commitment'?"
-    assert client.get("/api/v1/policies", params={"lang": "english"}).status_code == 400
-    assert client.get("/api/v1/policies/" + "x" * 5000).status_code == 404
-    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert sample_client.get("/api/v1/policies", params={"lang": "english"}).status_code == 400
+    assert sample_client.get("/api/v1/policies/" + "x" * 5000).status_code == 404
+    paths = sample_client.get("/api/v1/openapi.json").json()["paths"]
     assert "/api/v1/policies" in paths and "/api/v1/policies/{key}" in paths
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
-from tests.conftest import ContentTree
+from tests.conftest import ContentTree, MakeClient
 
 
 def search(client: Any, q: str, lang: str = "en", **params: Any) -> dict[str, Any]:
@@ -32,15 +33,15 @@ def slugs(body: dict[str, Any]) -> list[str]:
     ("résilier le support premium", "fr", "support-premium-engagement"),
     ("rembourse support premium", "fr", "support-premium-engagement"),
 ])
-def test_questions_customers_type_find_the_right_article_first(client, query, lang, expected) -> None:  # type: ignore[no-untyped-def]
-    body = search(client, query, lang)
+def test_questions_customers_type_find_the_right_article_first(sample_client: TestClient, query: str, lang: str, expected: str) -> None:
+    body = search(sample_client, query, lang)
     assert body["results"], body
     assert body["results"][0]["slug"] == expected
     assert all(r["lang"] == lang for r in body["results"])
 
 
-def test_results_have_the_documented_shape(client) -> None:  # type: ignore[no-untyped-def]
-    body = search(client, "vip code")
+def test_results_have_the_documented_shape(sample_client: TestClient) -> None:
+    body = search(sample_client, "vip code")
     assert set(body) == {"query", "total", "results", "suggestion", "facets"}
     first = body["results"][0]
     assert set(first) == {"id", "lang", "slug", "title", "summary", "category", "type", "url", "score", "highlight"}
@@ -52,7 +53,7 @@ def test_results_have_the_documented_shape(client) -> None:  # type: ignore[no-u
 # --- ranking ---------------------------------------------------------------------------------
 
 
-def test_title_matches_rank_before_headings_and_tags_before_the_body(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_title_matches_rank_before_headings_and_tags_before_the_body(make_client: MakeClient, tree: ContentTree) -> None:
     filler = " ".join(["Some text about invoices and payments."] * 5)
     tree.add("en", "body-only", id=1, title="Paying invoices", body=f"{filler} The router restarts. Router again.")
     tree.add("en", "in-heading", id=2, title="Network help", body=f"## Restart the router\n\n{filler}")
@@ -82,7 +83,7 @@ def test_title_matches_rank_before_headings_and_tags_before_the_body(make_client
     ("es", "Dónde está mi código", "codigos"),
     ("es", "Cancelación del servicio", "cancelacion"),
 ])
-def test_each_language_stems_and_folds_accents(make_client, tree: ContentTree, lang, text, query) -> None:  # type: ignore[no-untyped-def]
+def test_each_language_stems_and_folds_accents(make_client: MakeClient, tree: ContentTree, lang: str, text: str, query: str) -> None:
     tree.add(lang, "target", id=1, title=text, summary="Summary.", body="Nothing else here.")
     tree.add(lang, "other", id=2, title="Unrelated page", summary="Summary.", body="Completely different words.")
     tree.add("en" if lang != "en" else "fr", "elsewhere", id=3, title=text, body="Other language.")
@@ -90,8 +91,8 @@ def test_each_language_stems_and_folds_accents(make_client, tree: ContentTree, l
     assert slugs(body) == ["target"]
 
 
-def test_a_search_runs_in_the_pages_language(client) -> None:  # type: ignore[no-untyped-def]
-    html = client.get("/pt/search", params={"q": "suporte premium"}).text
+def test_a_search_runs_in_the_pages_language(sample_client: TestClient) -> None:
+    html = sample_client.get("/pt/search", params={"q": "suporte premium"}).text
     assert "/pt/search/click?to=suporte-premium-compromisso" in html
     assert "/en/" not in "".join(part.split('"')[0] for part in html.split('href="')[1:] if "search/click" in part)
 
@@ -99,24 +100,24 @@ def test_a_search_runs_in_the_pages_language(client) -> None:  # type: ignore[no
 # --- typos and "did you mean" ---------------------------------------------------------------
 
 
-def test_misspelled_words_still_find_the_article_and_suggest_the_spelling(client) -> None:  # type: ignore[no-untyped-def]
+def test_misspelled_words_still_find_the_article_and_suggest_the_spelling(sample_client: TestClient) -> None:
     # "how-to-search" quotes these very typos: a word the index has is searched as typed
     # (tests/test_search_ranking.py), so it comes first and the corrections' articles follow.
-    body = search(client, "premum suport")
+    body = search(sample_client, "premum suport")
     assert "premium-support" in [r["category"] for r in body["results"][:3]]
     assert body["suggestion"] == "premium support"
-    body = search(client, "suport cod")
+    body = search(sample_client, "suport cod")
     assert "support-code-and-vip-code" in slugs(body)[:3]
     assert body["suggestion"] == "support code"
 
 
-def test_no_suggestion_when_every_word_is_known(client) -> None:  # type: ignore[no-untyped-def]
-    assert search(client, "premium support")["suggestion"] is None
-    assert search(client, "reembolsos", "pt")["suggestion"] is None  # an inflection, not a typo
+def test_no_suggestion_when_every_word_is_known(sample_client: TestClient) -> None:
+    assert search(sample_client, "premium support")["suggestion"] is None
+    assert search(sample_client, "reembolsos", "pt")["suggestion"] is None  # an inflection, not a typo
 
 
-def test_did_you_mean_on_the_results_page_links_to_the_corrected_search(client) -> None:  # type: ignore[no-untyped-def]
-    html = client.get("/en/search", params={"q": "vip coed"}).text
+def test_did_you_mean_on_the_results_page_links_to_the_corrected_search(sample_client: TestClient) -> None:
+    html = sample_client.get("/en/search", params={"q": "vip coed"}).text
     assert 'href="/en/search?q=vip+code"' in html
 
 
@@ -124,26 +125,26 @@ def test_did_you_mean_on_the_results_page_links_to_the_corrected_search(client) 
 
 
 @pytest.fixture
-def phrase_client(make_client, tree: ContentTree):  # type: ignore[no-untyped-def]
+def phrase_client(make_client: MakeClient, tree: ContentTree) -> TestClient:
     tree.add("en", "adjacent", id=1, title="Contract terms", body="The minimum commitment is six months.")
     tree.add("en", "apart", id=2, title="Contract options", body="A commitment of at least the minimum.")
     tree.add("en", "refunds", id=3, title="Contract refunds", body="The minimum commitment is never refunded.")
     return make_client(tree.root)
 
 
-def test_quoted_phrases_match_words_together_and_in_order(phrase_client) -> None:  # type: ignore[no-untyped-def]
+def test_quoted_phrases_match_words_together_and_in_order(phrase_client: TestClient) -> None:
     assert set(slugs(search(phrase_client, "minimum commitment"))) == {"adjacent", "apart", "refunds"}
     assert set(slugs(search(phrase_client, '"minimum commitment"'))) == {"adjacent", "refunds"}
     assert set(slugs(search(phrase_client, '"commitment minimum"'))) == set()
 
 
-def test_a_minus_excludes_a_word_or_a_phrase(phrase_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_minus_excludes_a_word_or_a_phrase(phrase_client: TestClient) -> None:
     assert set(slugs(search(phrase_client, "contract -refunded"))) == {"adjacent", "apart"}
     assert set(slugs(search(phrase_client, 'contract -"minimum commitment"'))) == {"apart"}
     assert set(slugs(search(phrase_client, '"minimum commitment" -refunded'))) == {"adjacent"}
 
 
-def test_an_unbalanced_quote_is_a_phrase_to_the_end(phrase_client) -> None:  # type: ignore[no-untyped-def]
+def test_an_unbalanced_quote_is_a_phrase_to_the_end(phrase_client: TestClient) -> None:
     assert set(slugs(search(phrase_client, '"minimum commitment'))) == {"adjacent", "refunds"}
 
 
@@ -151,7 +152,7 @@ def test_an_unbalanced_quote_is_a_phrase_to_the_end(phrase_client) -> None:  # t
 
 
 @pytest.fixture
-def faceted_client(make_client, tree: ContentTree):  # type: ignore[no-untyped-def]
+def faceted_client(make_client: MakeClient, tree: ContentTree) -> TestClient:
     layout = [("billing", "faq")] * 3 + [("billing", "tutorial")] * 2 + [("accounts", "faq")] * 4 + [("refunds", "video")]
     for number, (category, kind) in enumerate(layout, start=1):
         extra = {"video": "https://media.example.com/v.mp4"} if kind == "video" else {}
@@ -161,7 +162,7 @@ def faceted_client(make_client, tree: ContentTree):  # type: ignore[no-untyped-d
     return make_client(tree.root)
 
 
-def test_filters_narrow_results_and_facets_count_them(faceted_client) -> None:  # type: ignore[no-untyped-def]
+def test_filters_narrow_results_and_facets_count_them(faceted_client: TestClient) -> None:
     body = search(faceted_client, "password")
     assert body["total"] == 10
     assert body["facets"] == {"category": {"billing": 5, "accounts": 4, "refunds": 1},
@@ -175,7 +176,7 @@ def test_filters_narrow_results_and_facets_count_them(faceted_client) -> None:  
     assert both["total"] == 2 and {r["type"] for r in both["results"]} == {"tutorial"}
 
 
-def test_pages_of_results_do_not_overlap(faceted_client) -> None:  # type: ignore[no-untyped-def]
+def test_pages_of_results_do_not_overlap(faceted_client: TestClient) -> None:
     first = search(faceted_client, "password", limit=4)
     second = search(faceted_client, "password", limit=4, offset=4)
     third = search(faceted_client, "password", limit=4, offset=8)
@@ -185,7 +186,7 @@ def test_pages_of_results_do_not_overlap(faceted_client) -> None:  # type: ignor
     assert search(faceted_client, "password", offset=10)["total"] == 10
 
 
-def test_the_results_page_paginates_and_links_facets(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_the_results_page_paginates_and_links_facets(make_client: MakeClient, tree: ContentTree) -> None:
     for number in range(1, 26):
         tree.add("en", f"page-{number}", id=number, title=f"Password help {number}", body="Password.")
     client = make_client(tree.root)
@@ -198,7 +199,7 @@ def test_the_results_page_paginates_and_links_facets(make_client, tree: ContentT
     assert beyond.status_code == 200 and 'class="result"' not in beyond.text
 
 
-def test_excerpts_mark_the_matched_words_and_escape_html(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_excerpts_mark_the_matched_words_and_escape_html(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "escaped", id=1, title="Odd page",
              body="Type `<script>alert(1)</script>` then ask for a refund. Refunds take a week.")
     body = search(make_client(tree.root), "refunds")
@@ -207,8 +208,8 @@ def test_excerpts_mark_the_matched_words_and_escape_html(make_client, tree: Cont
     assert "<script>" not in highlight and "&lt;script&gt;" in highlight
 
 
-def test_zero_results_offer_popular_articles_categories_and_support(client) -> None:  # type: ignore[no-untyped-def]
-    html = client.get("/en/search", params={"q": "xylophone zeppelin"}).text
+def test_zero_results_offer_popular_articles_categories_and_support(sample_client: TestClient) -> None:
+    html = sample_client.get("/en/search", params={"q": "xylophone zeppelin"}).text
     assert "No article matches your search" in html
     assert 'href="/en/articles/' in html.split("Popular articles", 1)[1]
     assert 'href="/en/support-codes/"' in html
@@ -218,9 +219,9 @@ def test_zero_results_offer_popular_articles_categories_and_support(client) -> N
 # --- suggestions as you type ------------------------------------------------------------------
 
 
-def test_suggest_completes_the_last_word_and_forgives_typos(client) -> None:  # type: ignore[no-untyped-def]
+def test_suggest_completes_the_last_word_and_forgives_typos(sample_client: TestClient) -> None:
     def titles(q: str, lang: str = "en") -> list[str]:
-        response = client.get("/api/v1/suggest", params={"q": q, "lang": lang})
+        response = sample_client.get("/api/v1/suggest", params={"q": q, "lang": lang})
         assert response.status_code == 200
         return [s["title"] for s in response.json()["suggestions"]]
 
@@ -230,11 +231,11 @@ def test_suggest_completes_the_last_word_and_forgives_typos(client) -> None:  # 
     assert any("código" in t.lower() for t in titles("codig", "pt"))
     assert titles("") == [] and titles("   ") == []
     assert len(titles("s")) <= 8
-    body = client.get("/api/v1/suggest", params={"q": "upgr", "lang": "en"}).json()
+    body = sample_client.get("/api/v1/suggest", params={"q": "upgr", "lang": "en"}).json()
     assert body["suggestions"][0]["url"] == "/en/articles/upgrade-premium-support"
 
 
-def test_the_openapi_document_describes_search_and_suggest(client) -> None:  # type: ignore[no-untyped-def]
-    document = client.get("/api/v1/openapi.json").json()
+def test_the_openapi_document_describes_search_and_suggest(sample_client: TestClient) -> None:
+    document = sample_client.get("/api/v1/openapi.json").json()
     assert {"/api/v1/search", "/api/v1/suggest"} <= set(document["paths"])
     assert "SearchResults" in document["components"]["schemas"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import LiveServer
+from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_misspelled_query_suggests_the_article_and_the_keyboard_picks_it(live_server, page) -> None:  # type: ignore[no-untyped-def]
+def test_a_misspelled_query_suggests_the_article_and_the_keyboard_picks_it(live_server: LiveServer, page: Page) -> None:
     page.goto(live_server.url + "/en/")
     box = page.locator("#search-q-hero")
     assert box.get_attribute("role") == "combobox" and box.get_attribute("aria-expanded") == "false"
@@ -35,7 +37,7 @@ def test_a_misspelled_query_suggests_the_article_and_the_keyboard_picks_it(live_
     assert "VIP code" in page.locator("h1").inner_text()
 
 
-def test_a_suggestion_can_be_clicked(live_server, page) -> None:  # type: ignore[no-untyped-def]
+def test_a_suggestion_can_be_clicked(live_server: LiveServer, page: Page) -> None:
     page.goto(live_server.url + "/en/articles/article-feedback")
     box = page.locator("#search-q-header")
     box.fill("upgr")
@@ -43,7 +45,7 @@ def test_a_suggestion_can_be_clicked(live_server, page) -> None:  # type: ignore
     page.wait_for_url("**/en/articles/upgrade-premium-support")
 
 
-def test_enter_without_a_chosen_suggestion_shows_the_results_page(live_server, page) -> None:  # type: ignore[no-untyped-def]
+def test_enter_without_a_chosen_suggestion_shows_the_results_page(live_server: LiveServer, page: Page) -> None:
     page.goto(live_server.url + "/en/")
     box = page.locator("#search-q-hero")
     box.fill("premum suport")
@@ -54,7 +56,7 @@ def test_enter_without_a_chosen_suggestion_shows_the_results_page(live_server, p
     page.wait_for_url("**/en/articles/**")
 
 
-def test_search_works_without_javascript(live_server, page_without_js) -> None:  # type: ignore[no-untyped-def]
+def test_search_works_without_javascript(live_server: LiveServer, page_without_js: Page) -> None:
     page = page_without_js
     page.goto(live_server.url + "/fr/")
     page.locator("#search-q-hero").fill("remboursé")

@@ -24,7 +24,7 @@ from kb.search.index import SearchIndex
 from kb.search.query import parse_query
 from kb.content.site import Site
 from kb.web.app import create_app
-from tests.conftest import ContentTree, settings_for
+from tests.conftest import ContentTree, MakeClient, settings_for
 
 LONG_BODY = "\n\n".join(f"Paragraph {n}: the router forwards packets between networks, lorem ipsum "
                         f"dolor sit amet word{n}." for n in range(40))
@@ -145,7 +145,7 @@ def test_a_build_process_killed_midway_leaves_no_broken_index_and_the_server_bui
         assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [build]  # the killed one's tmp- is gone
 
 
-def test_a_small_site_is_built_in_the_server_process(make_client, tree: ContentTree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_small_site_is_built_in_the_server_process(make_client: MakeClient, tree: ContentTree, tmp_path: Path) -> None:
     tree.add("en", "router", id=1, title="Router lights")
     client = make_client(tree.root)
     assert total(client) == 1  # a search made during a short build waits for it
@@ -171,7 +171,7 @@ def test_a_search_made_during_a_build_waits_for_it_rather_than_failing(
 
 @pytest.mark.parametrize("noticed_by", ["healthz", "search", "edit"])
 def test_a_deleted_index_folder_is_rebuilt_with_one_log_line(
-        make_client, tree: ContentTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+        make_client: MakeClient, tree: ContentTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture, gate: threading.Event, noticed_by: str) -> None:
     monkeypatch.setattr(service, "READY_WAIT_SECONDS", 0.1)
     tree.add("en", "router", id=1, title="Router lights")
@@ -249,7 +249,7 @@ def test_twenty_back_to_back_rebuilds_always_keep_the_previous_build(
 
 
 def test_a_site_left_without_an_open_index_and_no_build_coming_starts_one(
-        make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+        make_client: MakeClient, tree: ContentTree) -> None:
     # The safety net behind on_lost: a folder deleted again just as a rebuild finished.
     tree.add("en", "router", id=1, title="Router lights")
     client = make_client(tree.root)

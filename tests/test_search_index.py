@@ -20,7 +20,7 @@ from kb.search.errors import SearchBusy
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
 from kb.content.site import Site
-from tests.conftest import ContentTree
+from tests.conftest import ContentTree, MakeClient
 
 
 def titles(client: Any, q: str, lang: str = "en") -> list[str]:
@@ -50,7 +50,7 @@ def wait_for(predicate: Any, timeout: float = 5.0) -> float:
 # --- incremental updates -------------------------------------------------------------------
 
 
-def test_an_edited_article_is_searchable_within_a_second(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_an_edited_article_is_searchable_within_a_second(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "router", id=1, title="Router lights", body="The lights blink.")
     tree.add("en", "modem", id=2, title="Modem setup", body="Plug it in.")
     client = make_client(tree.root, watch_seconds=60)  # the test reloads, not the watcher
@@ -67,7 +67,7 @@ def test_an_edited_article_is_searchable_within_a_second(make_client, tree: Cont
     assert titles(client, "router") == ["Router lights"]
 
 
-def test_a_new_language_gets_its_own_index_while_serving(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_language_gets_its_own_index_while_serving(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "router", id=1, title="Router lights")
     client = make_client(tree.root, watch_seconds=60)
     tree.add("de", "router-de", id=1, title="Router Kündigung", body="Kündigungen sind möglich.")
@@ -76,7 +76,7 @@ def test_a_new_language_gets_its_own_index_while_serving(make_client, tree: Cont
     assert titles(client, "kundigung", "de") == ["Router Kündigung"]
 
 
-def test_drafts_are_never_indexed_and_unpublishing_removes_an_article(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_drafts_are_never_indexed_and_unpublishing_removes_an_article(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "draft", id=1, title="Secret roadmap", status="draft")
     tree.add("en", "other", id=3, title="Something else")
     tree.add("en", "public", id=2, title="Public roadmap")
@@ -88,7 +88,7 @@ def test_drafts_are_never_indexed_and_unpublishing_removes_an_article(make_clien
     assert titles(client, "roadmap") == []
 
 
-def test_serve_updates_only_what_changed_since_the_last_run(make_client, tree: ContentTree, tmp_path: Path,
+def test_serve_updates_only_what_changed_since_the_last_run(make_client: MakeClient, tree: ContentTree, tmp_path: Path,
                                                             caplog: pytest.LogCaptureFixture) -> None:
     for number in range(1, 6):
         tree.add("en", f"page-{number}", id=number, title=f"Page {number} about routers")
@@ -113,7 +113,7 @@ def test_serve_updates_only_what_changed_since_the_last_run(make_client, tree: C
 @pytest.mark.parametrize("damage", ["current-missing", "current-garbage", "build-deleted", "toc-garbage",
                                     "segment-truncated", "old-schema"])
 def test_a_missing_or_damaged_index_is_rebuilt_at_start_with_a_log_line(
-        make_client, tree: ContentTree, tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str) -> None:
+        make_client: MakeClient, tree: ContentTree, tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str) -> None:
     tree.add("en", "router", id=1, title="Router lights", body="The lights blink.")
     make_client(tree.root).__exit__(None, None, None)
     index_dir = tmp_path / "index"
@@ -204,7 +204,7 @@ def test_a_killed_rebuild_leaves_the_previous_index_serving(tmp_path: Path) -> N
     reopened.close()
 
 
-def test_a_running_site_switches_to_a_build_made_by_kb_index(make_client, tree: ContentTree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_running_site_switches_to_a_build_made_by_kb_index(make_client: MakeClient, tree: ContentTree, tmp_path: Path) -> None:
     tree.add("en", "router", id=1, title="Router lights")
     client = make_client(tree.root, watch_seconds=60)
     tree.add("en", "switch", id=2, title="Switch ports")
@@ -216,7 +216,7 @@ def test_a_running_site_switches_to_a_build_made_by_kb_index(make_client, tree: 
 
 
 def test_another_writer_holding_the_lock_delays_updates_but_not_searches(
-        make_client, tree: ContentTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        make_client: MakeClient, tree: ContentTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builds, "WRITE_TIMEOUT", 0.2)
     monkeypatch.setattr(service, "RETRY_SECONDS", 0.3)
     tree.add("en", "router", id=1, title="Router lights")

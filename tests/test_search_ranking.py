@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 from whoosh.reading import MultiReader
 
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
 from kb.content.site import Site
-from tests.conftest import ContentTree
+from tests.conftest import ContentTree, MakeClient
 
 
 def search(client: Any, q: str, lang: str = "en") -> dict[str, Any]:
@@ -31,7 +32,7 @@ def slugs(client: Any, q: str, lang: str = "en") -> list[str]:
 
 
 @pytest.fixture
-def reference(make_client, tree: ContentTree) -> Any:  # type: ignore[no-untyped-def]
+def reference(make_client: MakeClient, tree: ContentTree) -> Any:
     """Command pages where other pages say the query's words more often than its own page."""
     tar = "Use tar to pack the tar archive; tar reads tar files."
     tree.add("en", "tar", id=1, title="tar", summary="Archiving utility.", body="Create an archive.")
@@ -72,11 +73,11 @@ def reference(make_client, tree: ContentTree) -> Any:  # type: ignore[no-untyped
     ("pacman -D", "pacman-d"),  # the whole text as typed, though "-D" reads as an exclusion
     ("((", "double-parens"),  # no word at all: only an exact title can match
 ])
-def test_a_page_whose_title_is_the_query_ranks_first(reference, query, expected) -> None:  # type: ignore[no-untyped-def]
+def test_a_page_whose_title_is_the_query_ranks_first(reference: TestClient, query: str, expected: str) -> None:
     assert slugs(reference, query)[0] == expected
 
 
-def test_titles_with_every_word_rank_before_pages_that_only_mention_them(reference) -> None:  # type: ignore[no-untyped-def]
+def test_titles_with_every_word_rank_before_pages_that_only_mention_them(reference: TestClient) -> None:
     order = slugs(reference, "tar")
     assert order[:2] == ["tar", "tar-split"]  # the whole title, then a title with the word
     assert order.index("git-get-tar-commit-id") == 2  # "tar" is in its title too, not alone
@@ -93,11 +94,11 @@ def test_titles_with_every_word_rank_before_pages_that_only_mention_them(referen
     ("aliases", "about-aliases"),
     ("about_Aliases", "about-aliases"),
 ])
-def test_queries_of_stop_words_are_searched_as_typed(reference, query, expected) -> None:  # type: ignore[no-untyped-def]
+def test_queries_of_stop_words_are_searched_as_typed(reference: TestClient, query: str, expected: str) -> None:
     assert slugs(reference, query)[0] == expected
 
 
-def test_a_query_of_stop_words_also_finds_pages_that_only_mention_them(reference) -> None:  # type: ignore[no-untyped-def]
+def test_a_query_of_stop_words_also_finds_pages_that_only_mention_them(reference: TestClient) -> None:
     assert set(slugs(reference, "where")) == {"where-object", "object-guide"}
     assert slugs(reference, "about if") == ["about-if", "object-guide"]
 
@@ -106,7 +107,7 @@ def test_a_query_of_stop_words_also_finds_pages_that_only_mention_them(reference
     ("en", "until"), ("en", "which"), ("en", "more"), ("en", "who"), ("en", "as"), ("en", "q"),
     ("en", "r"), ("en", "c++"), ("en", "vi"), ("fr", "du"), ("de", "am"), ("it", "vi"),
 ])
-def test_titles_made_of_a_stop_word_or_one_letter_are_found(make_client, tree: ContentTree, lang, title) -> None:  # type: ignore[no-untyped-def]
+def test_titles_made_of_a_stop_word_or_one_letter_are_found(make_client: MakeClient, tree: ContentTree, lang: str, title: str) -> None:
     body = f"Which page is more useful until now? Who knows: as q or r, vi or c, du or am. {title} {title}."
     tree.add(lang, "target", id=1, title=title, summary="A command.", body="Runs it.")
     for number in range(2, 6):
@@ -123,7 +124,7 @@ def test_a_minus_excludes_only_before_a_letter_at_the_start_of_a_word() -> None:
     assert parsed.excluded == ("money back", "refund")  # quoted parts are read first
 
 
-def test_an_option_in_the_query_finds_the_page_that_documents_it(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_an_option_in_the_query_finds_the_page_that_documents_it(make_client: MakeClient, tree: ContentTree) -> None:
     tree.add("en", "acme-sh", id=1, title="acme.sh", summary="Certificates.",
              body="Issue a certificate with a DNS challenge: `acme.sh --issue --dns dns_cf --domain example.com`")
     tree.add("en", "acme-other", id=2, title="acme.sh webroot", summary="Certificates.",
@@ -137,7 +138,7 @@ def test_an_option_in_the_query_finds_the_page_that_documents_it(make_client, tr
 
 
 @pytest.fixture
-def rare_words(make_client, tree: ContentTree) -> Any:  # type: ignore[no-untyped-def]
+def rare_words(make_client: MakeClient, tree: ContentTree) -> Any:
     tree.add("en", "conntrack", id=1, title="conntrack", summary="Tracks network connections.",
              body="List the connection tracking table.")
     for number in range(2, 8):
@@ -156,11 +157,11 @@ def rare_words(make_client, tree: ContentTree) -> Any:  # type: ignore[no-untype
     ("cut", "cut"),  # issue 16: rewritten to "cat"
     ("cut fields", "cut"),
 ])
-def test_a_rare_word_the_index_has_is_searched_as_typed(rare_words, query, expected) -> None:  # type: ignore[no-untyped-def]
+def test_a_rare_word_the_index_has_is_searched_as_typed(rare_words: TestClient, query: str, expected: str) -> None:
     assert slugs(rare_words, query)[0] == expected
 
 
-def test_a_rare_words_correction_only_adds_results_after_it(rare_words) -> None:  # type: ignore[no-untyped-def]
+def test_a_rare_words_correction_only_adds_results_after_it(rare_words: TestClient) -> None:
     body = search(rare_words, "conntrack")
     order = [r["slug"] for r in body["results"]]
     assert order[0] == "conntrack"
@@ -168,7 +169,7 @@ def test_a_rare_words_correction_only_adds_results_after_it(rare_words) -> None:
     assert body["suggestion"] == "contract"  # offered, not imposed
 
 
-def test_an_unknown_word_is_still_corrected(rare_words) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_word_is_still_corrected(rare_words: TestClient) -> None:
     body = search(rare_words, "contrat")
     assert body["results"] and all(r["slug"].startswith("contract-") for r in body["results"])
     assert body["suggestion"] == "contract"
@@ -210,7 +211,7 @@ def test_corrections_are_looked_up_per_segment(tmp_path: Path, tree: ContentTree
 
 
 @pytest.fixture
-def copies(make_client, tree: ContentTree) -> Any:  # type: ignore[no-untyped-def]
+def copies(make_client: MakeClient, tree: ContentTree) -> Any:
     for number, category in enumerate(["billing", "refunds", "accounts", "billing", "refunds"], start=1):
         tree.add("en", f"get-it-{number}", id=number, title="get-it", category=category, tags=["get"],
                  summary="Downloads a file.", folder=f"{category}-{number}")
@@ -218,13 +219,13 @@ def copies(make_client, tree: ContentTree) -> Any:  # type: ignore[no-untyped-de
     return make_client(tree.root)
 
 
-def test_suggestions_show_each_title_once(copies) -> None:  # type: ignore[no-untyped-def]
+def test_suggestions_show_each_title_once(copies: TestClient) -> None:
     body = copies.get("/api/v1/suggest", params={"q": "get", "lang": "en"}).json()
     titles = [s["title"] for s in body["suggestions"]]
     assert sorted(titles) == ["Get started", "get-it"]  # issue 10: five times "get-it"
 
 
-def test_related_articles_show_each_title_once(copies) -> None:  # type: ignore[no-untyped-def]
+def test_related_articles_show_each_title_once(copies: TestClient) -> None:
     html = copies.get("/en/articles/get-started").text
     related = html[html.index('id="related-title"'):]
     related = related[:related.index("</section>")]

@@ -7,11 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from starlette.testclient import TestClient
 
 from kb.storage import searchlog
-from kb.web.app import create_app
 from kb.web.security import visitor_hash
-from tests.conftest import SAMPLE_CONTENT, settings_for
+from tests.conftest import ContentTree, MakeClient
 
 ODD_QUERIES = [
     "", "   ", "\t\n", "x" * 10_000, "premium " * 2_000,
@@ -24,18 +24,14 @@ ODD_QUERIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One app for the many read-only cases below (building an index per case is slow)."""
-    from starlette.testclient import TestClient
-
-    root = tmp_path_factory.mktemp("search-web")
-    with TestClient(create_app(settings_for(root, SAMPLE_CONTENT)), follow_redirects=False) as client:
-        yield client
+@pytest.fixture
+def shared(sample_client: TestClient) -> TestClient:
+    """The session's read-only sample app, for the many cases below (an app per case is slow)."""
+    return sample_client
 
 
 @pytest.mark.parametrize("q", ODD_QUERIES)
-def test_no_query_text_breaks_the_api(shared, q) -> None:  # type: ignore[no-untyped-def]
+def test_no_query_text_breaks_the_api(shared: TestClient, q: str) -> None:
     response = shared.get("/api/v1/search", params={"q": q, "lang": "en"})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -45,38 +41,38 @@ def test_no_query_text_breaks_the_api(shared, q) -> None:  # type: ignore[no-unt
 
 
 @pytest.mark.parametrize("q", ODD_QUERIES)
-def test_no_query_text_breaks_the_results_page(shared, q) -> None:  # type: ignore[no-untyped-def]
+def test_no_query_text_breaks_the_results_page(shared: TestClient, q: str) -> None:
     response = shared.get("/en/search", params={"q": q})
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.text
 
 
-def test_operators_are_plain_words_and_empty_queries_find_nothing(client) -> None:  # type: ignore[no-untyped-def]
+def test_operators_are_plain_words_and_empty_queries_find_nothing(sample_client: TestClient) -> None:
     def total(q: str) -> int:
-        return client.get("/api/v1/search", params={"q": q, "lang": "en"}).json()["total"]  # type: ignore[no-any-return]
+        return sample_client.get("/api/v1/search", params={"q": q, "lang": "en"}).json()["total"]  # type: ignore[no-any-return]
 
     assert total("") == 0 and total("   ") == 0 and total("* ? ~ ^ : ( ) [ ] { }") == 0
     assert total("premium AND support") == total("premium support") > 0
     assert total("title:premium") == 0  # the words "title" then "premium", not a field query
     assert total("premium:support") == total('"premium support"') > 0
-    html = client.get("/en/search", params={"q": ""}).text
+    html = sample_client.get("/en/search", params={"q": ""}).text
     assert "Type a few words" in html
 
 
-def test_a_long_query_is_cut_not_refused(client) -> None:  # type: ignore[no-untyped-def]
-    body = client.get("/api/v1/search", params={"q": "support " * 3_000, "lang": "en"}).json()
+def test_a_long_query_is_cut_not_refused(sample_client: TestClient) -> None:
+    body = sample_client.get("/api/v1/search", params={"q": "support " * 3_000, "lang": "en"}).json()
     assert len(body["query"]) <= 500 and body["total"] > 0
 
 
 @pytest.mark.parametrize("raw", ["q=%ff%fe", "q=premium%c3%28", "q=%80support", "q=%ed%a0%80"])
-def test_invalid_utf8_in_the_url_is_read_as_replacement_characters(shared, raw) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_utf8_in_the_url_is_read_as_replacement_characters(shared: TestClient, raw: str) -> None:
     assert shared.get(f"/api/v1/search?lang=en&{raw}").status_code == 200
     assert shared.get(f"/en/search?{raw}").status_code == 200
     assert shared.get(f"/api/v1/suggest?lang=en&{raw}").status_code == 200
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5", str(10**9), "10**9", " ", "1e3", "1001"])
-def test_bad_page_numbers_are_a_clear_400(shared, value) -> None:  # type: ignore[no-untyped-def]
+def test_bad_page_numbers_are_a_clear_400(shared: TestClient, value: str) -> None:
     response = shared.get("/en/search", params={"q": "support", "page": value})
     assert response.status_code == 400
     assert "page must be" in response.text
@@ -87,21 +83,21 @@ def test_bad_page_numbers_are_a_clear_400(shared, value) -> None:  # type: ignor
     ("offset", "-1"), ("offset", "abc"), ("offset", str(10**9)),
     ("lang", "xx"), ("lang", "../.."), ("category", "nope"), ("type", "podcast"),
 ])
-def test_bad_api_parameters_are_a_400_json_error(shared, name, value) -> None:  # type: ignore[no-untyped-def]
+def test_bad_api_parameters_are_a_400_json_error(shared: TestClient, name: str, value: str) -> None:
     response = shared.get("/api/v1/search", params={"q": "support", "lang": "en", name: value})
     assert response.status_code == 400
     assert name.split("_")[0] in response.json()["error"]
 
 
-def test_bad_filters_on_the_page_are_a_400_page(client) -> None:  # type: ignore[no-untyped-def]
+def test_bad_filters_on_the_page_are_a_400_page(sample_client: TestClient) -> None:
     for params in ({"category": "nope"}, {"type": "podcast"}):
-        response = client.get("/en/search", params={"q": "support", **params})
+        response = sample_client.get("/en/search", params={"q": "support", **params})
         assert response.status_code == 400 and "text/html" in response.headers["content-type"]
-    assert client.get("/xx/search", params={"q": "support"}).status_code == 404
+    assert sample_client.get("/xx/search", params={"q": "support"}).status_code == 404
 
 
-def test_the_api_searches_the_default_language_when_none_is_given(client) -> None:  # type: ignore[no-untyped-def]
-    body = client.get("/api/v1/search", params={"q": "support code"}).json()
+def test_the_api_searches_the_default_language_when_none_is_given(sample_client: TestClient) -> None:
+    body = sample_client.get("/api/v1/search", params={"q": "support code"}).json()
     assert body["results"] and {r["lang"] for r in body["results"]} == {"en"}
 
 
@@ -112,7 +108,7 @@ def flush(client: Any) -> None:
     client.portal.call(client.app.state.kb.db.flush)
 
 
-def test_searches_and_clicks_are_logged_without_ip_addresses(client) -> None:  # type: ignore[no-untyped-def]
+def test_searches_and_clicks_are_logged_without_ip_addresses(client: TestClient) -> None:
     client.get("/en/")  # get a visitor cookie
     page = client.get("/en/search", params={"q": "  Premium   SUPPORT ", "type": "faq"})
     client.get("/api/v1/search", params={"q": "xylophone", "lang": "pt"})
@@ -145,7 +141,7 @@ def test_searches_and_clicks_are_logged_without_ip_addresses(client) -> None:  #
     assert visitor_hash(settings.secret_key, "x") != "x"
 
 
-def test_a_click_on_an_unknown_article_is_a_404_and_bad_ranks_are_not_logged(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_click_on_an_unknown_article_is_a_404_and_bad_ranks_are_not_logged(client: TestClient) -> None:
     assert client.get("/en/search/click", params={"to": "nope", "q": "x", "rank": 1}).status_code == 404
     response = client.get("/en/search/click", params={"to": "upgrade-premium-support", "q": "x", "rank": "abc"})
     assert response.status_code == 302
@@ -153,7 +149,7 @@ def test_a_click_on_an_unknown_article_is_a_404_and_bad_ranks_are_not_logged(cli
     assert client.portal.call(searchlog.recent_clicks, client.app.state.kb.db) == []
 
 
-def test_later_pages_keep_the_search_id_of_the_first(make_client, tree) -> None:  # type: ignore[no-untyped-def]
+def test_later_pages_keep_the_search_id_of_the_first(make_client: MakeClient, tree: ContentTree) -> None:
     for number in range(1, 16):
         tree.add("en", f"page-{number}", id=number, title=f"Password help {number}", body="Password.")
     client = make_client(tree.root)
@@ -167,8 +163,8 @@ def test_later_pages_keep_the_search_id_of_the_first(make_client, tree) -> None:
     assert len(client.portal.call(searchlog.recent_searches, client.app.state.kb.db)) == 1
 
 
-def test_excerpts_never_show_two_ellipses_in_a_row(client) -> None:  # type: ignore[no-untyped-def]
-    results = client.get("/api/v1/search", params={"q": "premium support", "lang": "en"}).json()["results"]
+def test_excerpts_never_show_two_ellipses_in_a_row(sample_client: TestClient) -> None:
+    results = sample_client.get("/api/v1/search", params={"q": "premium support", "lang": "en"}).json()["results"]
     assert results
     for result in results:
         assert "… …" not in result["highlight"], result["highlight"]

@@ -67,8 +67,8 @@ def static_url(html: str) -> str:
     "/no/such/page",
     "/",
 ])
-def test_public_answers_of_every_kind_carry_the_headers(client: TestClient, path: str) -> None:
-    response = client.get(path)
+def test_public_answers_of_every_kind_carry_the_headers(sample_client: TestClient, path: str) -> None:
+    response = sample_client.get(path)
     assert response.status_code in {200, 302, 404}, (path, response.status_code)
     assert_secured(response)
     if path.startswith("/api/"):
@@ -85,11 +85,11 @@ def test_a_vote_and_a_refused_vote_carry_the_headers(client: TestClient) -> None
     assert_secured(refused)
 
 
-def test_hashed_static_files_carry_the_headers(client: TestClient) -> None:
-    asset = client.get(static_url(client.get("/en/").text))
+def test_hashed_static_files_carry_the_headers(sample_client: TestClient) -> None:
+    asset = sample_client.get(static_url(sample_client.get("/en/").text))
     assert asset.status_code == 200 and "immutable" in asset.headers["cache-control"]
     assert_secured(asset)
-    assert_secured(client.get("/static/css/no-such-file.css"))
+    assert_secured(sample_client.get("/static/css/no-such-file.css"))
 
 
 def test_a_route_with_its_own_stricter_policy_keeps_it(sample_tree: Path, make_client: Any) -> None:
@@ -114,8 +114,8 @@ def test_a_500_page_carries_the_headers(tmp_path: Path, sample_tree: Path) -> No
 
 
 @pytest.mark.parametrize("path", ["/admin/login", "/admin/articles", "/admin/no-such-page"])
-def test_the_admin_keeps_its_policy_signed_out(client: TestClient, path: str) -> None:
-    response = client.get(path)
+def test_the_admin_keeps_its_policy_signed_out(sample_client: TestClient, path: str) -> None:
+    response = sample_client.get(path)
     assert response.status_code in {200, 303, 404}
     assert_admin(response)
 
@@ -163,10 +163,10 @@ def test_rendered_pages_need_no_inline_code(make_client: Any, tree: Any) -> None
     assert not INLINE.search(page), INLINE.search(page)
 
 
-def test_the_sample_pages_need_no_inline_code(client: TestClient) -> None:
-    site = client.app.state.kb.site  # type: ignore[attr-defined]
+def test_the_sample_pages_need_no_inline_code(sample_client: TestClient) -> None:
+    site = sample_client.app.state.kb.site  # type: ignore[attr-defined]
     paths = ["/en/", "/fr/", *(f"/{a.lang}/articles/{a.slug}" for a in site.published())]
     for path in paths:
-        page = client.get(path)
+        page = sample_client.get(path)
         assert page.status_code == 200, path
         assert not INLINE.search(page.text), (path, INLINE.search(page.text))

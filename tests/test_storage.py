@@ -6,10 +6,11 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from kb.errors import ConfigError
-from kb.storage.db import Database, migrations
+from kb.storage.db import Database, WriteOp, migrations
 
 
 async def test_migrations_bring_a_new_database_to_the_latest_version(tmp_path: Path) -> None:
@@ -44,13 +45,13 @@ async def test_concurrent_writes_are_batched_and_all_committed(tmp_path: Path) -
     db = Database(tmp_path / "kb.sqlite3")
     await db.open()
 
-    def put(number: int):  # type: ignore[no-untyped-def]
-        async def op(conn):  # type: ignore[no-untyped-def]
+    def put(number: int) -> WriteOp[int]:
+        async def op(conn: aiosqlite.Connection) -> int:
             await conn.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (f"k{number}", str(number)))
             return number
         return op
 
-    async def failing(conn):  # type: ignore[no-untyped-def]
+    async def failing(conn: aiosqlite.Connection) -> None:
         await conn.execute("INSERT INTO kv (key, value) VALUES ('k1', 'duplicate')")
 
     results = await asyncio.gather(*(db.write(put(n)) for n in range(300)), db.write(failing),
@@ -68,14 +69,14 @@ async def test_a_write_that_fails_halfway_is_undone_alone(tmp_path: Path) -> Non
     await db.open()
     calls: list[str] = []
 
-    def put(key: str):  # type: ignore[no-untyped-def]
-        async def op(conn):  # type: ignore[no-untyped-def]
+    def put(key: str) -> WriteOp[str]:
+        async def op(conn: aiosqlite.Connection) -> str:
             calls.append(key)
             await conn.execute("INSERT INTO kv (key, value) VALUES (?, 'v')", (key,))
             return key
         return op
 
-    async def halfway(conn):  # type: ignore[no-untyped-def]
+    async def halfway(conn: aiosqlite.Connection) -> None:
         await conn.execute("INSERT INTO kv (key, value) VALUES ('half', 'written')")
         raise ValueError("changed my mind")
 

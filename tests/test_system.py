@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from starlette.testclient import TestClient
 
-def test_healthz_reports_status_and_article_count(client) -> None:  # type: ignore[no-untyped-def]
-    body = client.get("/healthz").json()
+
+def test_healthz_reports_status_and_article_count(sample_client: TestClient) -> None:
+    body = sample_client.get("/healthz").json()
     assert body["status"] == "ok" and body["articles"] == 27
 
 
-def test_sitemap_lists_every_published_article_with_alternates(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.get("/sitemap.xml")
+def test_sitemap_lists_every_published_article_with_alternates(sample_client: TestClient) -> None:
+    response = sample_client.get("/sitemap.xml")
     root = ET.fromstring(response.content)
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
     locs = [loc.text for loc in root.findall("s:url/s:loc", ns)]
@@ -20,13 +22,13 @@ def test_sitemap_lists_every_published_article_with_alternates(client) -> None: 
     assert len(root.findall("s:url/x:link", ns)) == 27 * 3
 
 
-def test_robots_points_to_the_sitemap_and_hides_admin(client) -> None:  # type: ignore[no-untyped-def]
-    text = client.get("/robots.txt").text
+def test_robots_points_to_the_sitemap_and_hides_admin(sample_client: TestClient) -> None:
+    text = sample_client.get("/robots.txt").text
     assert "Sitemap: http://testserver/sitemap.xml" in text and "Disallow: /admin/" in text
 
 
-def test_atom_feed_lists_recent_articles_of_one_language(client) -> None:  # type: ignore[no-untyped-def]
-    root = ET.fromstring(client.get("/fr/feed.xml").content)
+def test_atom_feed_lists_recent_articles_of_one_language(sample_client: TestClient) -> None:
+    root = ET.fromstring(sample_client.get("/fr/feed.xml").content)
     ns = {"a": "http://www.w3.org/2005/Atom"}
     entries = root.findall("a:entry", ns)
     assert len(entries) == 9

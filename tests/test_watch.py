@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from conftest import ContentTree
+from conftest import ContentTree, MakeClient
 
 
-def test_an_article_edited_on_disk_is_served_after_the_next_scan(make_client, tree: ContentTree) -> None:  # type: ignore[no-untyped-def]
+def test_an_article_edited_on_disk_is_served_after_the_next_scan(make_client: MakeClient, tree: ContentTree) -> None:
     path = tree.add("en", "changing", body="Old answer.\n")
     client = make_client(tree.root, watch_seconds=0.05)
     assert "Old answer." in client.get("/en/articles/changing").text

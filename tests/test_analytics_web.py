@@ -139,7 +139,10 @@ def test_filters_narrow_every_section(app: TestClient) -> None:
     "sort=nope", "dir=up", "lang=de", "category=nope", "type=podcast", "interval=hour", "page=0", "page=abc"])
 def test_bad_parameters_get_a_clear_400(app: TestClient, query: str) -> None:
     signed_in(app, "ann", "analyst")
-    assert app.get(f"/admin/analytics?{query}").status_code == 400
+    response = app.get(f"/admin/analytics?{query}")
+    assert response.status_code == 400
+    last_parameter = query.rsplit("&", 1)[-1].split("=")[0]  # the one that is wrong
+    assert last_parameter in soup(response).select_one(".error-message").get_text(), response.text
 
 
 def test_search_section_and_content_gap_link_for_editors(app: TestClient) -> None:
@@ -185,9 +188,13 @@ def test_drill_down_comments_filter(app: TestClient) -> None:
     page = soup(app.get(f"/admin/analytics/articles/1?lang=en&{WEEK}&q=paypal"))
     assert [c.get_text() for c in page.select(".comments blockquote")] == ["Nothing about refunds to PayPal"]
     assert page.select_one("a.button") is None  # analysts get no edit link
-    assert app.get(f"/admin/analytics/articles/1?lang=en&{WEEK}&helpful=maybe").status_code == 400
-    assert app.get(f"/admin/analytics/articles/77?lang=en&{WEEK}").status_code == 404
-    assert app.get("/admin/analytics/articles/abc").status_code == 404
+    for url, status, message in [
+            (f"/admin/analytics/articles/1?lang=en&{WEEK}&helpful=maybe", 400, "helpful must be yes or no"),
+            (f"/admin/analytics/articles/77?lang=en&{WEEK}", 404, "no article with this id and language"),
+            ("/admin/analytics/articles/abc", 404, "no article with this id")]:
+        response = app.get(url)
+        assert response.status_code == status, url
+        assert soup(response).select_one(".error-message").get_text() == message, url
 
 
 # --- downloads and the API --------------------------------------------------------------------
@@ -206,12 +213,17 @@ def test_downloads_parse_back_to_the_same_rows_as_json(app: TestClient) -> None:
                        for k, v in want.items()}
     articles = list(csv.DictReader(io.StringIO(app.get(f"/admin/analytics/export/articles?{WEEK}").text)))
     assert articles[0]["title"] == "Refund policy" and articles[0]["wilson_lower_bound"] == "0.0889"
-    assert app.get(f"/admin/analytics/export/visitors?{WEEK}").status_code == 404
-    assert app.get(f"/admin/analytics/export/votes?format=xml&{WEEK}").status_code == 400
+    unknown = app.get(f"/admin/analytics/export/visitors?{WEEK}")
+    assert unknown.status_code == 404
+    assert "no export named 'visitors'; one of votes" in soup(unknown).select_one(".error-message").get_text()
+    xml = app.get(f"/admin/analytics/export/votes?format=xml&{WEEK}")
+    assert xml.status_code == 400 and soup(xml).select_one(".error-message").get_text() == "format must be csv or json"
 
 
 def test_api_needs_a_valid_token(app: TestClient, tmp_path: Path) -> None:
-    assert app.get("/api/v1/analytics/summary").status_code == 401
+    anonymous = app.get("/api/v1/analytics/summary")
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {"error": "a valid API token is required (Authorization: Bearer <token>)"}
     refused = app.get("/api/v1/analytics/summary", headers={"Authorization": "Bearer kb_wrong"})
     assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
     assert refused.json()["error"]

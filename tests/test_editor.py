@@ -335,22 +335,29 @@ def test_odd_slugs_languages_and_categories_write_nothing(editor: TestClient, tr
 
 
 def test_bad_requests_get_clear_4xx(editor: TestClient) -> None:
+    def refused(response: Any, status: int, message: str) -> None:
+        assert response.status_code == status, response.text
+        assert soup(response).select_one(".error-message").get_text() == message
+
     form = open_form(editor, "/admin/articles/en/refund-policy")
-    assert editor.post("/admin/articles/en/refund-policy", data={**form, "action": "explode"}).status_code == 400
-    assert editor.post("/admin/articles/new", data={**form, "action": "explode"}).status_code == 400
-    assert editor.post("/admin/articles/en/refund-policy", data={**form, "title": "x" * 5000,
-                                                                 "action": "draft"}).status_code == 400
-    assert editor.post("/admin/articles/en/refund-policy/explode", data=form).status_code == 404
-    assert editor.get("/admin/articles?status=bogus").status_code == 400
-    assert editor.get("/admin/articles?category=nope").status_code == 400
-    assert editor.get("/admin/articles/en/refund-policy/translate?to=../x").status_code == 400
-    assert editor.post("/admin/history/en/1/restore", data={"csrf_token": form["csrf_token"],
-                                                            "revision": "x"}).status_code == 400
-    assert editor.post("/admin/history/en/1/restore", data={"csrf_token": form["csrf_token"],
-                                                            "revision": "12345"}).status_code == 404
+    refused(editor.post("/admin/articles/en/refund-policy", data={**form, "action": "explode"}),
+            400, "unknown action")
+    refused(editor.post("/admin/articles/new", data={**form, "action": "explode"}),
+            400, "action must be one of draft, review, publish")
+    refused(editor.post("/admin/articles/en/refund-policy", data={**form, "title": "x" * 5000, "action": "draft"}),
+            400, "title is too long (at most 2000 characters)")
+    refused(editor.post("/admin/articles/en/refund-policy/explode", data=form), 404, "not found")
+    refused(editor.get("/admin/articles?status=bogus"), 400, "status must be one of draft, review, pending, published")
+    refused(editor.get("/admin/articles?category=nope"), 400, "unknown category 'nope'")
+    refused(editor.get("/admin/articles/en/refund-policy/translate?to=../x"),
+            400, "to must be another two-letter language code")
+    refused(editor.post("/admin/history/en/1/restore", data={"csrf_token": form["csrf_token"], "revision": "x"}),
+            400, "revision must be a revision number")
+    refused(editor.post("/admin/history/en/1/restore", data={"csrf_token": form["csrf_token"], "revision": "12345"}),
+            404, "revision not found")
     new = open_form(editor, "/admin/articles/new")
-    assert editor.post("/admin/articles/new", data={**new, **NEW, "translation_of": "abc",
-                                                    "action": "draft"}).status_code == 400
+    refused(editor.post("/admin/articles/new", data={**new, **NEW, "translation_of": "abc", "action": "draft"}),
+            400, "translation_of must be an article id")
 
 
 # --- hostile Markdown ----------------------------------------------------------------------------

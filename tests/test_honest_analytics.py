@@ -102,7 +102,7 @@ def test_crawlers_searches_and_clicks_are_not_logged(client: TestClient) -> None
 
 def test_clicks_past_the_rate_limit_are_not_recorded_but_still_lead_to_the_article(
         client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(client.app.state.kb.click_limits.visitors, "limit", 3)  # type: ignore[attr-defined]
+    monkeypatch.setattr(client.app.state.kb.search_log.click_limits.visitors, "limit", 3)  # type: ignore[attr-defined]
     for _ in range(4):
         link = result_links(client, "premium support")[0]
         response = client.get(link)

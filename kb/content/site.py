@@ -139,6 +139,11 @@ class Site:
         return self._policy.current
 
     @property
+    def policy_version(self) -> str:
+        """The hash of the policy version pages show now ('' without policy data)."""
+        return self._policy.version
+
+    @property
     def revision(self) -> str:
         """Identifies what pages show: content plus policy data."""
         return f"{self.content.revision}-{self._policy.version}"

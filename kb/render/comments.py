@@ -88,8 +88,8 @@ def _report_visible(state: StateCore) -> None:
             if child.type in ("softbreak", "hardbreak"):
                 line += 1
             elif child.type == "text" and OPEN in child.content:  # an escaped `\<!--` is text_special
-                problems.append((line, "HTML comment shown as text: '<!--' without '-->' before the "
-                                       "end of its paragraph (start it on its own line, or close it)"))
+                problems.append((line, ("HTML comment shown as text: '<!--' without '-->' before the "
+                                        "end of its paragraph (start it on its own line, or close it)")))
 
 
 def comments_plugin(md: MarkdownIt) -> None:

@@ -49,8 +49,8 @@ def _missing_definitions(state: StateCore) -> None:
             for match in LITERAL_RE.finditer(text):
                 label = match.group(2) or match.group(1)
                 if normalizeReference(label) not in references:
-                    problems.append((number, f"reference link {match.group(0)} has no definition: "
-                                             f"add a line '[{label}]: target' or fix the label"))
+                    problems.append((number, (f"reference link {match.group(0)} has no definition: "
+                                              f"add a line '[{label}]: target' or fix the label")))
 
 
 def _missing_targets(state: StateCore) -> None:

@@ -27,7 +27,7 @@ def _category_digest(site: Site, article: Article) -> str:
 
 
 def _policy_version(site: Site) -> str:
-    return str(getattr(site.policy, "version", "") or "")
+    return site.policy_version
 
 
 def _base_fingerprint(site: Site, article: Article) -> str:

@@ -249,7 +249,7 @@ class Database:
                 if not savepoints:
                     try:
                         value = await op(conn)
-                    except Exception as exc:  # noqa: BLE001 - whatever failed, replay with savepoints
+                    except Exception as exc:  # whatever failed, replay with savepoints
                         if unavailable(exc):
                             raise  # the database itself: a replay would fail the same way
                         await conn.execute("ROLLBACK")

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from kb import i18n
 from kb.analytics.reports import Analytics
+from kb.analytics.views import PageViews
 from kb.auth import Auth
 from kb.config import Settings, resource_dir
 from kb.content.site import Site
@@ -27,6 +28,7 @@ from kb.feedback import Feedback
 from kb.policy.holder import PolicyHolder
 from kb.policy.live import PolicyService
 from kb.ratelimit import ClickLimits
+from kb.search.log import SearchLog
 from kb.search.service import SearchService
 from kb.storage.db import Database
 from kb.tokens import Tokens
@@ -80,8 +82,8 @@ def create_app(settings: Settings) -> Starlette:
         editor=Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang),
         analytics=Analytics(db, site),
         tokens=Tokens(db),
-        record_view=analytics_web.view_recorder(db),
-        click_limits=ClickLimits(),
+        views=PageViews(db),
+        search_log=SearchLog(db, ClickLimits()),
         admin_nav=(analytics_web.NAV_ENTRY,),
     )
     api_modules = [api, search_web, feedback_web, policy_web, analytics_api]

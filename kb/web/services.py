@@ -7,20 +7,21 @@ and the type checker knows what it gets; create_app is the only place that build
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import cast
 
 from starlette.requests import Request
 
 from kb.analytics.reports import Analytics
+from kb.analytics.views import PageViews
 from kb.auth import Auth
 from kb.config import Settings
-from kb.content.model import Article, check_filters
+from kb.content.model import check_filters
 from kb.content.site import Site
 from kb.editing.editor import Editor
 from kb.errors import BadRequest, NotFound
 from kb.feedback import Feedback
 from kb.policy.live import PolicyService
-from kb.ratelimit import ClickLimits
+from kb.search.log import SearchLog
 from kb.search.service import SearchService
 from kb.storage.db import Database
 from kb.tokens import Tokens
@@ -28,12 +29,6 @@ from kb.web.templating import Templates
 
 # A page of the admin area: (url, label, roles allowed to see it in the menu).
 NavEntry = tuple[str, str, tuple[str, ...]]
-
-
-class ViewRecorder(Protocol):
-    """Queues one page view of each article shown in full (kb.web.routes.analytics)."""
-
-    def __call__(self, request: Request, *articles: Article) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -49,8 +44,8 @@ class Services:
     editor: Editor
     analytics: Analytics
     tokens: Tokens
-    record_view: ViewRecorder
-    click_limits: ClickLimits  # search result clicks recorded per visitor and address
+    views: PageViews
+    search_log: SearchLog
     admin_nav: tuple[NavEntry, ...]  # entries other areas add to the admin menu (analytics)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
 from babel import Locale
@@ -19,12 +18,10 @@ from starlette.routing import Route
 from kb import i18n
 from kb.analytics.model import Figure, reason_label
 from kb.analytics.periods import PERIODS
-from kb.analytics.views import PageViews
 from kb.auth import EDITING_ROLES
-from kb.content.model import ARTICLE_TYPES, Article
+from kb.content.model import ARTICLE_TYPES
 from kb.content.site import Site
 from kb.i18n import N_
-from kb.storage.db import Database
 from kb.web.admin_pages import edit_url, render, ui_lang
 from kb.web.analytics_query import (
     MAX_PAGE,
@@ -35,7 +32,6 @@ from kb.web.analytics_query import (
     parse_query,
 )
 from kb.web.charts import chart
-from kb.web.security import hashed_visitor
 from kb.web.services import int_param, services
 from kb.web.sessions import require_role
 
@@ -57,21 +53,6 @@ COLUMNS = [
     ("trend", N_("Trend")), ("updated", N_("Last updated")),
 ]
 ATTENTION_LABELS = {"low": N_("Few readers helped"), "falling": N_("Helpful rate falling")}
-
-
-# --- the page-view hook ------------------------------------------------------------------------
-
-
-def view_recorder(db: Database) -> Callable[..., None]:
-    """What the article and category pages call with the articles they show in full with their
-    vote widget (a FAQ voted on from its category page was viewed there too): kb.analytics.views
-    queues the views, off the request path."""
-    views = PageViews(db)
-
-    def record(request: Request, *articles: Article) -> None:
-        views.record(hashed_visitor(request), request.headers.get("user-agent"), articles)
-
-    return record
 
 
 # --- formatting for templates ------------------------------------------------------------------

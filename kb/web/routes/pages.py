@@ -14,7 +14,7 @@ from kb.content.site import article_url, category_url
 from kb.errors import NotFound
 from kb.feedback import Panel
 from kb.web.security import hashed_visitor
-from kb.web.services import int_param, page_lang, services
+from kb.web.services import Services, int_param, page_lang, services
 from kb.web.urls import absolute
 
 RECENT_LIMIT = 6
@@ -62,7 +62,7 @@ async def category_page(request: Request) -> Response:
     others = [a for a in site.published(lang, category=category.key) if a.type != "faq"]
     subcategories = [(c, site.category_count(lang, c.key)) for c in site.children(category.key)]
     path = category_url(lang, category.key)
-    svc.record_view(request, *shown)  # each FAQ is shown in full, with its vote widget
+    _record_views(request, svc, shown)  # each FAQ is shown in full, with its vote widget
     return svc.templates.response(request, lang, "category.html", {
         "category": category,
         "breadcrumbs": site.ancestors(category.key)[:-1],
@@ -79,6 +79,11 @@ async def category_page(request: Request) -> Response:
     })
 
 
+def _record_views(request: Request, svc: Services, shown: list[Article]) -> None:
+    """Queue a view of each article shown in full with its vote widget (kb.analytics.views)."""
+    svc.views.record(hashed_visitor(request), request.headers.get("user-agent"), shown)
+
+
 async def article_page(request: Request) -> Response:
     lang = page_lang(request)
     svc = services(request)
@@ -86,7 +91,7 @@ async def article_page(request: Request) -> Response:
     article = site.article(lang, str(request.path_params["slug"]))
     rendered = site.rendered(article)
     translations = site.translations(article)
-    svc.record_view(request, article)  # queued, never awaited
+    _record_views(request, svc, [article])  # queued, never awaited
     return svc.templates.response(request, lang, "article.html", {
         "article": article,
         "rendered": rendered,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 import argon2
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 import uvicorn
 import yaml
 from starlette.applications import Starlette
@@ -44,6 +45,11 @@ CATEGORIES = {
     "refunds": {"order": 1, "parent": "billing", "title": {"en": "Refunds", "fr": "Remboursements"}},
     "accounts": {"order": 2, "parent": None, "title": {"en": "Accounts", "fr": "Comptes"}},
 }
+
+# Property tests are deterministic: the same examples on every machine and every run (no
+# example database carried between runs, no deadline on a busy 2-core box).
+hypothesis_settings.register_profile("kb", derandomize=True, deadline=None, database=None)
+hypothesis_settings.load_profile("kb")
 
 
 class ContentTree:

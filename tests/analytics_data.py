@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import aiosqlite
-from conftest import ContentTree
+from tests.conftest import ContentTree
 
 from kb.storage.analytics import record_view
 from kb.storage.db import Database

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
-from admin_support import csrf, form_fields, open_form, signed_in, soup
-from conftest import ContentTree
+from tests.admin_support import csrf, form_fields, open_form, signed_in, soup
+from tests.conftest import ContentTree
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient

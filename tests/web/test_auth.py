@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from admin_support import PASSWORD, add_user, csrf, login, signed_in, soup
-from conftest import ContentTree, MakeClient
+from tests.admin_support import PASSWORD, add_user, csrf, login, signed_in, soup
+from tests.conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 from kb.cli.main import main

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LiveServer
+from tests.conftest import LiveServer
 from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from admin_support import PASSWORD
-from conftest import LiveServer
+from tests.admin_support import PASSWORD
+from tests.conftest import LiveServer
 from playwright.sync_api import Page
 
 from kb.cli.main import main

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from admin_support import PASSWORD
-from analytics_data import load, write_content
-from conftest import ContentTree, LiveServer, settings_for
+from tests.admin_support import PASSWORD
+from tests.analytics_data import load, write_content
+from tests.conftest import ContentTree, LiveServer, settings_for
 
 from kb.cli.main import main
 from kb.content.site import Site

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from admin_support import csrf, form_fields, open_form, signed_in, soup
-from conftest import ContentTree, MakeClient
+from tests.admin_support import csrf, form_fields, open_form, signed_in, soup
+from tests.conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 NEW = {"lang": "en", "slug": "", "title": "How do refunds work?", "summary": "When and how we refund.",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ContentTree
+from tests.conftest import ContentTree
 from starlette.testclient import TestClient
 
 from kb.web.structured import script_json

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LiveServer
+from tests.conftest import LiveServer
 from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup, Tag
-from conftest import ContentTree, MakeClient
+from tests.conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 from kb.errors import TooManyRequests, ValidationFailed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ContentTree, MakeClient
+from tests.conftest import ContentTree, MakeClient
 
 from kb.cli.main import main
 from kb.content.loader import load_content, next_free_id

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from conftest import SAMPLE_CONTENT, ContentTree
+from tests.conftest import SAMPLE_CONTENT, ContentTree
 
 from kb.cli.main import main
 from kb.content.loader import load_content

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from kb.config import load_settings
 from kb.errors import ConfigError
-from test_security_headers import assert_secured
+from tests.web.test_security_headers import assert_secured
 
 EVIL = "evil.example"
 BASE = "https://help.example.com/kb"

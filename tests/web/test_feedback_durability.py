@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import free_port
+from tests.conftest import free_port
 
 from kb.config import PROJECT_ROOT
 

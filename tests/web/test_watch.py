@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import ContentTree, MakeClient
+from tests.conftest import ContentTree, MakeClient
 
 
 def test_an_article_edited_on_disk_is_served_after_the_next_scan(make_client: MakeClient, tree: ContentTree) -> None:

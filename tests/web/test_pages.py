@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bs4 import BeautifulSoup, Tag
-from conftest import ContentTree, MakeClient
+from tests.conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 from kb.content.model import Article
@@ -253,7 +253,7 @@ def test_visitors_get_a_signed_httponly_samesite_cookie(sample_client: TestClien
 
 
 def test_a_crash_shows_a_500_page_without_a_traceback(tmp_path: Path, sample_tree: Path) -> None:
-    from conftest import settings_for
+    from tests.conftest import settings_for
     from starlette.testclient import TestClient
 
     from kb.web.app import create_app

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from admin_support import signed_in
-from conftest import settings_for
+from tests.admin_support import signed_in
+from tests.conftest import settings_for
 from kb.config import PROJECT_ROOT
 from kb.web.app import create_app
 

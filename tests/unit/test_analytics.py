@@ -21,8 +21,8 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
-from analytics_data import TODAY, load, write_content
-from conftest import ContentTree
+from tests.analytics_data import TODAY, load, write_content
+from tests.conftest import ContentTree
 
 from kb.analytics.export import csv_chunks, json_chunks
 from kb.analytics.periods import Filters, Period, parse_filters, parse_period

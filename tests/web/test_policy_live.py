@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ContentTree, settings_for
+from tests.conftest import ContentTree, settings_for
 from starlette.testclient import TestClient
-from test_policy import SAMPLE_POLICY, write_policy
+from tests.unit.test_policy import SAMPLE_POLICY, write_policy
 
 from kb.cli.main import main
 from kb.content.site import Change, Site
@@ -297,7 +297,7 @@ def test_kb_policy_show_reads_the_file_before_any_site_ran(sample_tree: Path, tm
 
 
 def test_renderings_are_cached_by_policy_version_and_listeners_get_the_affected_articles(tmp_path: Path) -> None:
-    from conftest import SAMPLE_CONTENT
+    from tests.conftest import SAMPLE_CONTENT
 
     holder = PolicyHolder.from_file(SAMPLE_CONTENT)
     site = Site(SAMPLE_CONTENT, policy=holder)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import argon2
 import pytest
-from conftest import MakeClient, services_of
+from tests.conftest import MakeClient, services_of
 from starlette.testclient import TestClient
 
 import kb.auth

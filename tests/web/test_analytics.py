@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from admin_support import login, signed_in, soup
-from analytics_data import load, write_content
-from conftest import ContentTree, MakeClient
+from tests.admin_support import login, signed_in, soup
+from tests.analytics_data import load, write_content
+from tests.conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 from kb.cli.main import main as kb_main

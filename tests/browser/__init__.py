@@ -1,0 +1,1 @@
+"""What a person clicks: Debian's Chromium driven by Playwright."""

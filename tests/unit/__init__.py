@@ -1,0 +1,1 @@
+"""Tests of the core: content, rendering, policy, storage, analytics, CLI, docs, layers."""

@@ -10,10 +10,10 @@ from datetime import date
 from typing import Any
 
 import aiosqlite
-from tests.conftest import ContentTree
 
 from kb.storage.analytics import record_view
 from kb.storage.db import Database
+from tests.conftest import ContentTree
 
 TODAY = date(2026, 3, 31)
 

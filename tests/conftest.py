@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 import argon2
 import httpx
 import pytest
-from hypothesis import settings as hypothesis_settings
 import uvicorn
 import yaml
+from hypothesis import settings as hypothesis_settings
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.admin_support import PASSWORD
-from tests.analytics_data import load, write_content
-from tests.conftest import ContentTree, LiveServer, settings_for
 
 from kb.cli.main import main
 from kb.content.site import Site
 from kb.storage.db import Database
+from tests.admin_support import PASSWORD
+from tests.analytics_data import load, write_content
+from tests.conftest import ContentTree, LiveServer, settings_for
 
 pytestmark = pytest.mark.browser
 

@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from tests.admin_support import PASSWORD
-from tests.conftest import LiveServer
 from playwright.sync_api import Page
 
 from kb.cli.main import main
+from tests.admin_support import PASSWORD
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 

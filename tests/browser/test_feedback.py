@@ -6,8 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import LiveServer
 from playwright.sync_api import Page
+
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 

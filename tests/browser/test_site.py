@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import LiveServer
 from playwright.sync_api import Page
+
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -21,17 +21,17 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
-from tests.analytics_data import TODAY, load, write_content
-from tests.conftest import ContentTree
 
 from kb.analytics.export import csv_chunks, json_chunks
 from kb.analytics.periods import Filters, Period, parse_filters, parse_period
 from kb.analytics.reports import Analytics
+from kb.content.site import Site
 from kb.errors import BadRequest
 from kb.feedback import wilson_lower_bound
-from kb.content.site import Site
 from kb.storage.analytics import record_view
 from kb.storage.db import Database
+from tests.analytics_data import TODAY, load, write_content
+from tests.conftest import ContentTree
 
 WEEK = Period(date(2026, 3, 25), date(2026, 3, 31), 7)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import ContentTree, MakeClient
 
 from kb.cli.main import main
 from kb.content.loader import load_content, next_free_id
 from kb.content.site import Site
 from kb.policy.holder import PolicyHolder
+from tests.conftest import ContentTree, MakeClient
 
 
 def problems_of(root: Path) -> list[str]:
@@ -80,8 +80,8 @@ def test_reference_links_report_a_missing_definition_and_a_definition_to_nowhere
         "[gone]: ../billing/missing.md\n"
         "[unused]: missing-too.md\n"))
     assert problems_of(tree.root) == [
-        f"{source}:11: reference link [the answer][nope] has no definition: "
-        "add a line '[nope]: target' or fix the label",
+        (f"{source}:11: reference link [the answer][nope] has no definition: "
+         "add a line '[nope]: target' or fix the label"),
         f"{source}:16: link definition [gone] points to a missing article or file: ../billing/missing.md",
         f"{source}:17: link definition [unused] points to a missing article or file: missing-too.md",
     ]

@@ -4,14 +4,13 @@ breaks and literal braces render as a reader expects (kb.render and kb.mdplugins
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kb.render.markdown import Renderer, RenderEnv, nest_html
+from kb.render.markdown import RenderEnv, Renderer, nest_html
 from tests.conftest import ContentTree, MakeClient
 
 RENDERER = Renderer()

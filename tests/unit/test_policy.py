@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from tests.conftest import SAMPLE_CONTENT, ContentTree
 
 from kb.cli.main import main
 from kb.content.loader import load_content
@@ -22,6 +21,7 @@ from kb.policy.holder import PolicyHolder
 from kb.policy.schema import PolicyError, canonical_json
 from kb.policy.sources import POLICY_FILE, load_file, parse_json, parse_yaml
 from kb.render.markdown import RenderEnv, Renderer
+from tests.conftest import SAMPLE_CONTENT, ContentTree
 
 SAMPLE_POLICY: dict[str, Any] = yaml.safe_load((SAMPLE_CONTENT / POLICY_FILE).read_text(encoding="utf-8"))
 

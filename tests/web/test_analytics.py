@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.admin_support import login, signed_in, soup
-from tests.analytics_data import load, write_content
-from tests.conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 from kb.cli.main import main as kb_main
+from tests.admin_support import login, signed_in, soup
+from tests.analytics_data import load, write_content
+from tests.conftest import ContentTree, MakeClient
 
 WEEK = "period=custom&since=2026-03-25&until=2026-03-31"
 

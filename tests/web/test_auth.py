@@ -7,12 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.admin_support import PASSWORD, add_user, csrf, login, signed_in, soup
-from tests.conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 from kb.cli.main import main
 from kb.web.security import csrf_token
+from tests.admin_support import PASSWORD, add_user, csrf, login, signed_in, soup
+from tests.conftest import ContentTree, MakeClient
 
 ARTICLE_PAGES = ["/admin/articles", "/admin/articles/new", "/admin/articles/en/refund-policy",
                  "/admin/articles/en/refund-policy/translate?to=fr", "/admin/history/en/1"]

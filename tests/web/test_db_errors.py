@@ -132,7 +132,7 @@ def test_a_full_disk_is_a_503_too_and_votes_resume_when_there_is_room(
     async def cap(conn: Any, pages: int | None = None) -> None:
         # max_page_count is a setting of the writer connection: no page can be added past it.
         found = await conn.execute_fetchall("PRAGMA page_count")
-        await conn.execute(f"PRAGMA max_page_count = {pages or list(found)[0][0]}")
+        await conn.execute(f"PRAGMA max_page_count = {pages or next(iter(found))[0]}")
 
     client.portal.call(db.write, cap)
     answers = []

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
+
 from tests.admin_support import csrf, form_fields, open_form, signed_in, soup
 from tests.conftest import ContentTree, MakeClient
-from starlette.testclient import TestClient
 
 NEW = {"lang": "en", "slug": "", "title": "How do refunds work?", "summary": "When and how we refund.",
        "category": "billing", "tags": "refund, money", "type": "faq", "updated": "2026-02-01", "video": "",

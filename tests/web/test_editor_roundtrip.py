@@ -20,14 +20,14 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.admin_support import csrf, form_fields, open_form, signed_in, soup
-from tests.conftest import ContentTree
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from kb.editing.forms import ArticleForm
 from kb.editing.frontmatter import merge_lines, patch_article, set_status
+from tests.admin_support import csrf, form_fields, open_form, signed_in, soup
+from tests.conftest import ContentTree
 
 PROPERTIES = settings(max_examples=60, deadline=None, derandomize=True)
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup, Tag
-from tests.conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 from kb.errors import TooManyRequests, ValidationFailed
 from kb.feedback import Feedback, clean_text, parse_vote, wilson_lower_bound
 from kb.ratelimit import RateLimiter
+from tests.conftest import ContentTree, MakeClient
 
 ARTICLE = "/en/articles/support-code-and-vip-code"
 VOTES = "/api/v1/articles/en/support-code-and-vip-code/votes"

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import httpx
-from tests.conftest import free_port
 
 from kb.config import PROJECT_ROOT
+from tests.conftest import free_port
 
 SLUGS = ["support-code-and-vip-code", "premium-support-limits", "premium-support-commitment",
          "upgrade-premium-support"]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import argon2
 import pytest
-from tests.conftest import MakeClient, services_of
 from starlette.testclient import TestClient
 
 import kb.auth
+from tests.conftest import MakeClient, services_of
 
 
 def test_an_app_over_the_sample_copy_opens_the_prebuilt_index_without_building(

@@ -25,8 +25,8 @@ from kb.content.site import Site
 from kb.storage.db import run_with_database
 from kb.tokens import Tokens
 from kb.web import openapi
-from kb.web.routes import analytics_api, api, feedback, policy, search
 from kb.web.app import create_app
+from kb.web.routes import analytics_api, api, feedback, policy, search
 from tests.conftest import SAMPLE_CONTENT, settings_for
 
 EXAMPLES = 25

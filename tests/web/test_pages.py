@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any, NoReturn
 
 from bs4 import BeautifulSoup, Tag
-from tests.conftest import ContentTree, MakeClient
 from starlette.testclient import TestClient
 
 from kb.content.model import Article
+from tests.conftest import ContentTree, MakeClient
 
 
 def soup(response: Any) -> BeautifulSoup:
@@ -75,7 +76,7 @@ def test_stacked_faqs_repeat_no_id_and_nest_their_sections_under_their_titles(ma
         assert [(s.name, s.get_text()) for s in sections] == [("h3", "Details"), ("h4", "Limits"), ("h3", "Steps")]
         levels = [_heading_level(title)] + [_heading_level(s) for s in sections]
         assert all(level > levels[0] for level in levels[1:])
-        assert all(after <= before + 1 for before, after in zip(levels, levels[1:], strict=False))
+        assert all(after <= before + 1 for before, after in itertools.pairwise(levels))
         # the in-page link still leads to this FAQ's own section
         target = entry.select_one(".article-body a[href^='#']")["href"][1:]
         assert entry.find(id=target).get_text() == "Details"
@@ -253,10 +254,10 @@ def test_visitors_get_a_signed_httponly_samesite_cookie(sample_client: TestClien
 
 
 def test_a_crash_shows_a_500_page_without_a_traceback(tmp_path: Path, sample_tree: Path) -> None:
-    from tests.conftest import settings_for
     from starlette.testclient import TestClient
 
     from kb.web.app import create_app
+    from tests.conftest import settings_for
 
     app = create_app(settings_for(tmp_path, sample_tree))
 

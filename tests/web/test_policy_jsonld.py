@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
-from tests.conftest import ContentTree
 from starlette.testclient import TestClient
 
 from kb.web.structured import script_json
+from tests.conftest import ContentTree
 
 
 def graph_of(html: str) -> tuple[BeautifulSoup, dict[str, dict[str, Any]]]:

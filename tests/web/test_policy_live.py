@@ -16,9 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.conftest import ContentTree, settings_for
 from starlette.testclient import TestClient
-from tests.unit.test_policy import SAMPLE_POLICY, write_policy
 
 from kb.cli.main import main
 from kb.content.site import Change, Site
@@ -27,6 +25,8 @@ from kb.policy.holder import PolicyHolder
 from kb.policy.live import PolicyService
 from kb.policy.sources import POLICY_FILE
 from kb.storage.db import Database
+from tests.conftest import ContentTree, settings_for
+from tests.unit.test_policy import SAMPLE_POLICY, write_policy
 
 LIVE_SECONDS = 5.0
 FAST = {"watch_seconds": 0.1, "policy_poll_seconds": 0.2}

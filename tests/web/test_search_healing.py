@@ -18,11 +18,11 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
+from kb.content.site import Site
 from kb.search import index as index_module
 from kb.search import service
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
-from kb.content.site import Site
 from kb.web.app import create_app
 from tests.conftest import ContentTree, MakeClient, settings_for
 

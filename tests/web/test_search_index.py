@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from kb.content.site import Site
 from kb.search import builds, service
 from kb.search.errors import SearchBusy
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
-from kb.content.site import Site
 from tests.conftest import ContentTree, MakeClient
 
 

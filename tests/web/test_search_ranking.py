@@ -12,9 +12,9 @@ import pytest
 from starlette.testclient import TestClient
 from whoosh.reading import MultiReader
 
+from kb.content.site import Site
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
-from kb.content.site import Site
 from tests.conftest import ContentTree, MakeClient
 
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.admin_support import signed_in
-from tests.conftest import settings_for
 from kb.config import PROJECT_ROOT
 from kb.web.app import create_app
+from tests.admin_support import signed_in
+from tests.conftest import settings_for
 
 PUBLIC_CSP_PARTS = ("default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'",
                     "frame-ancestors 'none'")

@@ -36,9 +36,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kb.content.model import slugify
+from kb.content.site import Site
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
-from kb.content.site import Site
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "tldr-pages"
 FOLDERS = {"en": "pages", "pt": "pages.pt_BR", "fr": "pages.fr", "de": "pages.de", "es": "pages.es",

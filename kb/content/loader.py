@@ -19,6 +19,8 @@ import yaml
 from kb.content.files import file_revision
 from kb.content.model import (
     ARTICLE_TYPES,
+    CATEGORY_ICONS,
+    DEFAULT_CATEGORY_ICON,
     LANG_RE,
     SLUG_RE,
     STATUSES,
@@ -106,12 +108,18 @@ def _parse_category(
     if parent is not None and not isinstance(parent, str):
         problems.append(Problem(shown, line, f"category {key!r}: parent must be a category key"))
         parent = None
+    icon = value.get("icon", DEFAULT_CATEGORY_ICON)
+    if icon not in CATEGORY_ICONS:
+        problems.append(Problem(shown, line, f"category {key!r}: unknown icon {str(icon)[:40]!r}; "
+                                             f"one of: {', '.join(CATEGORY_ICONS)}"))
+        icon = DEFAULT_CATEGORY_ICON
     return Category(
         key=key,
         order=order,
         parent=parent,
         titles={str(k): str(v).strip() for k, v in titles.items()},
         descriptions={str(k): str(v).strip() for k, v in descriptions.items()},
+        icon=str(icon),
     )
 
 

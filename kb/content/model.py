@@ -20,6 +20,10 @@ STATUSES = ("draft", "published")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 LANG_PATTERN = "[a-z]{2}"  # a language of the content: its folder, its URLs, its policy texts
 LANG_RE = re.compile(f"^{LANG_PATTERN}$")
+# The icons a category may show on the home page (`icon:` in categories.yaml): each is a
+# <symbol id="icon-NAME"> of static/icons.svg (tests/unit/test_category_icons.py keeps them in step).
+CATEGORY_ICONS = ("folder", "key", "star", "help", "book", "chat", "card", "shield", "gear", "video")
+DEFAULT_CATEGORY_ICON = "folder"
 
 
 @dataclass(frozen=True, order=True)
@@ -39,6 +43,7 @@ class Category:
     parent: str | None
     titles: dict[str, str]
     descriptions: dict[str, str]
+    icon: str = DEFAULT_CATEGORY_ICON
 
     def title(self, lang: str) -> str:
         return self.titles.get(lang) or self.titles.get("en") or self.key

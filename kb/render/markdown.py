@@ -58,6 +58,10 @@ class Rendered:
     headings: tuple[Heading, ...]
     problems: tuple[tuple[int, str], ...]  # (line in the source file, message)
     policy_keys: frozenset[str] = frozenset()
+    # What a reader sees as sentences, for search excerpts: one block per line, each ending in
+    # punctuation (a heading or a list item would otherwise run into the next block), policy
+    # values resolved, code blocks left out (they show syntax, not answers).
+    prose: str = ""
 
     @property
     def toc(self) -> tuple[Heading, ...]:
@@ -111,6 +115,7 @@ class Renderer:
         return Rendered(
             html=html,
             text=_plain_text(tokens),
+            prose=prose_text(tokens),
             headings=_headings(tokens),
             problems=tuple(data["problems"]),
             policy_keys=frozenset(data["policy_keys"]),
@@ -141,6 +146,38 @@ def _plain_text(tokens: list[Token]) -> str:
         elif token.meta.get("text"):  # plugins (policy snippets) can expose their text
             parts.append(str(token.meta["text"]))
     return re.sub(r"\s+", " ", " ".join(parts)).strip()
+
+
+_END_PUNCTUATION = tuple(".!?:;…")
+
+
+def sentence(text: str) -> str:
+    """`text` with its white space collapsed and a full stop added where it has no end
+    punctuation, so that blocks joined in an excerpt still read as separate sentences."""
+    text = " ".join(text.split())
+    return text if not text or text.endswith(_END_PUNCTUATION) else text + "."
+
+
+def prose_text(tokens: list[Token]) -> str:
+    """Rendered.prose: every block of text on its own line; a table row is one line, its
+    cells separated by semicolons."""
+    lines: list[str] = []
+    row: list[str] | None = None
+    for token in tokens:
+        if token.type == "tr_open":
+            row = []
+        elif token.type == "tr_close" and row is not None:
+            lines.append(sentence("; ".join(cell for cell in row if cell)))
+            row = None
+        elif token.type == "inline" and token.children:
+            text = " ".join(_inline_text(token.children).split())
+            if row is not None:
+                row.append(text.rstrip(".;"))
+            else:
+                lines.append(sentence(text))
+        elif token.meta.get("prose"):  # policy snippets give their blocks as lines
+            lines.extend(sentence(line) for line in str(token.meta["prose"]).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 # The renderer escapes raw HTML, and attribute values are quoted with every " escaped, so in its

@@ -43,6 +43,8 @@ BLOCK_RE = re.compile(r"^::([A-Za-z][\w-]*)(?:\[([^\]\n]*)\])?\s*$")
 SNIPPETS = ("terms", "scope", "code", "comparison")
 _EXAMPLES = {"terms": "premium", "scope": "premium.scope", "code": "codes.vip", "comparison": "premium.offers"}
 _TAG_RE = re.compile(r"<[^>]+>")
+# Where a block of a snippet's HTML ends: a line of its prose (Rendered.prose)
+_BLOCK_END_RE = re.compile(r"</(?:p|li|dd|dt|h[1-6]|caption|tr|div)>|<br>")
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -392,6 +394,7 @@ def _resolve(state: StateCore) -> None:
             markup = _resolve_block(ctx, token.meta["name"], token.meta["key"], line)
             token.meta["html"] = markup
             token.meta["text"] = html.unescape(_TAG_RE.sub(" ", markup))
+            token.meta["prose"] = _prose(markup)
         elif token.type == "inline" and token.children and any(
                 c.type == "policy_value" for c in token.children):
             line = token.map[0] + 1 if token.map else 1
@@ -404,6 +407,15 @@ def _resolve(state: StateCore) -> None:
                 else:
                     children.append(child)
             token.children = children
+
+
+def _prose(markup: str) -> str:
+    """A block snippet's text, one line per block, a term followed by a colon (its definition
+    then reads as what the term says, not as more words of it)."""
+    markup = re.sub(r"\s*</dt>", ":</dt>", markup)
+    markup = re.sub(r"</t[hd]>", "; ", markup)
+    lines = (html.unescape(_TAG_RE.sub(" ", part)) for part in _BLOCK_END_RE.split(markup))
+    return "\n".join(" ".join(line.split()).strip(" ;") for line in lines if line.strip(" ;\n"))
 
 
 def _render_block(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:

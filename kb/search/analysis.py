@@ -19,7 +19,7 @@ from whoosh.lang import NoStemmer, NoStopWords, stemmer_for_language, stopwords_
 from whoosh.support.charset import accent_map
 
 # 5: the analyzers moved to kb.search.analysis; 4: to kb.search.*; 3: "_" splits words.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 NGRAM_MAX = 24  # longest prefix a suggestion matches
 
 # Ranking is BM25F: the sections of an article go into one field, each occurrence of a word

@@ -59,7 +59,7 @@ def document(site: Site, article: Article) -> dict[str, Any]:
         "id": article.id,
         "title": article.title,
         "summary": article.summary,
-        "body": rendered.text,
+        "body": rendered.prose,  # stored for excerpts: what a reader sees, not code or syntax
         "text": SECTION_MARK.join(sections[name].replace(SECTION_MARK, " ") for name in FIELD_BOOSTS),
         "category": article.category,
         "type": article.type,

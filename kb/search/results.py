@@ -150,10 +150,10 @@ class _MarkFormatter(Formatter):  # type: ignore[misc]
     between = " … "
 
     def _text(self, text: str) -> str:
-        return html.escape(text, quote=False)
+        return _escaped(text)
 
     def format_token(self, text: str, token: Any, replace: bool = False) -> str:
-        return "<mark>" + html.escape(get_text(text, token, replace), quote=False) + "</mark>"
+        return "<mark>" + _escaped(get_text(text, token, replace)) + "</mark>"
 
     def format(self, fragments: list[Any], replace: bool = False) -> str:
         """One "…" between fragments and at cut ends, never two in a row."""
@@ -175,7 +175,21 @@ def excerpt(stored: dict[str, Any], terms: frozenset[str], analyzer: Any) -> str
     summary = str(stored.get("summary") or "")
     marked = highlight(summary, terms, analyzer, ContextFragmenter(maxchars=400, surround=400),
                        _MarkFormatter(), top=1)
-    return str(marked) if marked else html.escape(summary, quote=False)
+    return str(marked) if marked else _escaped(summary)
+
+
+def _escaped(text: str) -> str:
+    # The stored body has one block per line (Rendered.prose); an excerpt is one line of text.
+    return html.escape(text.replace("\n", " "), quote=False)
+
+
+def _word_end(text: str, end: int) -> int:
+    """`end`, moved back to the end of a word when it falls inside one (an excerpt never
+    shows half a word)."""
+    if end >= len(text) or not text[end].isalnum() or not text[end - 1].isalnum():
+        return end
+    space = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
+    return space if space > 0 else end
 
 
 def _window(text: str, terms: frozenset[str]) -> tuple[int, str]:
@@ -185,12 +199,12 @@ def _window(text: str, terms: frozenset[str]) -> tuple[int, str]:
     pattern = _term_pattern(terms)
     match = pattern.search(folded) if pattern else None
     if match is None:
-        return 0, text[:HIGHLIGHT_CHARS]
+        return 0, text[:_word_end(text, HIGHLIGHT_CHARS)]
     at = match.start() * len(text) // max(len(folded), 1)  # folding may change lengths a little
     start = max(0, at - 150)
     if start:
-        start = text.find(" ", start, at) + 1 or start
-    return start, text[start:at + HIGHLIGHT_CHARS]
+        start = max(text.find(" ", start, at), text.find("\n", start, at)) + 1 or start
+    return start, text[start:_word_end(text, at + HIGHLIGHT_CHARS)]
 
 
 @lru_cache(maxsize=4096)

@@ -24,6 +24,7 @@ from kb.content.model import (
     LANG_RE,
     SLUG_RE,
     STATUSES,
+    VISIBILITIES,
     Article,
     Category,
     ContentSet,
@@ -33,7 +34,7 @@ from kb.content.model import (
 
 CATEGORIES_FILE = "categories.yaml"
 REQUIRED_FIELDS = ("id", "title", "summary", "category", "type", "status", "updated")
-KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + ("tags", "video"))
+KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + ("tags", "video", "visibility"))
 
 
 # --- categories -----------------------------------------------------------------------------
@@ -231,6 +232,12 @@ def _validate_fields(meta: dict[str, Any], lines: dict[str, int], categories: di
     status = meta.get("status")
     if status is not None and status not in STATUSES:
         problem(line_of("status"), f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    visibility = meta.get("visibility")
+    if visibility is None:
+        visibility = "public"  # the default: only what is marked internal is hidden
+    elif visibility not in VISIBILITIES:
+        problem(line_of("visibility"),
+                f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}")
     updated = meta.get("updated")
     if isinstance(updated, str):
         try:
@@ -258,6 +265,7 @@ def _validate_fields(meta: dict[str, Any], lines: dict[str, int], categories: di
             "status": str(status),
             "updated": updated if isinstance(updated, date) else date.min,
             "video": str(video) if kind == "video" and video else None,
+            "visibility": str(visibility),
         }
     except (KeyError, TypeError, ValueError):
         return None

@@ -17,6 +17,8 @@ from kb.errors import BadRequest
 
 ARTICLE_TYPES = ("faq", "tutorial", "video")
 STATUSES = ("draft", "published")
+# Who may read a published article: everyone, or only signed-in staff (editors' guides, notes).
+VISIBILITIES = ("public", "internal")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 LANG_PATTERN = "[a-z]{2}"  # a language of the content: its folder, its URLs, its policy texts
 LANG_RE = re.compile(f"^{LANG_PATTERN}$")
@@ -68,6 +70,7 @@ class Article:
     path: Path  # relative to the content folder
     source: str  # the whole file, front matter included (line numbers match the file)
     revision: str  # hash of the file's bytes
+    visibility: str = "public"  # one of VISIBILITIES
 
     @property
     def key(self) -> tuple[str, str]:
@@ -76,6 +79,11 @@ class Article:
     @property
     def published(self) -> bool:
         return self.status == "published"
+
+    @property
+    def internal(self) -> bool:
+        """Shown only to signed-in staff: never listed, indexed or served to anyone else."""
+        return self.visibility == "internal"
 
 
 @dataclass

@@ -47,25 +47,38 @@ Listener = Callable[[Change], None]
 
 @dataclass(frozen=True)
 class _Catalog:
-    """Lookups derived once per load, so page views never scan every article."""
+    """Lookups derived once per load, so page views never scan every article.
+
+    `published` and `counts` hold public articles only: every public list (pages, feeds, sitemap,
+    API, the search index) starts from them, so an internal article cannot leak through one that
+    forgot a filter. `staff` adds the internal ones for signed-in staff."""
 
     languages: tuple[str, ...]
-    published: dict[str | None, list[Article]]  # by language (None: all), newest first
-    versions: dict[int, dict[str, Article]]  # id -> lang -> published article
-    counts: dict[tuple[str, str], int]  # (lang, category) -> published articles
+    published: dict[str | None, list[Article]]  # public, by language (None: all), newest first
+    staff: dict[str | None, list[Article]]  # the same with internal articles
+    versions: dict[int, dict[str, Article]]  # id -> lang -> published article (internal too)
+    counts: dict[tuple[str, str], int]  # (lang, category) -> public published articles
+    internal_counts: dict[str, int]  # category -> internal published articles, any language
 
     @classmethod
     def build(cls, content: ContentSet) -> _Catalog:
         live = sorted((a for a in content.articles.values() if a.published),
                       key=lambda a: (-a.updated.toordinal(), a.title.lower(), a.lang))
-        published: dict[str | None, list[Article]] = {None: live}
+        published: dict[str | None, list[Article]] = {None: [a for a in live if not a.internal]}
+        staff: dict[str | None, list[Article]] = {None: live}
         versions: dict[int, dict[str, Article]] = defaultdict(dict)
         counts: dict[tuple[str, str], int] = defaultdict(int)
+        internal_counts: dict[str, int] = defaultdict(int)
         for article in live:
-            published.setdefault(article.lang, []).append(article)
+            staff.setdefault(article.lang, []).append(article)
             versions[article.id][article.lang] = article
+            if article.internal:
+                internal_counts[article.category] += 1
+                continue
+            published.setdefault(article.lang, []).append(article)
             counts[(article.lang, article.category)] += 1
-        return cls(tuple(sorted(k for k in published if k is not None)), published, dict(versions), dict(counts))
+        return cls(tuple(sorted(k for k in published if k is not None)), published, staff,
+                   dict(versions), dict(counts), dict(internal_counts))
 
 
 def article_path(lang: str, slug: str) -> str:
@@ -155,26 +168,31 @@ class Site:
         """Languages that have published content, in a stable order."""
         return self._catalog.languages
 
-    def article(self, lang: str, slug: str, *, drafts: bool = False) -> Article:
+    def article(self, lang: str, slug: str, *, drafts: bool = False, internal: bool = False) -> Article:
+        """A published article; a draft only with `drafts`, an internal one only with `internal`
+        (signed-in staff): anyone else gets the NotFound of an article that does not exist."""
         found = self.content.articles.get((lang, slug))
-        if found is None or (not found.published and not drafts):
+        if found is None or (not found.published and not drafts) or (found.internal and not internal):
             raise NotFound("article not found")
         return found
 
-    def translations(self, article: Article) -> list[Article]:
-        """The same article in the other languages, published only."""
+    def translations(self, article: Article, *, internal: bool = False) -> list[Article]:
+        """The same article in the other languages, published only (internal ones with `internal`)."""
         versions = self._catalog.versions.get(article.id, {})
-        return [versions[lang] for lang in sorted(versions) if lang != article.lang]
+        return [versions[lang] for lang in sorted(versions)
+                if lang != article.lang and (internal or not versions[lang].internal)]
 
-    def by_id(self, article_id: int, lang: str) -> Article | None:
-        """The article with this id in `lang`, else in any language (English first)."""
-        versions = self._catalog.versions.get(article_id, {})
+    def by_id(self, article_id: int, lang: str, *, internal: bool = False) -> Article | None:
+        """The article with this id in `lang`, else in any language (English first); internal
+        versions only with `internal`."""
+        versions = {k: a for k, a in self._catalog.versions.get(article_id, {}).items()
+                    if internal or not a.internal}
         return versions.get(lang) or versions.get("en") or next(iter(sorted(versions.items())), (None, None))[1]
 
     def published(self, lang: str | None = None, *, category: str | None = None,
-                  type: str | None = None) -> list[Article]:
-        """Published articles, newest first, then by title."""
-        found = self._catalog.published.get(lang, [])
+                  type: str | None = None, internal: bool = False) -> list[Article]:
+        """Published public articles (internal ones too with `internal`), newest first, then by title."""
+        found = (self._catalog.staff if internal else self._catalog.published).get(lang, [])
         if category is None and type is None:
             return list(found)
         return [a for a in found
@@ -188,11 +206,20 @@ class Site:
 
     # --- categories -----------------------------------------------------------------------
 
-    def category(self, key: str) -> Category:
+    def category(self, key: str, *, internal: bool = False) -> Category:
+        """A category; without `internal`, one whose articles are all internal is NotFound, like
+        a category that does not exist (an empty one still shows: it hides nothing)."""
         found = self.content.categories.get(key)
-        if found is None:
+        if found is None or not (internal or self.public_category(key)):
             raise NotFound("category not found")
         return found
+
+    def public_category(self, key: str) -> bool:
+        """False when the category and its sub-categories hold internal articles and no public one."""
+        family = self.descendants(key)
+        if not any(self._catalog.internal_counts.get(k) for k in family):
+            return True
+        return any(count for (_, k), count in self._catalog.counts.items() if k in family)
 
     def children(self, parent: str | None) -> list[Category]:
         return sorted(
@@ -220,11 +247,12 @@ class Site:
         return sum(self._catalog.counts.get((lang, k), 0) for k in self.descendants(key))
 
     def related(self, article: Article, limit: int = 5) -> list[Article]:
-        """Same language; the same category and shared tags weigh most, then a related category."""
+        """Same language; the same category and shared tags weigh most, then a related category.
+        Internal articles only relate to an internal one (a staff page)."""
         tags = set(article.tags)
         family = {c.key for c in self.ancestors(article.category)} | {c.key for c in self.children(article.category)}
         scored = []
-        for other in self.published(article.lang):
+        for other in self.published(article.lang, internal=article.internal):
             if other.key == article.key:
                 continue
             score = (2 * len(tags & set(other.tags)) + (3 if other.category == article.category else 0)

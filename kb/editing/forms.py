@@ -23,7 +23,7 @@ MAX_BODY = 1_000_000
 # The statuses the article list shows: a file's draft/published, plus what the editor keeps.
 STATUSES = ("draft", "review", "pending", "published")
 _FORM_FIELDS = ("lang", "slug", "title", "summary", "category", "tags", "type", "updated", "video",
-                "body", "message", "base_revision", "base_pending", "translation_of")
+                "visibility", "body", "message", "base_revision", "base_pending", "translation_of")
 
 
 @dataclass
@@ -39,6 +39,7 @@ class ArticleForm:
     type: str = "faq"
     updated: str = ""
     video: str = ""
+    visibility: str = "public"
     body: str = ""
     message: str = ""
     base_revision: str = ""
@@ -74,6 +75,7 @@ class ArticleForm:
             "type": str(meta.get("type") or "faq"),
             "updated": updated.isoformat() if isinstance(updated, date) else str(updated or ""),
             "video": str(meta.get("video") or ""),
+            "visibility": str(meta.get("visibility") or "public"),
         }
         return cls(lang=lang, slug=slug, body=_newlines(body),
                    **{name: _newlines(value).strip() for name, value in values.items()})
@@ -92,6 +94,9 @@ class ArticleForm:
         }
         if self.type == "video" or self.video:
             meta["video"] = self.video
+        # Public is the default: written only when it is not, so public files keep their lines.
+        if self.visibility not in ("", "public"):
+            meta["visibility"] = self.visibility
         return meta
 
     def text(self, article_id: int, status: str, base: str | None = None) -> str:
@@ -107,6 +112,9 @@ class ArticleForm:
             return article_text(meta, self.body)
         raw, _ = split_text(base)
         before = ArticleForm.from_text(base, lang=self.lang, slug=self.slug).meta(raw.get("id"), raw.get("status"))
+        if not self.visibility:  # a post without the field keeps the file's visibility as it is
+            before.pop("visibility", None)
+            meta.pop("visibility", None)
         changes = {k: v for k, v in meta.items() if k not in before or not _same(before[k], v)}
         removed = [k for k in before if k not in meta]
         return patch_article(base, changes, removed, self.body)

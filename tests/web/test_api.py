@@ -14,8 +14,8 @@ def test_list_articles_filters_and_paginates(sample_client: TestClient) -> None:
     body = sample_client.get("/api/v1/articles?lang=en&type=faq").json()
     assert body["total"] == 4
     assert set(body["results"][0]) == {"id", "lang", "slug", "title", "summary", "category", "type", "url", "updated"}
-    page = sample_client.get("/api/v1/articles?lang=en&limit=3&offset=7").json()
-    assert page["total"] == 9 and len(page["results"]) == 2
+    page = sample_client.get("/api/v1/articles?lang=en&limit=3&offset=5").json()
+    assert page["total"] == 7 and len(page["results"]) == 2  # the two editors' guides are internal
     cat = sample_client.get("/api/v1/articles?category=support-codes&lang=pt").json()
     assert {r["category"] for r in cat["results"]} == {"support-codes"} and cat["total"] == 2
 

@@ -27,7 +27,8 @@ def test_root_redirects_to_the_visitors_language(sample_client: TestClient) -> N
 def test_home_page_counts_live_content_and_lists_categories(sample_client: TestClient) -> None:
     page = soup(sample_client.get("/en/"))
     hero = page.select_one(".hero-lead").get_text()
-    assert "4 FAQs" in hero and "5 tutorials and explainer videos" in hero
+    # the two editors' guides are internal: not counted for the public
+    assert "4 FAQs" in hero and "3 tutorials and explainer videos" in hero
     assert page.select_one("form[role=search] input[name=q]") is not None
     titles = [a.get_text() for a in page.select(".category-cards h3 a")]
     assert titles[0] == "Premium Support"
@@ -141,17 +142,17 @@ def test_subcategories_are_listed_with_counts(make_client: MakeClient, tree: Con
 
 
 def test_article_page_shows_everything_a_reader_needs(sample_client: TestClient) -> None:
-    response = sample_client.get("/en/articles/write-and-publish-an-article")
+    response = sample_client.get("/en/articles/how-to-search")
     page = soup(response)
-    assert page.h1.get_text() == "How to write and publish an article"
+    assert page.h1.get_text() == "How to search the help center"
     assert page.select_one(".lead").get_text()
     assert page.select_one("time[datetime='2026-11-20']") is not None
     assert len(page.select("nav.toc li")) >= 3
-    assert page.select_one("link[rel=canonical]")["href"].endswith("/en/articles/write-and-publish-an-article")
+    assert page.select_one("link[rel=canonical]")["href"].endswith("/en/articles/how-to-search")
     hreflangs = {link["hreflang"] for link in page.select("link[rel=alternate][hreflang]")}
     assert hreflangs == {"en", "pt", "fr"}
     assert page.select_one("meta[name=description]")["content"]
-    assert page.select_one("meta[property='og:title']")["content"] == "How to write and publish an article"
+    assert page.select_one("meta[property='og:title']")["content"] == "How to search the help center"
     others = {a["hreflang"] for a in page.select("section[aria-labelledby=translations-title] a")}
     assert others == {"pt", "fr"}
     assert page.select("section[aria-labelledby=related-title] li")

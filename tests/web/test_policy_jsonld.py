@@ -63,16 +63,16 @@ def test_faq_pages_carry_a_faqpage_with_the_question_and_its_answer(
 
 
 def test_tutorials_carry_a_techarticle(sample_client: TestClient) -> None:
-    soup, graph = graph_of(sample_client.get("/fr/articles/afficher-des-donnees-de-politique-dans-un-article").text)
+    soup, graph = graph_of(sample_client.get("/fr/articles/comment-rechercher").text)
     assert set(graph) == {"TechArticle", "BreadcrumbList"}
     article = graph["TechArticle"]
     assert article["headline"] == soup.select_one("h1").get_text(strip=True)  # type: ignore[union-attr]
     assert article["description"] == soup.select_one('meta[name="description"]')["content"]  # type: ignore[index]
     assert article["dateModified"] == soup.select_one("header time")["datetime"]  # type: ignore[index]
-    assert article["articleSection"] == "Rédiger des articles" and article["inLanguage"] == "fr"
+    assert article["articleSection"] == "Utiliser le centre d'aide" and article["inLanguage"] == "fr"
     check_breadcrumbs(soup, graph["BreadcrumbList"], article["url"])
     names = [i["name"] for i in graph["BreadcrumbList"]["itemListElement"]]
-    assert names[1:3] == ["Utiliser le centre d'aide", "Rédiger des articles"]  # parent, then category
+    assert names[1:3] == ["Utiliser le centre d'aide", article["headline"]]  # the category, then the page
 
 
 def test_videos_carry_a_videoobject_with_the_transcript(sample_client: TestClient) -> None:
@@ -102,7 +102,7 @@ def test_json_ld_cannot_break_out_of_its_script_element(make_client: Any, tree: 
 
 def test_every_published_sample_page_has_valid_json_ld(sample_client: TestClient) -> None:
     articles = sample_client.get("/api/v1/articles", params={"limit": 100}).json()["results"]
-    assert len(articles) >= 27
+    assert len(articles) >= 21  # the six editors' guides are internal
     expected = {"faq": "FAQPage", "tutorial": "TechArticle", "video": "VideoObject"}
     for article in articles:
         _, graph = graph_of(sample_client.get(article["url"]).text)

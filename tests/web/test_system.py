@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 def test_healthz_reports_status_and_article_count(sample_client: TestClient) -> None:
     body = sample_client.get("/healthz").json()
-    assert body["status"] == "ok" and body["articles"] == 27
+    assert body["status"] == "ok" and body["articles"] == 21  # public ones: 6 guides are internal
 
 
 def test_sitemap_lists_every_published_article_with_alternates(sample_client: TestClient) -> None:
@@ -18,8 +18,8 @@ def test_sitemap_lists_every_published_article_with_alternates(sample_client: Te
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
     locs = [loc.text for loc in root.findall("s:url/s:loc", ns)]
     assert "http://testserver/pt/articles/codigo-de-suporte-e-codigo-vip" in locs
-    assert sum("/articles/" in loc for loc in locs) == 27
-    assert len(root.findall("s:url/x:link", ns)) == 27 * 3
+    assert sum("/articles/" in loc for loc in locs) == 21  # the 6 editors' guides are internal
+    assert len(root.findall("s:url/x:link", ns)) == 21 * 3
 
 
 def test_robots_points_to_the_sitemap_and_hides_admin(sample_client: TestClient) -> None:
@@ -31,6 +31,6 @@ def test_atom_feed_lists_recent_articles_of_one_language(sample_client: TestClie
     root = ET.fromstring(sample_client.get("/fr/feed.xml").content)
     ns = {"a": "http://www.w3.org/2005/Atom"}
     entries = root.findall("a:entry", ns)
-    assert len(entries) == 9
+    assert len(entries) == 7  # the 2 editors' guides are internal
     assert all("/fr/articles/" in e.find("a:link", ns).get("href") for e in entries)
     assert root.find("a:title", ns).text == "Base de connaissances"

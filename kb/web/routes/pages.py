@@ -15,9 +15,17 @@ from kb.errors import NotFound
 from kb.feedback import Panel
 from kb.web.security import hashed_visitor
 from kb.web.services import Services, int_param, page_lang, services
+from kb.web.sessions import current_user
 from kb.web.urls import absolute
 
 RECENT_LIMIT = 6
+# A page that shows an internal article is for the signed-in reader alone: no shared cache keeps it.
+STAFF_ONLY = {"Cache-Control": "private, no-cache"}
+
+
+async def is_staff(request: Request) -> bool:
+    """Signed in to the admin area, whatever the role: such a reader may see internal articles."""
+    return await current_user(request) is not None
 
 
 async def feedback_panels(request: Request, articles: list[Article]) -> dict[tuple[str, str], Panel]:
@@ -37,7 +45,9 @@ async def home(request: Request) -> Response:
     svc = services(request)
     site = svc.site
     counts = site.counts_by_type(lang)
-    categories = [(c, site.category_count(lang, c.key)) for c in site.children(None)]
+    staff = await is_staff(request)
+    categories = [(c, site.category_count(lang, c.key)) for c in site.children(None)
+                  if staff or site.public_category(c.key)]
     return svc.templates.response(request, lang, "home.html", {
         "faq_count": counts.get("faq", 0),
         "guide_count": counts.get("tutorial", 0) + counts.get("video", 0),
@@ -53,16 +63,18 @@ async def category_page(request: Request) -> Response:
     lang = page_lang(request)
     svc = services(request)
     site = svc.site
-    category = site.category(str(request.path_params["category"]))
-    faqs = site.published(lang, category=category.key, type="faq")
+    staff = await is_staff(request)
+    category = site.category(str(request.path_params["category"]), internal=staff)
+    faqs = site.published(lang, category=category.key, type="faq", internal=staff)
     size = svc.settings.page_size
     pages = max(1, math.ceil(len(faqs) / size))
     page = int_param(request, "page", 1, minimum=1, maximum=pages)
     shown = faqs[(page - 1) * size: page * size]
-    others = [a for a in site.published(lang, category=category.key) if a.type != "faq"]
-    subcategories = [(c, site.category_count(lang, c.key)) for c in site.children(category.key)]
+    others = [a for a in site.published(lang, category=category.key, internal=staff) if a.type != "faq"]
+    subcategories = [(c, site.category_count(lang, c.key)) for c in site.children(category.key)
+                     if staff or site.public_category(c.key)]
     path = category_url(lang, category.key)
-    _record_views(request, svc, shown)  # each FAQ is shown in full, with its vote widget
+    _record_views(request, svc, [a for a in shown if not a.internal])  # each FAQ is shown in full, with its vote widget
     return svc.templates.response(request, lang, "category.html", {
         "category": category,
         "breadcrumbs": site.ancestors(category.key)[:-1],
@@ -76,7 +88,7 @@ async def category_page(request: Request) -> Response:
         "alternates": [(other, absolute(request, category_url(other, category.key)))
                        for other in site.languages],
         "translation_urls": {other: category_url(other, category.key) for other in site.languages},
-    })
+    }, headers=STAFF_ONLY if staff else None)
 
 
 def _record_views(request: Request, svc: Services, shown: list[Article]) -> None:
@@ -88,14 +100,16 @@ async def article_page(request: Request) -> Response:
     lang = page_lang(request)
     svc = services(request)
     site = svc.site
-    article = site.article(lang, str(request.path_params["slug"]))
+    staff = await is_staff(request)
+    article = site.article(lang, str(request.path_params["slug"]), internal=staff)
     rendered = site.rendered(article)
-    translations = site.translations(article)
-    _record_views(request, svc, [article])  # queued, never awaited
+    translations = site.translations(article, internal=article.internal)
+    if not article.internal:  # an internal page has no vote widget: its readers are staff
+        _record_views(request, svc, [article])  # queued, never awaited
     return svc.templates.response(request, lang, "article.html", {
         "article": article,
         "rendered": rendered,
-        "category": site.category(article.category),
+        "category": site.category(article.category, internal=True),
         "breadcrumbs": site.ancestors(article.category),
         "related": site.related(article),
         "translations": translations,
@@ -104,7 +118,7 @@ async def article_page(request: Request) -> Response:
         "translation_urls": {a.lang: article_url(a) for a in [article, *translations]},
         "og_type": "article",
         "feedback": await feedback_panels(request, [article]),
-    })
+    }, headers=STAFF_ONLY if article.internal else None)
 
 
 async def permalink(request: Request) -> Response:
@@ -116,7 +130,8 @@ async def permalink(request: Request) -> Response:
         raise NotFound("article not found") from None
     lang = i18n.negotiate(request.headers.get("accept-language"), svc.site.languages,
                           svc.settings.default_lang)
-    article = svc.site.by_id(article_id, request.query_params.get("lang") or lang)
+    article = svc.site.by_id(article_id, request.query_params.get("lang") or lang,
+                             internal=await is_staff(request))
     if article is None:
         raise NotFound("article not found")
     return RedirectResponse(article_url(article), status_code=302, headers={"Vary": "Accept-Language"})

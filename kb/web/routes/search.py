@@ -103,9 +103,10 @@ async def search_page(request: Request) -> Response:
         "first_rank": (page - 1) * size + 1,
         "url": url,
         "click_url": click_url,
-        "category_title": lambda key: site.category(key).title(lang) if key in site.content.categories else key,
+        "category_title": lambda key: site.category(key, internal=True).title(lang) if key in site.content.categories else key,
         "popular": popular,
-        "categories": [(c, site.category_count(lang, c.key)) for c in site.children(None)],
+        "categories": [(c, site.category_count(lang, c.key)) for c in site.children(None)
+                       if site.public_category(c.key)],  # search finds public articles only
     }, headers={"X-Robots-Tag": "noindex"})
 
 

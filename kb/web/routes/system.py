@@ -30,7 +30,7 @@ async def healthz(request: Request) -> Response:
     site = svc.site
     return JSONResponse({
         "status": "ok",
-        "articles": sum(1 for a in site.content.articles.values() if a.published),
+        "articles": len(site.published()),  # public ones: an internal article is never counted
         "revision": site.revision,
         "search": svc.search.health(),
     })

@@ -55,19 +55,76 @@
       }
     }
 
-    function show(found) {
-      items = found;
+    // Accent- and case-insensitive form of a word, one character for each of the word's (NFC)
+    // characters, so a match in the folded title marks the same characters of the title.
+    function fold(text) {
+      return text.normalize("NFC").split("").map(function (c) {
+        return c.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().charAt(0) || c;
+      }).join("");
+    }
+
+    // The title as text nodes, with <mark> around the beginning of each word that starts with a
+    // typed word: DOM nodes built one by one, never HTML from the data.
+    function marked(title, typed) {
+      var words = fold(typed).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+      var fragment = document.createDocumentFragment();
+      var text = title.normalize("NFC");
+      var folded = fold(text);
+      var pattern = /[\p{L}\p{N}]+/gu;
+      var done = 0;
+      var match;
+      while ((match = pattern.exec(folded)) !== null) {
+        var length = 0;
+        words.forEach(function (word) {
+          if (match[0].indexOf(word) === 0 && word.length > length) length = word.length;
+        });
+        if (!length) continue;
+        fragment.appendChild(document.createTextNode(text.slice(done, match.index)));
+        var mark = document.createElement("mark");
+        mark.textContent = text.slice(match.index, match.index + length);
+        fragment.appendChild(mark);
+        done = match.index + length;
+      }
+      fragment.appendChild(document.createTextNode(text.slice(done)));
+      return fragment;
+    }
+
+    function option(index, content) {
+      var item = document.createElement("li");
+      item.id = id + "-" + index;
+      item.setAttribute("role", "option");
+      item.setAttribute("aria-selected", "false");
+      item.appendChild(content);
+      item.addEventListener("mousedown", function (event) { event.preventDefault(); });
+      item.addEventListener("click", function () { go(index); });
+      list.appendChild(item);
+      return item;
+    }
+
+    function show(found, typed) {
+      items = found.slice();
       list.textContent = "";
       found.forEach(function (item, index) {
-        var option = document.createElement("li");
-        option.id = id + "-" + index;
-        option.setAttribute("role", "option");
-        option.setAttribute("aria-selected", "false");
-        option.textContent = item.title;  // text, never HTML
-        option.addEventListener("mousedown", function (event) { event.preventDefault(); });
-        option.addEventListener("click", function () { go(index); });
-        list.appendChild(option);
+        var content = document.createDocumentFragment();
+        var title = document.createElement("span");
+        title.className = "suggestion-title";
+        title.appendChild(marked(item.title, typed || ""));
+        content.appendChild(title);
+        var meta = [item.type_label, item.category_title].filter(Boolean).join(" · ");
+        if (meta) {
+          var about = document.createElement("span");
+          about.className = "suggestion-meta";
+          about.textContent = meta;
+          content.appendChild(about);
+        }
+        option(index, content);
       });
+      var all = input.getAttribute("data-suggest-all");
+      if (found.length && all && typed) {  // last: the results page for exactly what was typed
+        items.push({ url: form.getAttribute("action") + "?" + new URLSearchParams({ q: typed }).toString() });
+        option(found.length, document.createTextNode(all.replace("%(query)s", typed.trim())))
+          .className = "suggestion-all";
+      }
       active = -1;
       input.removeAttribute("aria-activedescendant");
       if (found.length) {
@@ -94,7 +151,7 @@
       var url = "/api/v1/suggest?lang=" + encodeURIComponent(lang) + "&q=" + encodeURIComponent(text);
       fetch(url, { signal: controller ? controller.signal : undefined, headers: { Accept: "application/json" } })
         .then(function (response) { return response.ok ? response.json() : { suggestions: [] }; })
-        .then(function (body) { if (input.value === text) show(body.suggestions || []); })
+        .then(function (body) { if (input.value === text) show(body.suggestions || [], text); })
         .catch(function () { /* aborted or offline: the form still works */ });
     }
 

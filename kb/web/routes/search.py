@@ -31,6 +31,8 @@ MAX_LIMIT = 50
 MAX_OFFSET = 10_000
 MAX_QUERY = 500  # characters of q the API reads; the rest is cut
 POPULAR_LIMIT = 5
+# what a suggestion shows beside its title (the same words as templates' type_label)
+TYPE_LABELS = {"faq": N_("FAQ"), "tutorial": N_("Tutorial"), "video": N_("Video")}
 
 
 def _filters(request: Request, site: Site) -> tuple[str | None, str | None]:
@@ -103,6 +105,10 @@ async def search_page(request: Request) -> Response:
         "first_rank": (page - 1) * size + 1,
         "url": url,
         "click_url": click_url,
+        # the language switcher keeps the search: the same words and filters in another language
+        "translation_urls": {code: f"/{code}/search" + (
+            "?" + urlencode({k: v for k, v in (("q", results.query), ("category", category), ("type", kind)) if v})
+            if results.query else "") for code in site.languages},
         "category_title": lambda key: site.category(key, internal=True).title(lang) if key in site.content.categories else key,
         "popular": popular,
         "categories": [(c, site.category_count(lang, c.key)) for c in site.children(None)
@@ -175,10 +181,15 @@ async def api_suggest(request: Request) -> Response:
     limit = int_param(request, "limit", SUGGEST_LIMIT, minimum=1, maximum=SUGGEST_LIMIT)
     raw = request.query_params.get("q", "")
     found = await svc.search.suggest(lang, raw, limit)
+    categories = svc.site.content.categories
     return JSONResponse({
         "query": raw[:MAX_QUERY],
         "suggestions": [{"id": s.id, "lang": s.lang, "slug": s.slug, "title": s.title,
-                         "category": s.category, "type": s.type, "url": s.url} for s in found],
+                         "category": s.category, "type": s.type, "url": s.url,
+                         # shown beside the title, in the language asked for
+                         "category_title": categories[s.category].title(lang) if s.category in categories
+                         else s.category,
+                         "type_label": i18n.gettext(lang, TYPE_LABELS.get(s.type, s.type))} for s in found],
     })
 
 
@@ -268,11 +279,13 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         "properties": {
             "query": {"type": "string"},
             "suggestions": {"type": "array", "maxItems": SUGGEST_LIMIT, "items": {
-                "type": "object", "required": ["id", "lang", "slug", "title", "url"],
+                "type": "object", "required": ["id", "lang", "slug", "title", "category", "type", "url",
+                                               "category_title", "type_label"],
                 "properties": {"id": {"type": "integer"}, "lang": {"type": "string"},
                                "slug": {"type": "string"}, "title": {"type": "string"},
                                "category": {"type": "string"}, "type": {"type": "string"},
-                               "url": {"type": "string"}}}},
+                               "url": {"type": "string"}, "category_title": {"type": "string"},
+                               "type_label": {"type": "string"}}}},
         },
     },
 }

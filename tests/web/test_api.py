@@ -31,7 +31,7 @@ def test_get_one_article_with_html_and_translations(sample_client: TestClient) -
     body = sample_client.get("/api/v1/articles/en/support-code-and-vip-code").json()
     assert body["id"] == 3 and body["url"] == "/en/articles/support-code-and-vip-code"
     assert "<p>" in body["html"]
-    assert {t["lang"] for t in body["translations"]} == {"pt", "fr"}
+    assert {t["lang"] for t in body["translations"]} == {"pt", "fr", "de", "it", "es"}
 
 
 def test_unknown_article_is_a_json_404(sample_client: TestClient) -> None:
@@ -132,7 +132,7 @@ def test_an_unknown_lang_is_the_same_400_on_every_api(client: TestClient, url: s
 def test_the_document_lists_the_sites_languages_and_categories(sample_client: TestClient) -> None:
     document = sample_client.get("/api/v1/openapi.json").json()
     schemas = document["components"]["schemas"]
-    assert schemas["Lang"]["enum"] == ["en", "fr", "pt"]
+    assert schemas["Lang"]["enum"] == ["de", "en", "es", "fr", "it", "pt"]
     site = sample_client.app.state.kb.site  # type: ignore[attr-defined]
     assert schemas["Category"]["enum"] == sorted(site.content.categories)
     lang_params = [p for path in document["paths"].values() for op in path.values()

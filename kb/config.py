@@ -129,6 +129,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("policy_poll_seconds", 30.0, "How often the live policy source is polled.", _positive_float),
     SettingSpec("watch_seconds", 1.0, "How often the content tree is checked for changes.", _positive_float),
     SettingSpec("support_url", "mailto:support@example.com", "Where \"contact support\" links point."),
+    SettingSpec("review_days", 365, "Days after which an article neither revised nor marked reviewed is flagged.",
+                _positive_int),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -156,6 +158,7 @@ class Settings:
     policy_poll_seconds: float
     watch_seconds: float
     support_url: str
+    review_days: int
 
     def trusted_hosts(self) -> list[str]:
         """The Host header values to answer; anything else gets a 400, so a forged Host never

@@ -22,6 +22,7 @@ from kb.content.model import (
     CATEGORY_ICONS,
     DEFAULT_CATEGORY_ICON,
     LANG_RE,
+    OWNER_RE,
     SLUG_RE,
     STATUSES,
     VISIBILITIES,
@@ -34,7 +35,7 @@ from kb.content.model import (
 
 CATEGORIES_FILE = "categories.yaml"
 REQUIRED_FIELDS = ("id", "title", "summary", "category", "type", "status", "updated")
-KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + ("tags", "video", "visibility"))
+KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + ("tags", "video", "owner", "visibility"))
 
 
 # --- categories -----------------------------------------------------------------------------
@@ -238,6 +239,9 @@ def _validate_fields(meta: dict[str, Any], lines: dict[str, int], categories: di
     elif visibility not in VISIBILITIES:
         problem(line_of("visibility"),
                 f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}")
+    owner = meta.get("owner")
+    if owner is not None and (not isinstance(owner, str) or not OWNER_RE.match(owner)):
+        problem(line_of("owner"), "owner must be an account name (1 to 64 letters, digits, '.', '_', '@' or '-')")
     updated = meta.get("updated")
     if isinstance(updated, str):
         try:
@@ -265,6 +269,7 @@ def _validate_fields(meta: dict[str, Any], lines: dict[str, int], categories: di
             "status": str(status),
             "updated": updated if isinstance(updated, date) else date.min,
             "video": str(video) if kind == "video" and video else None,
+            "owner": str(owner) if owner else None,
             "visibility": str(visibility),
         }
     except (KeyError, TypeError, ValueError):

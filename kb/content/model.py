@@ -22,6 +22,8 @@ VISIBILITIES = ("public", "internal")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 LANG_PATTERN = "[a-z]{2}"  # a language of the content: its folder, its URLs, its policy texts
 LANG_RE = re.compile(f"^{LANG_PATTERN}$")
+# An account name (kb.auth.NAME_RE, which this layer cannot import): the `owner:` of an article.
+OWNER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # The icons a category may show on the home page (`icon:` in categories.yaml): each is a
 # <symbol id="icon-NAME"> of static/icons.svg (tests/unit/test_category_icons.py keeps them in step).
 CATEGORY_ICONS = ("folder", "key", "star", "help", "book", "chat", "card", "shield", "gear", "video")
@@ -70,6 +72,7 @@ class Article:
     path: Path  # relative to the content folder
     source: str  # the whole file, front matter included (line numbers match the file)
     revision: str  # hash of the file's bytes
+    owner: str | None = None  # the account answering for the article (content health)
     visibility: str = "public"  # one of VISIBILITIES
 
     @property

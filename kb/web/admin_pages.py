@@ -35,6 +35,7 @@ NOTICES = {
     "restore": N_("Revision restored."),
     "discard": N_("Pending draft discarded."),
     "user": N_("User saved."),
+    "reviewed": N_("Marked reviewed: its review flags are cleared."),
 }
 STATUS_LABELS = {
     "draft": N_("Draft"), "review": N_("In review"), "pending": N_("Published, with a pending draft"),
@@ -43,7 +44,7 @@ STATUS_LABELS = {
 ACTION_LABELS = {
     "create": N_("Created"), "save": N_("Saved"), "draft": N_("Draft saved"), "review": N_("Submitted for review"),
     "publish": N_("Published"), "unpublish": N_("Unpublished"), "delete": N_("Deleted"), "restore": N_("Restored"),
-    "external": N_("Changed outside the editor"),
+    "external": N_("Changed outside the editor"), "reviewed": N_("Marked reviewed"),
 }
 ROLE_LABELS = {"admin": N_("Administrator"), "editor": N_("Editor"), "analyst": N_("Analyst")}
 

@@ -25,6 +25,7 @@ from kb.content.site import Site
 from kb.content.watch import TreeWatcher
 from kb.editing.editor import Editor
 from kb.feedback import Feedback
+from kb.health.service import Health
 from kb.policy.holder import PolicyHolder
 from kb.policy.live import PolicyService
 from kb.ratelimit import ClickLimits
@@ -34,7 +35,7 @@ from kb.storage.db import Database
 from kb.tokens import Tokens
 from kb.web import errors, openapi, structured
 from kb.web.headers import SecurityHeadersMiddleware
-from kb.web.routes import admin, analytics_api, api, pages, system
+from kb.web.routes import admin, analytics_api, api, health, pages, system
 from kb.web.routes import analytics as analytics_web
 from kb.web.routes import feedback as feedback_web
 from kb.web.routes import policy as policy_web
@@ -42,6 +43,7 @@ from kb.web.routes import search as search_web
 from kb.web.security import VisitorMiddleware, csrf_token
 from kb.web.services import Services, services
 from kb.web.templating import StaticAssets, Templates
+from kb.web.urls import support_link
 
 log = logging.getLogger("kb")
 
@@ -58,6 +60,7 @@ def _request_context(request: Request) -> dict[str, Any]:
         "site_languages": svc.site.languages,
         "language_name": i18n.language_name,
         "support_url": svc.settings.support_url,
+        "support_link": support_link,  # support_link(support_url, title): "Contact support" about it
     }
 
 
@@ -73,25 +76,29 @@ def create_app(settings: Settings) -> Starlette:
     db = Database(settings.database)
     templates = Templates(TEMPLATES_DIR, StaticAssets(STATIC_DIR),
                           {**feedback_web.TEMPLATE_GLOBALS, **structured.TEMPLATE_GLOBALS}, _request_context)
+    editor = Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang)
     svc = Services(
         settings=settings, site=site, templates=templates, db=db,
         search=SearchService(site, settings.index_dir),
         feedback=Feedback(site, db, rate_limit=settings.vote_rate_limit, show_counts=settings.show_vote_counts),
         policy=PolicyService(settings, site, db, policy),
         auth=Auth(settings, db),
-        editor=Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang),
+        editor=editor,
         analytics=Analytics(db, site),
         tokens=Tokens(db),
         views=PageViews(db),
         search_log=SearchLog(db, ClickLimits()),
-        admin_nav=(analytics_web.NAV_ENTRY,),
+        health=Health(site, db, default_lang=settings.default_lang, review_days=settings.review_days,
+                      workspace=editor.workspace),
+        admin_nav=(health.NAV_ENTRY, analytics_web.NAV_ENTRY),
     )
-    api_modules = [api, search_web, feedback_web, policy_web, analytics_api]
+    api_modules = [api, search_web, feedback_web, policy_web, analytics_api, health]
     routes: list[BaseRoute] = [
         *system.routes(str(STATIC_DIR)),
         *admin.routes,
         *analytics_web.routes,
         *analytics_api.routes,
+        *health.routes,
         openapi.route(analytics_api.with_security_schemes(openapi.build_document(api_modules))),
         *api.routes,
         *feedback_web.routes,

@@ -20,6 +20,7 @@ from kb.content.site import Site
 from kb.editing.editor import Editor
 from kb.errors import BadRequest, NotFound
 from kb.feedback import Feedback
+from kb.health.service import Health
 from kb.policy.live import PolicyService
 from kb.search.log import SearchLog
 from kb.search.service import SearchService
@@ -46,6 +47,7 @@ class Services:
     tokens: Tokens
     views: PageViews
     search_log: SearchLog
+    health: Health
     admin_nav: tuple[NavEntry, ...]  # entries other areas add to the admin menu (analytics)
 
 

@@ -20,6 +20,7 @@ from kb.editing.editor import ACTIONS, Editor, pending_stamp, status_of
 from kb.editing.forms import STATUSES, ArticleForm, ListFilter
 from kb.editing.workspace import Outcome
 from kb.errors import BadRequest, Forbidden, KBError, NotFound
+from kb.health.model import FLAG_LABELS, ArticleHealth
 from kb.i18n import N_
 from kb.web.admin_pages import edit_url, redirect, render
 from kb.web.security import check_csrf, visitor_id
@@ -124,6 +125,7 @@ async def article_list(request: Request) -> Response:
         "rows": await editor.listing(wanted), "filter": wanted, "deleted": await editor.deleted(),
         "languages": editor.languages(), "categories": _categories(editor), "statuses": STATUSES,
         "types": ARTICLE_TYPES, "content_problems": editor.site.content.problems[:50],
+        "health": (await services(request).health.report()).articles, "flag_labels": FLAG_LABELS,
     }, user=user)
 
 
@@ -135,7 +137,7 @@ def _categories(editor: Editor) -> list[tuple[str, str]]:
 
 def _form_page(request: Request, user: User, form: ArticleForm, *, article: Article | None = None,
                checked: Checked | None = None, outcome: Outcome | None = None, pending: Any = None,
-               status: int = 200) -> Response:
+               status: int = 200, health: ArticleHealth | None = None) -> Response:
     editor = _editor(request)
     state = status_of(article, pending) if article is not None else None
     return render(request, "admin/edit.html", {
@@ -143,6 +145,7 @@ def _form_page(request: Request, user: User, form: ArticleForm, *, article: Arti
         "pending": pending, "categories": _categories(editor), "types": ARTICLE_TYPES,
         "languages": editor.languages(), "live_url": article_url(article) if article is not None else "",
         "translations": _translations(editor, article) if article is not None else [],
+        "health": health, "flag_labels": FLAG_LABELS,
     }, user=user, status=status)
 
 
@@ -193,7 +196,8 @@ async def edit_article(request: Request) -> Response:
     if request.method == "GET":
         user = await require_role(request, *EDITING_ROLES)
         article, form, pending = await editor.open(lang, slug)
-        return _form_page(request, user, form, article=article, pending=pending)
+        return _form_page(request, user, form, article=article, pending=pending,
+                          health=await services(request).health.of(article))
     user, posted = await checked_form(request, *EDITING_ROLES)
     article, _, pending = await editor.open(lang, slug)
     form = ArticleForm.from_mapping(posted)

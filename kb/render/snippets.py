@@ -348,8 +348,10 @@ def _comparison(ctx: _Context, key: str, found: Resolved) -> str:
                    for label, cells in rows)
     caption = html.escape(ctx._(N_("The support offers compared")))
     return (f'<div class="policy policy-comparison" id="{anchor}" data-policy-key="{html.escape(key)}">\n'
-            f'<table>\n<caption><a class="policy-anchor" href="#{anchor}">{caption}</a></caption>\n'
-            f'<thead><tr><td></td>{"".join(head)}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n'
+            # scrolls sideways on a phone: a focusable region named by the caption (kb.render.tables)
+            f'<div class="table-scroll" role="region" tabindex="0" aria-labelledby="{anchor}-caption">\n'
+            f'<table>\n<caption id="{anchor}-caption"><a class="policy-anchor" href="#{anchor}">{caption}</a></caption>\n'
+            f'<thead><tr><td></td>{"".join(head)}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n</div>\n'
             f'{ctx.as_of()}</div>\n')
 
 

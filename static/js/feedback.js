@@ -28,6 +28,7 @@
     var status = region.querySelector(".feedback-status");
     var summary = region.querySelector(".feedback-summary");
     var count = region.querySelector(".feedback-count");
+    var support = region.querySelector(".feedback-support");
     var buttons = voteForm.querySelectorAll("button[name=helpful]");
     var busy = false;
 
@@ -87,6 +88,8 @@
       event.preventDefault();
       var helpful = button.value === "yes";
       submit({ helpful: helpful }, function () {
+        // After a "No", a person is one link away; after a "Yes" that offer goes.
+        if (support) { support.hidden = helpful; }
         if (helpful) {
           details.hidden = true;
           say(region.dataset.thanksYes);

@@ -298,11 +298,14 @@ def test_the_form_returns_to_the_page_it_came_from_on_this_site_only(make_client
     client = make_client(tree.root, page_size=2)
     page = soup(client.get("/en/billing/?page=2"))
     form = page.select_one("#feedback-1 form.feedback-vote")
-    assert form.select_one("input[name=next]")["value"] == "/en/billing/?page=2"
+    # on a category page the answer comes back to this FAQ shown open, on the page holding it
+    assert form.select_one("input[name=next]")["value"] == "/en/billing/?open=1"
     token = form.select_one("input[name=csrf_token]")["value"]
     back = client.post("/en/articles/question-1/feedback",
-                       data={"csrf_token": token, "helpful": "yes", "next": "/en/billing/?page=2"})
-    assert back.headers["location"] == "/en/billing/?page=2#feedback-1"
+                       data={"csrf_token": token, "helpful": "yes", "next": "/en/billing/?open=1"})
+    assert back.headers["location"] == "/en/billing/?open=1#feedback-1"
+    returned = soup(client.get("/en/billing/?open=1"))
+    assert returned.select_one("#faq-1 details")["open"] == "" and returned.select_one("#feedback-1") is not None
     for elsewhere in ("https://evil.example/", "//evil.example/en/", "/\\evil.example", "javascript:alert(1)"):
         answer = client.post("/en/articles/question-1/feedback",
                              data={"csrf_token": token, "helpful": "yes", "next": elsewhere})

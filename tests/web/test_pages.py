@@ -39,7 +39,7 @@ def test_home_page_speaks_portuguese(sample_client: TestClient) -> None:
     page = soup(sample_client.get("/pt/"))
     assert page.html["lang"] == "pt"
     assert page.h1.get_text() == "Base de conhecimento"
-    assert "Aqui, você encontra apenas soluções!" in page.select_one(".hero-lead").get_text()
+    assert page.select_one(".tagline").get_text() == "Como podemos ajudar? Pesquise nas nossas respostas ou escolha um tema abaixo."
 
 
 def test_category_page_stacks_faq_answers_with_permalink_and_feedback(sample_client: TestClient) -> None:
@@ -48,7 +48,8 @@ def test_category_page_stacks_faq_answers_with_permalink_and_feedback(sample_cli
     assert len(entries) == 2
     for entry in entries:
         assert entry.select_one(".article-body p") is not None
-        assert entry.select_one(".permalink a")["href"].startswith("/faq/")
+        faq_id = entry["id"].removeprefix("faq-")
+        assert entry.select_one(".permalink a")["href"] == f"/en/premium-support/?open={faq_id}#faq-{faq_id}"
         assert entry.select_one("section.feedback h2").get_text() == "Was this article helpful?"
     guides = [a.get_text() for a in page.select("section[aria-labelledby=guides-title] a")]
     assert any("upgrade" in g.lower() for g in guides)

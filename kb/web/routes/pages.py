@@ -19,6 +19,7 @@ from kb.web.sessions import current_user
 from kb.web.urls import absolute
 
 RECENT_LIMIT = 6
+TOP_QUESTIONS = 3  # FAQs named on each home page card, in the category page's order
 # A page that shows an internal article is for the signed-in reader alone: no shared cache keeps it.
 STAFF_ONLY = {"Cache-Control": "private, no-cache"}
 
@@ -52,6 +53,8 @@ async def home(request: Request) -> Response:
         "faq_count": counts.get("faq", 0),
         "guide_count": counts.get("tutorial", 0) + counts.get("video", 0),
         "categories": categories,
+        "top_questions": {c.key: site.published(lang, category=c.key, type="faq")[:TOP_QUESTIONS]
+                          for c, _ in categories},
         "recent": site.published(lang)[:RECENT_LIMIT],
         "most_helpful": await svc.feedback.most_helpful(lang, RECENT_LIMIT),
         "canonical": absolute(request, f"/{lang}/"),
@@ -68,7 +71,11 @@ async def category_page(request: Request) -> Response:
     faqs = site.published(lang, category=category.key, type="faq", internal=staff)
     size = svc.settings.page_size
     pages = max(1, math.ceil(len(faqs) / size))
-    page = int_param(request, "page", 1, minimum=1, maximum=pages)
+    # ?open={id} (a "Link to this FAQ"): that answer is shown open, on the page that holds it; an
+    # id not listed here (moved, unpublished) opens nothing and the page shows as usual.
+    open_id = int_param(request, "open", 0, minimum=0, maximum=2**31)
+    opened = next((index for index, faq in enumerate(faqs) if faq.id == open_id), None)
+    page = int_param(request, "page", 1 if opened is None else opened // size + 1, minimum=1, maximum=pages)
     shown = faqs[(page - 1) * size: page * size]
     others = [a for a in site.published(lang, category=category.key, internal=staff) if a.type != "faq"]
     subcategories = [(c, site.category_count(lang, c.key)) for c in site.children(category.key)
@@ -80,6 +87,7 @@ async def category_page(request: Request) -> Response:
         "breadcrumbs": site.ancestors(category.key)[:-1],
         "subcategories": subcategories,
         "faqs": [(a, site.rendered(a)) for a in shown],
+        "open_id": open_id,
         "feedback": await feedback_panels(request, shown),
         "guides": others,
         "page": page,

@@ -41,6 +41,9 @@ log = logging.getLogger("kb.policy")
 INLINE_RE = re.compile(r"\{\{\s*([^{}\n]{1,120}?)\s*\}\}")
 BLOCK_RE = re.compile(r"^::([A-Za-z][\w-]*)(?:\[([^\]\n]*)\])?\s*$")
 SNIPPETS = ("terms", "scope", "code", "comparison")
+# Spanish writes "e", not "y", before a word that starts with an /i/ sound ("francés e inglés");
+# CLDR's list pattern (Babel's format_list) always says "y".
+_SPANISH_E = re.compile(r"(?:i|hi)(?![aeiouáéíóú])", re.IGNORECASE)
 _EXAMPLES = {"terms": "premium", "scope": "premium.scope", "code": "codes.vip", "comparison": "premium.offers"}
 _TAG_RE = re.compile(r"<[^>]+>")
 # Where a block of a snippet's HTML ends: a line of its prose (Rendered.prose)
@@ -114,9 +117,13 @@ class _Context:
 
     def join(self, items: list[str]) -> str:
         try:
-            return format_list(items, locale=self.lang) if items else ""
+            joined = format_list(items, locale=self.lang) if items else ""
         except ValueError:  # an unknown locale
             return ", ".join(items)
+        head, y, last = joined.rpartition(" y ")
+        if self.lang == "es" and y and last == items[-1] and _SPANISH_E.match(last):
+            return f"{head} e {last}"
+        return joined
 
     def fail(self, line: int, message: str) -> str:
         self.problems.append((line, message))

@@ -94,7 +94,7 @@ def _flags(article: Article, source: Article | None, signals: Signals, due: str)
         yield from _helpfulness(article, votes, signals.now)
     incorrect = signals.incorrect.get(key)
     if incorrect is not None and incorrect[0] >= INCORRECT_REPORTS:
-        yield Flag("reported_incorrect", N_("%(count)s readers said it is incorrect or out of date since it was last revised."),
+        yield Flag("reported_incorrect", N_("%(count)s readers said it is incorrect or out of date since it was last revised or reviewed."),
                    {"count": incorrect[0]}, incorrect[1], _drilldown(article))
     if scan is not None and scan.broken_links:
         line, message = scan.broken_links[0]

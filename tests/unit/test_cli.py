@@ -28,7 +28,7 @@ def commands(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, arg
 def test_every_command_takes_the_common_flags_and_runs_a_handler() -> None:
     found = commands(build_parser())
     assert set(found) == {
-        "serve", "check", "new", "index", "policy show", "policy history", "policy diff",
+        "serve", "check", "new", "health", "index", "policy show", "policy history", "policy diff",
         "user add", "user list", "user set-role", "user disable", "user enable", "user password",
         "analytics export", "token create", "token list", "token revoke"}
     for name, parser in found.items():

@@ -4,15 +4,19 @@ a policy change, votes, a broken link, time) and disappears after what answers i
 
 from __future__ import annotations
 
+import json
 import shutil
-from xml.etree import ElementTree
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from starlette.testclient import TestClient
 
+from kb.cli.health import FLAG_NAMES
+from kb.cli.main import main
+from kb.health.model import FLAGS
 from kb.storage.db import run_with_database
 from kb.tokens import Tokens
 from tests.admin_support import call, csrf, open_form, signed_in, soup
@@ -241,3 +245,24 @@ def test_an_outside_edit_of_the_source_with_a_new_date_puts_the_translation_behi
     assert path.exists()
     services_of(app).site.load()
     assert "translation_behind" in flags(app, "pt", "reembolso")
+
+
+def test_kb_health_prints_the_list_and_fails_when_any_flag_matches(tree: ContentTree, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    tree.add("en", "old-news", id=3, title="Old news", updated="2020-01-01")
+    tree.add("en", "fresh", id=4, title="Fresh", updated=TODAY)
+    common = ["--content-dir", str(tree.root), "--data-dir", str(tmp_path / "data")]
+    assert main(["health", *common]) == 1
+    out = capsys.readouterr().out
+    assert out == (f"{tree.root / 'en' / 'billing' / 'old-news.md'}: not_reviewed (since 2020-12-31): "
+                   "Not revised or marked reviewed since 2020-01-01.\n")
+    assert main(["health", *common, "--format", "json", "--lang", "en"]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert body["counts"]["not_reviewed"] == 1 and [r["slug"] for r in body["results"]] == ["old-news"]
+    assert main(["health", *common, "--flag", "broken_links", "--flag", "policy_changed"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["health", *common, "--lang", "xx"]) == 2
+
+
+def test_the_cli_knows_every_flag() -> None:
+    assert FLAG_NAMES == FLAGS

@@ -26,7 +26,7 @@ from kb.storage.db import run_with_database
 from kb.tokens import Tokens
 from kb.web import openapi
 from kb.web.app import create_app
-from kb.web.routes import analytics_api, api, feedback, policy, search
+from kb.web.routes import analytics_api, api, feedback, health, policy, search
 from tests.conftest import SAMPLE_CONTENT, settings_for
 
 EXAMPLES = 25
@@ -42,7 +42,7 @@ def sample_document() -> dict[str, Any]:
     checks that it is exactly that). It is needed when tests are collected, before any fixture."""
     site = Site(SAMPLE_CONTENT)
     site.load()
-    modules = [api, search, feedback, policy, analytics_api]
+    modules = [api, search, feedback, policy, analytics_api, health]
     return openapi.with_site(analytics_api.with_security_schemes(openapi.build_document(modules)), site)
 
 

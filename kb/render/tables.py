@@ -34,7 +34,9 @@ def _align_classes(state: StateCore) -> None:
 
 
 def _scroll_containers(state: StateCore) -> None:
-    label = i18n.gettext(state.env.get("lang") or "en", SCROLL_LABEL)
+    # the language apart: a string literal as gettext's first argument would be extracted as a UI string
+    lang = state.env.get("lang") or "en"
+    label = i18n.gettext(lang, SCROLL_LABEL)
     tokens: list[Token] = []
     for token in state.tokens:
         if token.type == "table_open":

@@ -22,7 +22,7 @@ def problems_of(root: Path) -> list[str]:
 def test_the_shipped_sample_content_has_no_problems(sample_tree: Path) -> None:
     assert problems_of(sample_tree) == []
     content = load_content(sample_tree)
-    assert {a.lang for a in content.articles.values()} == {"en", "pt", "fr"}
+    assert {a.lang for a in content.articles.values()} == {"en", "pt", "fr", "de", "it", "es"}
     assert {a.type for a in content.articles.values()} == {"faq", "tutorial", "video"}
 
 
@@ -30,6 +30,9 @@ def test_every_sample_article_exists_in_all_three_languages(sample_tree: Path) -
     content = load_content(sample_tree)
     ids = {lang: {a.id for a in content.articles.values() if a.lang == lang} for lang in ("en", "pt", "fr")}
     assert ids["en"] == ids["pt"] == ids["fr"]
+    # German, Italian and Spanish have the three seed FAQs so far
+    for lang in ("de", "it", "es"):
+        assert {a.id for a in content.articles.values() if a.lang == lang} == {1, 2, 3}
 
 
 def test_broken_yaml_is_reported_with_its_line(tree: ContentTree) -> None:

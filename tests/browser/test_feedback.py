@@ -69,6 +69,8 @@ def test_no_reason_and_comment_without_javascript(live_server: LiveServer, page_
 
 def test_voting_from_the_keyboard_on_a_category_page(live_server: LiveServer, page: Page) -> None:
     page.goto(live_server.url + "/en/support-codes/")
+    page.locator("article.faq-entry summary").first.focus()
+    page.keyboard.press("Enter")  # the FAQs are an accordion: open the answer first
     widget = page.locator("article.faq-entry section.feedback").first
     yes = widget.get_by_role("button", name="Yes")
     yes.focus()

@@ -17,7 +17,8 @@ def test_a_visitor_goes_from_the_home_page_to_an_article(live_server: LiveServer
     page.get_by_role("link", name="Contacting Support").click()
     page.wait_for_url("**/en/support-codes/")
     assert page.locator("h1").inner_text() == "Contacting Support"
-    page.locator("article.faq-entry h2 a").first.click()
+    page.locator("article.faq-entry summary").first.click()  # the answer opens in place
+    page.get_by_role("link", name="Open on its own page").first.click()
     page.wait_for_url("**/en/articles/support-code-and-vip-code")
     assert "VIP code" in page.locator("h1").inner_text()
     assert page.locator(".article-body").inner_text().strip()

@@ -14,8 +14,10 @@ from xml.etree import ElementTree
 import pytest
 from starlette.testclient import TestClient
 
+from kb.auth import NAME_RE
 from kb.cli.health import FLAG_NAMES
 from kb.cli.main import main
+from kb.content.model import OWNER_RE
 from kb.health.model import FLAGS
 from kb.storage.db import run_with_database
 from kb.tokens import Tokens
@@ -266,3 +268,7 @@ def test_kb_health_prints_the_list_and_fails_when_any_flag_matches(tree: Content
 
 def test_the_cli_knows_every_flag() -> None:
     assert FLAG_NAMES == FLAGS
+
+
+def test_an_owner_is_written_like_an_account_name() -> None:
+    assert OWNER_RE.pattern == NAME_RE.pattern  # the content layer cannot import kb.auth

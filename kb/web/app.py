@@ -44,7 +44,6 @@ from kb.web.security import VisitorMiddleware, csrf_token
 from kb.web.services import Services, services
 from kb.web.templating import StaticAssets, Templates
 from kb.web.urls import support_link
-from kb.web.urls import support_link
 
 log = logging.getLogger("kb")
 
@@ -61,7 +60,6 @@ def _request_context(request: Request) -> dict[str, Any]:
         "site_languages": svc.site.languages,
         "language_name": i18n.language_name,
         "support_url": svc.settings.support_url,
-        "support_link": support_link,  # support_link(support_url, title): "Contact support" about it
         "support_link": support_link,  # support_link(support_url, title): "Contact support" about it
     }
 

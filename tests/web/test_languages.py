@@ -138,3 +138,14 @@ def test_the_seed_faqs_exist_in_six_languages_in_the_same_category() -> None:
         assert sorted(a.lang for a in versions) == sorted(SIX), faq_id
         assert {(a.category, a.type, a.status) for a in versions} == {(versions[0].category, "faq", "published")}
         assert len({tuple(a.tags) for a in versions}) == 1, faq_id  # tags stay the English keys
+
+
+@pytest.mark.parametrize("lang", ["de", "it", "es"])
+def test_no_topic_of_the_home_page_is_empty_in_the_new_languages(sample_client: TestClient, lang: str) -> None:
+    content = load_content(SAMPLE)
+    public = {a.category for a in content.articles.values()
+              if a.lang == lang and a.published and a.visibility == "public"}
+    top = {key for key, category in content.categories.items() if category.parent is None}
+    assert top <= public, top - public  # a card reading "0 articles" is a dead end
+    page = soup(sample_client.get(f"/{lang}/using-the-help-center/"))
+    assert len(page.select("main a[href^='/" + lang + "/articles/']")) >= 2

@@ -151,11 +151,11 @@ def test_article_page_shows_everything_a_reader_needs(sample_client: TestClient)
     assert len(page.select("nav.toc li")) >= 3
     assert page.select_one("link[rel=canonical]")["href"].endswith("/en/articles/how-to-search")
     hreflangs = {link["hreflang"] for link in page.select("link[rel=alternate][hreflang]")}
-    assert hreflangs == {"en", "pt", "fr"}
+    assert hreflangs == {"en", "pt", "fr", "de", "it", "es"}
     assert page.select_one("meta[name=description]")["content"]
     assert page.select_one("meta[property='og:title']")["content"] == "How to search the help center"
     others = {a["hreflang"] for a in page.select("section[aria-labelledby=translations-title] a")}
-    assert others == {"pt", "fr"}
+    assert others == {"pt", "fr", "de", "it", "es"}
     assert page.select("section[aria-labelledby=related-title] li")
     assert page.select_one("section.feedback") is not None
     assert page.select_one("a.skip-link")["href"] == "#main"

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 def test_healthz_reports_status_and_article_count(sample_client: TestClient) -> None:
     body = sample_client.get("/healthz").json()
-    assert body["status"] == "ok" and body["articles"] == 36  # public ones: 6 guides are internal; 1-5 in de/it/es too
+    assert body["status"] == "ok" and body["articles"] == 39  # public ones: 6 guides are internal; all but the video in de/it/es too
 
 
 def test_sitemap_lists_every_published_article_with_alternates(sample_client: TestClient) -> None:
@@ -18,9 +18,9 @@ def test_sitemap_lists_every_published_article_with_alternates(sample_client: Te
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
     locs = [loc.text for loc in root.findall("s:url/s:loc", ns)]
     assert "http://testserver/pt/articles/codigo-de-suporte-e-codigo-vip" in locs
-    assert sum("/articles/" in loc for loc in locs) == 36  # the 6 editors' guides are internal
-    # each version links to every version: articles 1-5 in six languages, 7 and 8 in three
-    assert len(root.findall("s:url/x:link", ns)) == 30 * 6 + 6 * 3
+    assert sum("/articles/" in loc for loc in locs) == 39  # the 6 editors' guides are internal
+    # each version links to every version: six articles in six languages, the video in three
+    assert len(root.findall("s:url/x:link", ns)) == 36 * 6 + 3 * 3
 
 
 def test_robots_points_to_the_sitemap_and_hides_admin(sample_client: TestClient) -> None:

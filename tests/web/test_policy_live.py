@@ -318,7 +318,10 @@ def test_renderings_are_cached_by_policy_version_and_listeners_get_the_affected_
                               if slug in ("premium-support-commitment", "suporte-premium-compromisso",
                                           "support-premium-engagement", "show-policy-data-in-an-article",
                                           "mostrar-dados-de-politica-em-um-artigo",
-                                          "afficher-des-donnees-de-politique-dans-un-article")}
+                                          "afficher-des-donnees-de-politique-dans-un-article",
+                                          "premium-support-laufzeit-und-rueckerstattung",
+                                          "supporto-premium-impegno-e-rimborsi",
+                                          "soporte-premium-permanencia-y-reembolsos")}
     assert "7 months" in site.rendered(commitment).html
     # a change of a code only affects the pages that show codes
     data["codes"]["support"]["who"] = "All users"

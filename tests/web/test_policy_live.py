@@ -330,7 +330,8 @@ def test_renderings_are_cached_by_policy_version_and_listeners_get_the_affected_
     assert {slug for _, slug in change.changed} == {
         "support-code-and-vip-code", "codigo-de-suporte-e-codigo-vip", "code-support-et-code-vip",
         "show-policy-data-in-an-article", "mostrar-dados-de-politica-em-um-artigo",
-        "afficher-des-donnees-de-politique-dans-un-article"}
+        "afficher-des-donnees-de-politique-dans-un-article", "support-code-und-vip-code",
+        "codice-di-supporto-e-codice-vip", "codigo-de-soporte-y-codigo-vip"}
 
 
 def test_search_finds_the_new_value_after_a_policy_change(make_client: Any, sample_tree: Path) -> None:

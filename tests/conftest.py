@@ -255,6 +255,17 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
+def sized_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page with the viewport (width, height) given by indirect parametrization."""
+    width, height = request.param
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
 def page_without_js(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()

@@ -9,13 +9,12 @@ it found, so a failure says what to fix.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from kb.cli.main import main
 from tests.admin_support import PASSWORD
@@ -44,16 +43,6 @@ def add_admin(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
             "--data-dir", str(settings.data_dir), "--content-dir", str(settings.content_dir)]
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(main, args).result() == 0
-
-
-@pytest.fixture
-def sized_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    width, height = request.param
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 @pytest.mark.parametrize("sized_page", VIEWPORTS, indirect=True)

@@ -3,10 +3,8 @@ longer words and a six-language switcher must not widen the page, and axe-core f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from tests.browser.test_accessibility import VIEWPORTS, violations
 from tests.conftest import LiveServer
@@ -19,16 +17,6 @@ PAGES = {
     "it": ["/it/", "/it/premium-support/", "/it/articles/supporto-premium-limiti", "/it/search?q=rimborso"],
     "es": ["/es/", "/es/support-codes/", "/es/articles/codigo-de-soporte-y-codigo-vip", "/es/search?q=código"],
 }
-
-
-@pytest.fixture
-def sized_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    width, height = request.param
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 @pytest.mark.parametrize("lang", sorted(PAGES))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,12 +45,16 @@ def token_of(client: TestClient) -> str:
     return str(run_with_database(services_of(client).settings.database, lambda db: Tokens(db).create("ci")))
 
 
-TOKENS: dict[int, str] = {}  # an API token per app (TestClient), created on first use
+# An API token per app, created on first use. Keyed weakly by the client object itself: an
+# id() would be reused by the next test's client once this one is collected.
+TOKENS: "weakref.WeakKeyDictionary[TestClient, str]" = weakref.WeakKeyDictionary()
 
 
 def flags(client: TestClient, lang: str, slug: str) -> dict[str, dict[str, Any]]:
     """The article's flags as /api/v1/health gives them (one token per app)."""
-    token = TOKENS.get(id(client)) or TOKENS.setdefault(id(client), token_of(client))
+    if client not in TOKENS:
+        TOKENS[client] = token_of(client)
+    token = TOKENS[client]
     response = client.get("/api/v1/health", params={"lang": lang}, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     rows = {row["slug"]: row for row in response.json()["results"]}

@@ -22,6 +22,8 @@ from kb.content.model import (
     CATEGORY_ICONS,
     DEFAULT_CATEGORY_ICON,
     LANG_RE,
+    MAX_QUESTION_CHARS,
+    MAX_QUESTIONS,
     OWNER_RE,
     SLUG_RE,
     STATUSES,
@@ -35,7 +37,7 @@ from kb.content.model import (
 
 CATEGORIES_FILE = "categories.yaml"
 REQUIRED_FIELDS = ("id", "title", "summary", "category", "type", "status", "updated")
-KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + ("tags", "video", "owner", "visibility"))
+KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + ("tags", "video", "owner", "visibility", "questions"))
 
 
 # --- categories -----------------------------------------------------------------------------
@@ -227,6 +229,7 @@ def _validate_fields(meta: dict[str, Any], lines: dict[str, int], categories: di
     if not isinstance(tags, list) or not all(isinstance(t, str | int) for t in tags):
         problem(line_of("tags"), "tags must be a list of words")
         tags = []
+    questions = _questions(meta.get("questions"), line_of("questions"), problem)
     kind = meta.get("type")
     if kind is not None and kind not in ARTICLE_TYPES:
         problem(line_of("type"), f"type must be one of {', '.join(ARTICLE_TYPES)}, not {kind!r}")
@@ -271,9 +274,26 @@ def _validate_fields(meta: dict[str, Any], lines: dict[str, int], categories: di
             "video": str(video) if kind == "video" and video else None,
             "owner": str(owner) if owner else None,
             "visibility": str(visibility),
+            "questions": questions,
         }
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _questions(value: Any, line: int, problem: Callable[[int, str], None]) -> tuple[str, ...]:
+    """`questions:`, a list of the phrasings customers use (none when the field is absent)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(q, str) and q.strip() for q in value):
+        problem(line, "questions must be a list of questions, each a non-empty text")
+        return ()
+    if len(value) > MAX_QUESTIONS:
+        problem(line, f"questions: at most {MAX_QUESTIONS}, not {len(value)}")
+    for number, question in enumerate(value, start=1):
+        if len(question) > MAX_QUESTION_CHARS:
+            problem(line, f"question {number} is {len(question)} characters long "
+                          f"(at most {MAX_QUESTION_CHARS})")
+    return tuple(" ".join(q.split()) for q in value)
 
 
 @dataclass

@@ -28,6 +28,8 @@ OWNER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # <symbol id="icon-NAME"> of static/icons.svg (tests/unit/test_category_icons.py keeps them in step).
 CATEGORY_ICONS = ("folder", "key", "star", "help", "book", "chat", "card", "shield", "gear", "video")
 DEFAULT_CATEGORY_ICON = "folder"
+MAX_QUESTIONS = 20  # `questions:` of one article
+MAX_QUESTION_CHARS = 200  # one question: a sentence, not a paragraph
 
 
 @dataclass(frozen=True, order=True)
@@ -74,6 +76,9 @@ class Article:
     revision: str  # hash of the file's bytes
     owner: str | None = None  # the account answering for the article (content health)
     visibility: str = "public"  # one of VISIBILITIES
+    # How customers ask what the article answers (`questions:`): searched like the title,
+    # listed as "Also answers" to readers who came from a search.
+    questions: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:

@@ -18,16 +18,19 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.lang import NoStemmer, NoStopWords, stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
 
-# 5: the analyzers moved to kb.search.analysis; 4: to kb.search.*; 3: "_" splits words.
-SCHEMA_VERSION = 6
+# 7: `questions:` in the text; 5: the analyzers moved to kb.search.analysis; 4: to kb.search.*;
+# 3: "_" splits words.
+SCHEMA_VERSION = 7
 NGRAM_MAX = 24  # longest prefix a suggestion matches
 
 # Ranking is BM25F: the sections of an article go into one field, each occurrence of a word
 # weighing what its section weighs (title > headings and tags > summary > body), so the
 # weighted frequencies add up before BM25 saturates them. One field also keeps queries cheap:
-# one term per word form, not one per section.
+# one term per word form, not one per section. The questions customers ask (`questions:`)
+# weigh what the title weighs.
 FIELD_BOOSTS: dict[str, float] = {
     "title": 6.0, "headings": 3.0, "tags": 3.0, "categories": 1.5, "summary": 2.0, "body": 1.0,
+    "questions": 6.0,
 }
 SECTION_MARK = "\x1e"  # separates the sections in the text field's value (never in a query)
 SECTION_GAP = 100  # positions between sections, so a phrase cannot span two of them

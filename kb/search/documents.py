@@ -52,8 +52,9 @@ def document(site: Site, article: Article) -> dict[str, Any]:
     tags = " ".join(t.replace("-", " ") for t in article.tags)
     headings = " ".join(h.text for h in rendered.headings)
     policy = _policy_version(site) if rendered.policy_keys else ""
+    questions = "\n".join(article.questions)
     sections = {"title": article.title, "headings": headings, "tags": tags, "categories": categories,
-                "summary": article.summary, "body": rendered.text}
+                "summary": article.summary, "body": rendered.text, "questions": questions}
     return {
         "key": article.slug,
         "id": article.id,
@@ -65,7 +66,7 @@ def document(site: Site, article: Article) -> dict[str, Any]:
         "type": article.type,
         "updated": datetime.combine(article.updated, dtime()),
         "fingerprint": f"{_base_fingerprint(site, article)}|{policy}",
-        "words": f"{article.title} {article.summary} {tags} {headings} {categories} {rendered.text}",
+        "words": f"{article.title} {article.summary} {tags} {headings} {categories} {rendered.text} {questions}",
         "prefixes": f"{article.title} {tags}",
         "title_words": article.title,
         "title_exact": title_key(article.title),

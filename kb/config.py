@@ -128,6 +128,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("policy_url", "", "Optional HTTP(S) JSON endpoint of the live policy service."),
     SettingSpec("policy_poll_seconds", 30.0, "How often the live policy source is polled.", _positive_float),
     SettingSpec("watch_seconds", 1.0, "How often the content tree is checked for changes.", _positive_float),
+    SettingSpec("content_remote", "", "Git URL the content folder is a clone of (several nodes); none: a plain folder."),
+    SettingSpec("content_poll_seconds", 5.0, "How often a node fetches KB_CONTENT_REMOTE.", _positive_float),
     SettingSpec("support_url", "mailto:support@example.com", "Where \"contact support\" links point."),
     SettingSpec("review_days", 365, "Days after which an article neither revised nor marked reviewed is flagged.",
                 _positive_int),
@@ -157,6 +159,8 @@ class Settings:
     policy_url: str
     policy_poll_seconds: float
     watch_seconds: float
+    content_remote: str
+    content_poll_seconds: float
     support_url: str
     review_days: int
 

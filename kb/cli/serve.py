@@ -24,6 +24,10 @@ def register(subparsers: Subparsers) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    if settings.content_remote:  # a refused clone is a clear message here, not a failed start-up
+        from kb.content.remote import ContentRemote
+
+        ContentRemote(settings.content_dir, settings.content_remote).prepare()
     # The app is built by a factory in the server process (also under --reload), so the
     # resolved settings travel as KB_* variables.
     for spec in SETTINGS:

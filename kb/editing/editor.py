@@ -17,6 +17,7 @@ from pathlib import Path
 from kb.content.files import FileChanged
 from kb.content.loader import next_free_id
 from kb.content.model import LANG_RE, SLUG_RE, Article, slugify
+from kb.content.remote import RemoteFollower
 from kb.content.site import Site
 from kb.editing.checks import Checked, Checker
 from kb.editing.forms import ArticleForm, ListFilter
@@ -71,12 +72,13 @@ class Editor:
     db: Database
     lock_file: Path
     default_lang: str = "en"
+    follower: RemoteFollower | None = None  # KB_CONTENT_REMOTE: saves are commits pushed there
     workspace: Workspace = field(init=False)
     checker: Checker = field(init=False)
     history: History = field(init=False)
 
     def __post_init__(self) -> None:
-        self.workspace = Workspace(self.site, self.db, self.lock_file)
+        self.workspace = Workspace(self.site, self.db, self.lock_file, self.follower)
         self.checker = Checker(self.site, self.default_lang)
         self.history = History(self.workspace)
 
@@ -170,7 +172,7 @@ class Editor:
             assert checked.article is not None
             relative = checked.article.path
             try:
-                await self.workspace.replace(relative, checked.text, None)
+                await self.workspace.replace(relative, checked.text, None, author=author, message=form.message)
             except FileChanged as exc:
                 return conflict(exc, checked.text, lang, slug, checked)
             revisions = [new_revision(article_id, lang, slug, relative, checked.text, author, form.message,
@@ -200,7 +202,8 @@ class Editor:
             if keep_live:
                 return await self._save_pending(article, form, checked, action, author)
             try:
-                on_disk = await self.workspace.replace(article.path, checked.text, form.base_revision)
+                on_disk = await self.workspace.replace(article.path, checked.text, form.base_revision, author=author,
+                                                       message=form.message)
             except FileChanged as exc:
                 return conflict(exc, checked.text, lang, slug, checked)
             revisions = await self.workspace.catch_up(article, on_disk)
@@ -240,7 +243,8 @@ class Editor:
             article = self.article(lang, slug)
             text = set_status(article.source, "draft")
             try:
-                on_disk = await self.workspace.replace(article.path, text, base_revision)
+                on_disk = await self.workspace.replace(article.path, text, base_revision, author=author,
+                                                       message=f"Unpublish {lang}/{slug}")
             except FileChanged as exc:
                 return conflict(exc, text, lang, slug)
             revisions = await self.workspace.catch_up(article, on_disk)
@@ -254,7 +258,8 @@ class Editor:
         async with self.workspace.lock:
             article = self.article(lang, slug)
             try:
-                on_disk = await self.workspace.replace(article.path, None, base_revision)
+                on_disk = await self.workspace.replace(article.path, None, base_revision, author=author,
+                                                       message=f"Delete {lang}/{slug}")
             except FileChanged as exc:
                 return conflict(exc, article.source, lang, slug)
             assert on_disk is not None

@@ -64,7 +64,8 @@ class History:
             self._check_restorable(chosen, relative, article)
             expected = base_revision if article is not None else None
             try:
-                on_disk = await workspace.replace(relative, chosen.text, expected)
+                on_disk = await workspace.replace(relative, chosen.text, expected, author=author,
+                                                  message=f"Restore revision {chosen.id} of {lang}/{slug}")
             except FileChanged as exc:
                 return conflict(exc, chosen.text, lang, slug)
             revisions = await workspace.catch_up(article, on_disk) if article is not None else []

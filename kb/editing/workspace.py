@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from kb.content.files import FileChanged, file_revision, replace_if_unchanged
 from kb.content.model import LANG_RE, SLUG_RE, Article
+from kb.content.remote import ContentRemote, RemoteFollower, author_of
 from kb.content.site import Site
 from kb.editing.checks import Checked
 from kb.errors import BadRequest
@@ -62,6 +63,7 @@ class Workspace:
     site: Site
     db: Database
     lock_file: Path
+    follower: RemoteFollower | None = None  # KB_CONTENT_REMOTE: each write is a commit pushed there
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -88,12 +90,22 @@ class Workspace:
 
         return await asyncio.to_thread(read)
 
-    async def replace(self, relative: Path, text: str | None, expected: str | None) -> str | None:
+    async def replace(self, relative: Path, text: str | None, expected: str | None, *, author: str = "",
+                      message: str = "") -> str | None:
         """Write (or delete, text None) the file if its revision is `expected` (None: absent).
 
-        Returns the text that was on disk before; raises FileChanged with the current text.
+        Returns the text that was on disk before; raises FileChanged with the current text. With a
+        content remote the write is also a commit by `author` pushed there (FileChanged when the
+        remote's file changed meanwhile; kb.content.remote.RemoteUnavailable when it cannot be
+        reached), and the other nodes are told.
         """
-        return await asyncio.to_thread(replace_if_unchanged, self.path(relative), text, expected, self.lock_file)
+        if self.follower is None:
+            return await asyncio.to_thread(replace_if_unchanged, self.path(relative), text, expected, self.lock_file)
+        remote: ContentRemote = self.follower.remote
+        before = await asyncio.to_thread(remote.write, self.path(relative), text, expected, self.lock_file,
+                                         author=author_of(author), message=message)
+        await self.follower.pushed()
+        return before
 
     async def reload(self) -> None:
         await asyncio.to_thread(self.site.load)

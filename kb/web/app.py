@@ -21,6 +21,7 @@ from kb.analytics.reports import Analytics
 from kb.analytics.views import PageViews
 from kb.auth import Auth
 from kb.config import Settings, resource_dir
+from kb.content.remote import ContentRemote, RemoteFollower
 from kb.content.site import Site
 from kb.content.watch import TreeWatcher
 from kb.editing.editor import Editor
@@ -76,7 +77,9 @@ def create_app(settings: Settings) -> Starlette:
     db = Database(settings.database)
     templates = Templates(TEMPLATES_DIR, StaticAssets(STATIC_DIR),
                           {**feedback_web.TEMPLATE_GLOBALS, **structured.TEMPLATE_GLOBALS}, _request_context)
-    editor = Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang)
+    follower = RemoteFollower(ContentRemote(settings.content_dir, settings.content_remote),
+                              settings.content_poll_seconds, site.load) if settings.content_remote else None
+    editor = Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang, follower)
     svc = Services(
         settings=settings, site=site, templates=templates, db=db,
         search=SearchService(site, settings.index_dir),
@@ -113,6 +116,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Start-up order matters: the database and the content first, then services that
         # read them (search index, policy), then watchers. Shutdown runs in reverse.
+        if follower is not None:  # the content tree is a clone: clone it or catch up first
+            await run_in_threadpool(follower.remote.prepare)
         await db.open()
         await run_in_threadpool(svc.policy.read_file)  # before the first renderings
         await run_in_threadpool(site.load)
@@ -123,6 +128,9 @@ def create_app(settings: Settings) -> Starlette:
             stack.push_async_callback(svc.search.close)
             await watcher.start()
             stack.push_async_callback(watcher.stop)
+            if follower is not None:
+                await follower.start()
+                stack.push_async_callback(follower.stop)
             await svc.policy.start()
             stack.push_async_callback(svc.policy.stop)
             yield

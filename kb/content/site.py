@@ -19,7 +19,9 @@ from urllib.parse import quote
 
 from kb.content.loader import ParseCache, load_content
 from kb.content.model import Article, Category, ContentSet, Problem, display_path
+from kb.content.synonyms import SynonymSet, known_languages, load_synonyms
 from kb.errors import NotFound
+from kb.i18n import ui_languages
 from kb.policy.document import Policy, keys_overlap
 from kb.policy.holder import PolicyHolder
 from kb.render.markdown import Rendered, RenderEnv, Renderer
@@ -27,6 +29,9 @@ from kb.render.markdown import Rendered, RenderEnv, Renderer
 log = logging.getLogger("kb.site")
 
 # Files next to articles that the site serves (images and attachments; never .md or .yaml).
+# The parse cache kept across restarts, in the index folder (rebuilt from the content, like it).
+CONTENT_CACHE_FILE = "content-cache.pickle"
+
 SERVED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif", ".pdf",
                              ".mp4", ".webm", ".vtt"})
 
@@ -37,6 +42,9 @@ class Change:
 
     changed: frozenset[tuple[str, str]]
     removed: frozenset[tuple[str, str]]
+    # False when only the listed articles can have changed (a reload of the files a watcher
+    # named): listeners may then look at those alone instead of comparing everything.
+    everything: bool = True
 
     def __bool__(self) -> bool:
         return bool(self.changed or self.removed)
@@ -95,11 +103,13 @@ def category_url(lang: str, key: str) -> str:
 
 class Site:
     def __init__(self, content_dir: Path, renderer: Renderer | None = None, *,
-                 policy: PolicyHolder | None = None) -> None:
+                 policy: PolicyHolder | None = None, cache_file: Path | None = None) -> None:
         self.content_dir = content_dir
+        self.cache_file = cache_file  # the parse cache kept across restarts (None: not kept)
         self.renderer = renderer or Renderer()
         self._policy = policy or PolicyHolder()  # without one, snippets render as unavailable
         self.content = ContentSet(root=content_dir)
+        self.synonyms = SynonymSet()  # synonyms.yaml, applied by searches (kb.search.synonyms)
         self._cache: dict[tuple[str, str], tuple[tuple[str, str], Rendered]] = {}
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
@@ -110,11 +120,25 @@ class Site:
 
     # --- loading --------------------------------------------------------------------------
 
-    def load(self) -> Change:
-        """(Re)read the content tree; log its problems; notify listeners of what changed."""
+    def load(self, changed_files: Collection[Path] | None = None) -> Change:
+        """(Re)read the content tree; log its problems; notify listeners of what changed.
+
+        `changed_files` (.md paths relative to the content folder, as a watcher reports them)
+        re-reads only those files; None looks at every file (a stat each, parsing only the
+        changed ones). The first load starts from the stored parse cache (`cache_file`)."""
         with self._load_lock:
-            fresh = load_content(self.content_dir, self._parsed)
+            if self.cache_file is not None and self._parsed.categories is None:
+                self._parsed.restore(self.cache_file, self.content_dir)
+            fresh = load_content(self.content_dir, self._parsed, changed_files)
+            if changed_files is None and self.cache_file is not None and self._parsed.parsed:
+                try:
+                    self._parsed.save(self.cache_file, self.content_dir)
+                except OSError as exc:  # a start without it is slower, nothing else
+                    log.warning("cannot store the content cache %s: %s", self.cache_file, exc)
+            synonyms, problems = load_synonyms(self.content_dir, known_languages(self.content_dir, ui_languages()))
+            fresh.problems = sorted(fresh.problems + problems)
             with self._lock:
+                self.synonyms = synonyms  # searches read it per query: no re-index, no announce
                 old = self.content.articles
                 self.content = fresh
                 self._catalog = _Catalog.build(fresh)
@@ -127,7 +151,7 @@ class Site:
             removed = frozenset(set(old) - set(fresh.articles))
             for problem in fresh.problems:
                 log.warning("content problem: %s", problem)
-            change = Change(changed, removed)
+            change = Change(changed, removed, everything=changed_files is None)
             self.announce(change)
             return change
 

@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from whoosh.query import And, AndNot
-from whoosh.query import DefaultOr as Or
 from whoosh.scoring import BM25F
 
 from kb.content.site import Site
+from kb.content.synonyms import Synonyms
 from kb.search import builds, results
 from kb.search.builds import Build
 from kb.search.documents import Fingerprints, changes, document
 from kb.search.errors import SearchUnavailable
 from kb.search.query import ParsedQuery, QueryCompiler, normalise
 from kb.search.results import SearchResults, Suggestion
+from kb.search.synonyms import expansion
 
 log = logging.getLogger("kb.search")
 
@@ -208,19 +209,21 @@ class SearchIndex:
     # --- queries --------------------------------------------------------------------------
 
     def search(self, lang: str, parsed: ParsedQuery, *, category: str | None = None,
-               type: str | None = None, offset: int = 0, limit: int = 10) -> SearchResults:
+               type: str | None = None, offset: int = 0, limit: int = 10,
+               synonyms: Synonyms | None = None) -> SearchResults:
+        """`synonyms` are the language's (kb.content.synonyms), applied to this query only."""
         started = time.perf_counter()
         searcher = self._searcher(lang)
         if searcher is None or parsed.empty:
             return SearchResults(parsed.text, lang, 0)
         compiler = self._compiler(lang)
-        compiled = compiler.compile(parsed, searcher.reader())
+        compiled = compiler.compile(parsed, searcher.reader(), expansion(lang, synonyms) if synonyms else None)
         if compiled is None:
             return SearchResults(parsed.text, lang, 0, took_ms=results.elapsed_ms(started))
         found, pairs = results.collect(searcher, compiled.query, category, type, offset + limit)
         partial = False
         if not pairs and len(compiled.clauses) > 1:  # no article has every word: the closest
-            query = Or(compiled.clauses, scale=0.9)
+            query = results.any_of(searcher, compiled.clauses)
             if compiled.excluded is not None:
                 query = AndNot(query, compiled.excluded)
             found, pairs = results.collect(searcher, query, category, type, offset + limit)
@@ -245,5 +248,5 @@ class SearchIndex:
         # Each title is offered once (results.suggestions), so ask for more than shown.
         found = searcher.search(And(clauses), limit=limit * 3)
         if not found and len(clauses) > 1:
-            found = searcher.search(Or(clauses, scale=0.9), limit=limit * 3)
+            found = searcher.search(results.any_of(searcher, clauses), limit=limit * 3)
         return results.suggestions(found, lang, limit)

@@ -23,6 +23,7 @@ from kb.search.analysis import (
     title_analyzer,
     title_key,
 )
+from kb.search.synonyms import Expansion
 
 MAX_QUERY_CHARS = 500  # longer queries are cut (the search box allows as much)
 MAX_TERMS = 16  # words, phrases and exclusions beyond this are ignored
@@ -130,15 +131,19 @@ class QueryCompiler:
         terms = [t for f in forms for t in f]
         return (_phrase([f[0] for f in forms]) if len(forms) > 1 else _word(list(forms[0]))), terms
 
-    def compile(self, parsed: ParsedQuery, reader: Any) -> Compiled | None:
-        clauses: list[Query] = []
+    def compile(self, parsed: ParsedQuery, reader: Any, synonyms: Expansion | None = None) -> Compiled | None:
         terms: set[str] = set()
         replacements: dict[str, str] = {}
-        for raw in parsed.words:
-            clause, word_terms = self._word_clause(raw, reader, replacements)
-            if clause is not None:
-                clauses.append(clause)
-                terms.update(word_terms)
+        per_word: list[Query | None] = []
+        covered = synonyms.covered(parsed.words) if synonyms is not None else frozenset()
+        for index, raw in enumerate(parsed.words):  # no "did you mean" for a known synonym
+            clause, word_terms = self._word_clause(raw, reader, {} if index in covered else replacements)
+            per_word.append(clause)
+            terms.update(word_terms)
+        if synonyms is not None:  # a run of words that is a synonym: it or what it also finds
+            per_word, synonym_terms = synonyms.apply(parsed.words, per_word)
+            terms.update(synonym_terms)
+        clauses: list[Query] = [clause for clause in per_word if clause is not None]
         for raw in parsed.phrases:
             clause, phrase_terms = self._matching(raw)
             if clause is not None:

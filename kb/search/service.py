@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from kb.content.site import Change, Site
+from kb.content.synonyms import Synonyms
 from kb.search import builds
 from kb.search.errors import SearchBusy, SearchUnavailable
 from kb.search.index import SUGGEST_LIMIT, SearchIndex
@@ -285,14 +286,20 @@ class SearchService:
     # --- queries --------------------------------------------------------------------------
 
     async def search(self, lang: str, text: str, *, category: str | None = None,
-                     type: str | None = None, offset: int = 0, limit: int = 10) -> SearchResults:
+                     type: str | None = None, offset: int = 0, limit: int = 10,
+                     synonyms: Synonyms | None = None) -> SearchResults:
+        """`synonyms`: the language's synonyms to apply (the web editor's preview of a draft);
+        by default the site's current ones. Results are cached by their version too, so an
+        edit of synonyms.yaml applies to the next search, without re-indexing."""
         parsed = parse_query(text)
         if parsed.empty:
             return SearchResults(parsed.text, lang, 0)
         await self._searchable()
-        key = (lang, parsed.key, category, type, offset, limit, self.index.token(lang))
+        if synonyms is None:
+            synonyms = self.site.synonyms.of(lang)
+        key = (lang, parsed.key, category, type, offset, limit, self.index.token(lang), synonyms.version)
         search = functools.partial(self.index.search, lang, parsed, category=category, type=type,
-                                   offset=offset, limit=limit)
+                                   offset=offset, limit=limit, synonyms=synonyms)
         return await _cached(self._cache, key, search)
 
     async def suggest(self, lang: str, text: str, limit: int = SUGGEST_LIMIT) -> list[Suggestion]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
 from whoosh.query import And, Query, Term
+from whoosh.query import DefaultOr as Or
 
 from kb.content.site import article_path
 from kb.search.analysis import fold
@@ -93,6 +94,19 @@ def collect(searcher: Any, query: Query, category: str | None, type: str | None,
         return [], counts
     restrict = (And(wanted) if len(wanted) > 1 else wanted[0]) if wanted else None
     return searcher.search(query, limit=top, filter=restrict)[:top], counts
+
+
+def any_of(searcher: Any, clauses: list[Query]) -> Query:
+    """Articles with some of the clauses, those with more of them first.
+
+    Whoosh's coordination bonus (`scale`) multiplies every score by (n - 1) / n, n being the
+    clauses' terms that have postings: with one such term, every article scores 0 and the
+    order is the index's. So clauses that match nothing are left out first.
+    """
+    live = [clause for clause in clauses if next(iter(clause.docs(searcher)), None) is not None]
+    if len(live) == 1:
+        return live[0]
+    return Or(live or clauses, scale=0.9)
 
 
 def facets(pairs: FacetPairs, category: str | None, type: str | None) -> tuple[dict[str, dict[str, int]], int]:

@@ -27,11 +27,16 @@ def write_atomically(path: Path, text: str) -> None:
 
     The text is written as given (no newline translation), so CRLF files stay CRLF.
     """
+    write_atomically_bytes(path, text.encode("utf-8"))
+
+
+def write_atomically_bytes(path: Path, data: bytes) -> None:
+    """write_atomically for bytes (the content cache)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".kb-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)

@@ -7,8 +7,13 @@ kb.content.site, which completes these problems.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import pickle
 import re
-from collections.abc import Callable, Iterable
+import stat as stat_module
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from kb.content.files import file_revision
+from kb.content import model
+from kb.content.files import file_revision, write_atomically_bytes
 from kb.content.model import (
     ARTICLE_TYPES,
     CATEGORY_ICONS,
@@ -296,22 +302,62 @@ def _questions(value: Any, line: int, problem: Callable[[int, str], None]) -> tu
     return tuple(" ".join(q.split()) for q in value)
 
 
+Stamp = tuple[int, int, int]  # (inode, mtime in ns, size): changes whenever the file does
+
+
+def _stamp(path: Path | str) -> Stamp | None:
+    """The file's stamp; None when it is not a regular file (gone, a folder)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    if not stat_module.S_ISREG(found.st_mode):
+        return None
+    return (found.st_ino, found.st_mtime_ns, found.st_size)
+
+
+def scan_article_files(root: Path) -> dict[Path, Stamp]:
+    """The files iter_article_files lists, with their stamps: one stat per file."""
+    found: dict[Path, Stamp] = {}
+    if not root.is_dir():
+        return found
+    top = str(root)
+    for folder, _dirs, names in os.walk(top, followlinks=True):
+        for name in names:
+            if name.endswith(".md"):
+                stamp = _stamp(os.path.join(folder, name))
+                if stamp is not None:
+                    found[Path(os.path.relpath(os.path.join(folder, name), top))] = stamp
+    return found
+
+
+# What a stored cache must match: the code that parsed it (a new field, a new rule) and the file
+# format. A stored cache of other code is ignored, never half-used.
+_CACHE_FORMAT = hashlib.sha256(b"kb-parse-cache-1" + Path(__file__).read_bytes()
+                               + Path(model.__file__).read_bytes()).hexdigest()[:16]
+log = logging.getLogger("kb.content")
+
+
 @dataclass
 class ParseCache:
     """Parsed files by (inode, mtime, size), so a reload re-reads only the files that changed.
 
     Valid only for one set of categories: a change to categories.yaml re-validates every file.
+    `save` and `restore` keep it across restarts (a start then parses only what changed).
     """
 
     categories: dict[str, Category] | None = None
-    files: dict[Path, tuple[tuple[int, int, int], Article | None, tuple[Problem, ...]]] = field(
-        default_factory=dict)
+    files: dict[Path, tuple[Stamp, Article | None, tuple[Problem, ...]]] = field(default_factory=dict)
+    parsed: int = 0  # files parsed (not found in the cache) since the last save or restore
 
-    def parse(self, root: Path, relative: Path, categories: dict[str, Category]) -> tuple[Article | None, list[Problem]]:
+    def parse(self, root: Path, relative: Path, categories: dict[str, Category],
+              stamp: Stamp | None = None) -> tuple[Article | None, list[Problem]]:
+        """The file's article and problems; `stamp`, when the caller just took it, saves a stat."""
         problems: list[Problem] = []
         try:
-            stat = (root / relative).stat()
-            stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            if stamp is None:
+                stat = (root / relative).stat()
+                stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
             cached = self.files.get(relative)
             if cached is not None and cached[0] == stamp:
                 return cached[1], list(cached[2])
@@ -320,7 +366,33 @@ class ParseCache:
             return None, [Problem(display_path(root, relative), 1, f"cannot read: {exc.strerror}")]
         article = parse_article(root, relative, data, categories, problems)
         self.files[relative] = (stamp, article, tuple(problems))
+        self.parsed += 1
         return article, problems
+
+    def save(self, path: Path, root: Path) -> None:
+        """Store the cache (atomically) for the next start; data files are trusted like the
+        secret key beside them."""
+        data = pickle.dumps((_CACHE_FORMAT, str(root), self.categories, self.files),
+                            protocol=pickle.HIGHEST_PROTOCOL)
+        write_atomically_bytes(path, data)
+        self.parsed = 0
+
+    def restore(self, path: Path, root: Path) -> bool:
+        """Take a stored cache of the same code and content folder; False (cache left empty)
+        when there is none, or it is unreadable or of another version."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        try:
+            version, stored_root, categories, files = pickle.loads(data)  # noqa: S301 - our data dir
+        except Exception as exc:  # noqa: BLE001 - any damage means: parse again
+            log.warning("ignoring the content cache %s (%s)", path, type(exc).__name__)
+            return False
+        if version != _CACHE_FORMAT or stored_root != str(root):
+            return False
+        self.categories, self.files, self.parsed = categories, files, 0
+        return True
 
 
 @dataclass
@@ -357,8 +429,13 @@ class Addresses:
         return None
 
 
-def load_content(root: Path, cache: ParseCache | None = None) -> ContentSet:
-    """Read the whole tree; never raises for bad content, only reports it."""
+def load_content(root: Path, cache: ParseCache | None = None,
+                 changed: Collection[Path] | None = None) -> ContentSet:
+    """Read the whole tree; never raises for bad content, only reports it.
+
+    With `changed` (relative paths of .md files created, modified or deleted, as a file watcher
+    reports them), only those are looked at again: every other file is taken from `cache` as
+    it was. The result is the same as a full load's."""
     content = ContentSet(root=root)
     if not root.is_dir():
         content.problems.append(Problem(str(root), 1, "content folder does not exist"))
@@ -368,11 +445,21 @@ def load_content(root: Path, cache: ParseCache | None = None) -> ContentSet:
         cache = ParseCache()
     if cache.categories != content.categories:
         cache.categories, cache.files = content.categories, {}
+        changed = None  # every file is parsed again: list them all
+    if changed is None:
+        stamps: dict[Path, Stamp | None] = dict(scan_article_files(root))
+    else:
+        stamps = {relative: entry[0] for relative, entry in cache.files.items()}
+        for relative in changed:
+            stamps[relative] = _stamp(root / relative)
     addresses = Addresses(root)
     seen: set[Path] = set()
-    for relative in iter_article_files(root):
+    for relative in sorted(stamps):
+        stamp = stamps[relative]
+        if stamp is None:  # deleted since
+            continue
         seen.add(relative)
-        article, problems = cache.parse(root, relative, content.categories)
+        article, problems = cache.parse(root, relative, content.categories, stamp)
         content.problems.extend(problems)
         if article is None:
             continue

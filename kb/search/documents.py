@@ -8,6 +8,7 @@ fingerprints is how an incremental update finds what to rewrite without renderin
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as dtime
@@ -82,14 +83,26 @@ class Changes:
     removed: list[str]  # slugs no longer published
 
 
-def changes(site: Site, stored: Fingerprints) -> list[Changes]:
-    """Per language with something to do: the articles to (re)index and the slugs to drop."""
+def changes(site: Site, stored: Fingerprints,
+            keys: Collection[tuple[str, str]] | None = None) -> list[Changes]:
+    """Per language with something to do: the articles to (re)index and the slugs to drop.
+    With `keys` ((lang, slug)), only those articles are looked at."""
     wanted: dict[str, dict[str, Article]] = {}
-    for article in site.published():
-        wanted.setdefault(article.lang, {})[article.slug] = article
+    if keys is None:
+        for article in site.published():
+            wanted.setdefault(article.lang, {})[article.slug] = article
+        stored_keys = stored
+    else:
+        stored_keys = {}
+        for lang, slug in keys:
+            found_article = site.content.articles.get((lang, slug))
+            if found_article is not None and found_article.published and not found_article.internal:
+                wanted.setdefault(lang, {})[slug] = found_article
+            if slug in stored.get(lang, {}):
+                stored_keys.setdefault(lang, {})[slug] = stored[lang][slug]
     found: list[Changes] = []
-    for lang in sorted(set(wanted) | set(stored)):
-        have = stored.get(lang, {})
+    for lang in sorted(set(wanted) | set(stored_keys)):
+        have = stored_keys.get(lang, {})
         want = wanted.get(lang, {})
         removed = [slug for slug in have if slug not in want]
         changed = [a for slug, a in want.items() if is_stale(have.get(slug), site, a)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -178,8 +178,9 @@ class SearchIndex:
         with self._write_lock:
             return builds.build(self.root, site, progress, total, swapped)
 
-    def sync(self, site: Site) -> int:
+    def sync(self, site: Site, keys: Collection[tuple[str, str]] | None = None) -> int:
         """Bring the index in line with the site: (re)index changed articles, drop removed ones.
+        With `keys` ((lang, slug)), only those articles are compared (a watcher's reload).
 
         Returns how many documents were written or deleted. Raises SearchBusy when another
         process holds the write lock past WRITE_TIMEOUT.
@@ -191,7 +192,7 @@ class SearchIndex:
             if self._fingerprints is None:
                 self._fingerprints = builds.load_fingerprints(build)
             written = 0
-            for change in changes(site, self._fingerprints):
+            for change in changes(site, self._fingerprints, keys):
                 docs = [document(site, a) for a in change.changed]  # render before taking the lock
                 ix = builds.write_changes(build, change.lang, docs, change.removed)
                 prints = self._fingerprints.setdefault(change.lang, {})

@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -77,6 +77,7 @@ class SearchService:
         self._queued = False
         self._build_queued = False
         self._schedule_lock = threading.Lock()
+        self._sync_keys: set[tuple[str, str]] | None = set()  # what the queued sync looks at (None: all)
         self._timers: list[threading.Timer] = []
         self._child: subprocess.Popen[bytes] | None = None
         self._closed = False
@@ -225,12 +226,19 @@ class SearchService:
 
     def _on_change(self, change: Change) -> None:
         if change:
-            self.request_sync()
+            self.request_sync(None if change.everything else change.changed | change.removed)
 
-    def request_sync(self) -> Future[None] | None:
-        """Queue one sync (several requests while one is queued make one sync)."""
+    def request_sync(self, keys: Collection[tuple[str, str]] | None = None) -> Future[None] | None:
+        """Queue one sync of the articles `keys` names ((lang, slug); None: compare every
+        article). Several requests while one is queued make one sync."""
         with self._schedule_lock:
-            if self._closed or self._queued:
+            if self._closed:
+                return None
+            if keys is None or self._sync_keys is None:
+                self._sync_keys = None
+            else:
+                self._sync_keys.update(keys)
+            if self._queued:
                 return None
             self._queued = True
             try:
@@ -242,15 +250,16 @@ class SearchService:
     def _sync_job(self) -> None:
         with self._schedule_lock:
             self._queued = False
-        self._sync()
+            keys, self._sync_keys = self._sync_keys, set()
+        self._sync(keys=keys)
 
-    def _sync(self, report: bool = False) -> None:
+    def _sync(self, report: bool = False, keys: Collection[tuple[str, str]] | None = None) -> None:
         if self._closed or not self.index.poll(force=True):
             self._heal()
             return  # being built (the build job indexes everything), or gone (on_lost rebuilds)
         started = time.perf_counter()
         try:
-            written = self.index.sync(self.site)
+            written = self.index.sync(self.site, keys)
         except SearchBusy as exc:
             log.warning("%s; retrying in %.0f s", exc, RETRY_SECONDS)
             self._later(RETRY_SECONDS, self.request_sync)

@@ -22,7 +22,7 @@ from kb.analytics.views import PageViews
 from kb.auth import Auth
 from kb.config import Settings, resource_dir
 from kb.content.remote import ContentRemote, RemoteFollower
-from kb.content.site import Site
+from kb.content.site import CONTENT_CACHE_FILE, Site
 from kb.content.watch import TreeWatcher
 from kb.editing.editor import Editor
 from kb.feedback import Feedback
@@ -73,7 +73,7 @@ class _App(Starlette):
 
 def create_app(settings: Settings) -> Starlette:
     policy = PolicyHolder()  # the version served: PolicyService sets it, pages and search read it
-    site = Site(settings.content_dir, policy=policy)
+    site = Site(settings.content_dir, policy=policy, cache_file=settings.index_dir / CONTENT_CACHE_FILE)
     db = Database(settings.database)
     templates = Templates(TEMPLATES_DIR, StaticAssets(STATIC_DIR),
                           {**feedback_web.TEMPLATE_GLOBALS, **structured.TEMPLATE_GLOBALS}, _request_context)

@@ -19,15 +19,18 @@ import asyncio
 import logging
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from kb.content.files import FileChanged, exclusive_lock, replace_if_unchanged
 from kb.errors import ConfigError, KBError
 
 log = logging.getLogger("kb.remote")
+
+T = TypeVar("T")
 
 PUSH_ATTEMPTS = 5
 COMMITTER = ("kb", "kb@nodes.kb.invalid")
@@ -199,17 +202,28 @@ class ContentRemote:
               message: str) -> str | None:
         """replace_if_unchanged, then commit and push; FileChanged also when the remote's file differs.
 
-        Returns the text that was on disk before. Nothing stays committed that the remote lacks:
-        a refused or failed push resets the clone to the remote.
+        Returns the text that was on disk before.
+        """
+        return self.write_with(path, lambda: replace_if_unchanged(path, text, expected, editor_lock),
+                               author=author, message=message, deleting=text is None)
+
+    def write_with(self, path: Path, write: Callable[[], T], *, author: str, message: str,
+                   deleting: bool = False) -> T:
+        """Run `write()` (any writer of `path` in the clone: the editor, synonyms.yaml's), then
+        commit `path` and push it, rebasing when the remote moved.
+
+        Nothing stays committed that the remote lacks: a conflicting rebase resets the clone to the
+        remote and raises FileChanged with the remote's text; a failed push resets it and raises
+        RemoteUnavailable. Returns what `write()` returned.
         """
         relative = path.absolute().relative_to(self.root).as_posix()
         with exclusive_lock(self._lock):
-            before = replace_if_unchanged(path, text, expected, editor_lock)
+            result = write()
             try:
                 git(self.root, "add", "--all", "--", relative)
                 if git(self.root, "diff", "--cached", "--quiet", check=False).returncode == 0:
-                    return before  # the same text again: nothing to commit
-                verb = "Delete" if text is None else "Update"
+                    return result  # the same text again: nothing to commit
+                verb = "Delete" if deleting else "Update"
                 git(self.root, "commit", "--quiet", "--no-verify", "--author", author, "-m",
                     message.strip() or f"{verb} {relative}")
                 self._push_rebasing(path)
@@ -220,7 +234,7 @@ class ContentRemote:
             except RemoteUnavailable:
                 self._reset()
                 raise
-            return before
+            return result
 
     def _push_rebasing(self, path: Path) -> None:
         for _ in range(PUSH_ATTEMPTS):
@@ -274,6 +288,55 @@ class LocalNotifier:
 
     async def close(self) -> None:
         self._wakers.clear()
+
+
+class Notifications(Protocol):
+    """What DatabaseNotifier needs of kb.storage.db.Database."""
+
+    async def notify(self, channel: str, payload: str = "") -> None: ...
+
+    def listen(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[str]]: ...
+
+
+class DatabaseNotifier:
+    """Through the database's notifications: PostgreSQL's LISTEN/NOTIFY reaches every node (on
+    SQLite they stay in the process, and the other nodes rely on their poll)."""
+
+    channel = "content"
+
+    def __init__(self, db: Notifications) -> None:
+        self.db = db
+        self._task: asyncio.Task[None] | None = None
+
+    async def announce(self, head: str) -> None:
+        await self.db.notify(self.channel, head)
+
+    async def subscribe(self, wake: Callable[[], None]) -> None:
+        subscribed = asyncio.Event()
+        self._task = asyncio.create_task(self._listen(wake, subscribed), name="kb-content-notes")
+        await subscribed.wait()  # listening before the node says it started: no push missed
+
+    async def _listen(self, wake: Callable[[], None], subscribed: asyncio.Event) -> None:
+        while True:
+            try:
+                async with self.db.listen(self.channel) as notes:
+                    subscribed.set()
+                    wake()  # anything pushed while (re)subscribing
+                    async for _ in notes:
+                        wake()
+            except Exception:  # a lost connection: listen again; the poll covers the gap
+                log.exception("content notifications stopped; listening again in 1 s")
+                subscribed.set()
+                await asyncio.sleep(1)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
 
 
 class RemoteFollower:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from kb.content.files import FileChanged, file_revision, replace_if_unchanged
 from kb.content.model import LANG_RE, SLUG_RE, Article
@@ -23,6 +25,7 @@ from kb.storage import revisions as store
 from kb.storage.db import Database
 
 OUTSIDE_AUTHOR = "(outside the editor)"
+T = TypeVar("T")
 
 
 def text_revision(text: str) -> str:
@@ -106,6 +109,16 @@ class Workspace:
                                          author=author_of(author), message=message)
         await self.follower.pushed()
         return before
+
+    async def committed(self, path: Path, write: Callable[[], T], *, author: str, message: str) -> T:
+        """Run another writer of a content file (synonyms.yaml's, ...) in a thread: with a content
+        remote, what it wrote is committed by `author` and pushed like an editor's save."""
+        if self.follower is None:
+            return await asyncio.to_thread(write)
+        result = await asyncio.to_thread(self.follower.remote.write_with, path, write, author=author_of(author),
+                                         message=message)
+        await self.follower.pushed()
+        return result
 
     async def reload(self) -> None:
         await asyncio.to_thread(self.site.load)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from kb.content.files import FileChanged, exclusive_lock, replace_if_unchanged
+from kb.content.watch import changed_files
 from kb.errors import ConfigError, KBError
 
 log = logging.getLogger("kb.remote")
@@ -181,10 +182,15 @@ class ContentRemote:
         self._push()
         return True
 
-    def sync(self) -> bool:
-        """Fetch and fast-forward; True when files changed (the caller reloads the site)."""
+    def sync(self) -> list[str] | None:
+        """Fetch and fast-forward: the paths of the files that changed, None when nothing moved."""
         with exclusive_lock(self._lock):
-            return self._catch_up()
+            before = self._rev("HEAD")
+            if not self._catch_up():
+                return None
+            listing = ("diff", "--name-only", "-z", before, "HEAD") if before else ("ls-files", "-z")
+            names = git(self.root, *listing).stdout.split("\0")
+            return [str(self.root / name) for name in names if name]
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -340,9 +346,10 @@ class DatabaseNotifier:
 
 
 class RemoteFollower:
-    """Fetches every `interval` seconds and when woken; calls `on_change` (in a thread) on news."""
+    """Fetches every `interval` seconds and when woken; on news calls `on_change` (in a thread)
+    with the changed articles (kb.content.watch.changed_files: None for every file)."""
 
-    def __init__(self, remote: ContentRemote, interval: float, on_change: Callable[[], object],
+    def __init__(self, remote: ContentRemote, interval: float, on_change: Callable[[frozenset[Path] | None], object],
                  notifier: ContentNotifier | None = None) -> None:
         self.remote = remote
         self.interval = interval
@@ -376,10 +383,12 @@ class RemoteFollower:
             log.exception("content notification failed")
 
     async def check(self) -> bool:
-        """Fetch once; reload if the tree moved. Returns whether it did."""
-        if not await asyncio.to_thread(self.remote.sync):
+        """Fetch once; reload what the fast-forward changed, as the tree watcher would. Returns
+        whether the tree moved."""
+        moved = await asyncio.to_thread(self.remote.sync)
+        if moved is None:
             return False
-        await asyncio.to_thread(self.on_change)
+        await asyncio.to_thread(self.on_change, changed_files(self.remote.root, moved))
         return True
 
     async def _run(self) -> None:

@@ -95,6 +95,20 @@ def _hosts(value: str) -> str:
     return ",".join(names)
 
 
+_DATABASE_SCHEMES = ("postgresql://", "postgres://", "sqlite:///")
+
+
+def _database(value: str) -> str:
+    """A file path, `sqlite:///path` or `postgresql://user:password@host:port/name`."""
+    value = value.strip()
+    scheme = value.split("://", 1)[0] + "://" if "://" in value else ""
+    if scheme and not value.startswith(_DATABASE_SCHEMES):
+        raise ValueError("expected a file path, sqlite:///path or postgresql://user:password@host:port/name")
+    if value.startswith(("postgresql://", "postgres://")) and not urlsplit(value).path.strip("/"):
+        raise ValueError("name the database: postgresql://user:password@host:port/name")
+    return value
+
+
 def _port(value: str) -> int:
     number = int(value)
     if not 0 < number < 65536:
@@ -106,7 +120,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("content_dir", "articles", "Folder of Markdown articles, categories.yaml and policy.yaml."),
     SettingSpec("index_dir", "search_index", "Folder of the Whoosh search index (generated)."),
     SettingSpec("data_dir", "data", "Folder for the database and the generated secret key."),
-    SettingSpec("database", "", "SQLite database file (default: kb.sqlite3 in the data folder)."),
+    SettingSpec("database", "", "SQLite database file (default: kb.sqlite3 in the data folder), or a "
+                "postgresql://user:password@host:port/name URL shared by several nodes.", _database, secret=True),
     SettingSpec(
         "secret_key", "", "Key that signs cookies; generated and stored in the data folder when unset.",
         secret=True,
@@ -145,7 +160,7 @@ class Settings:
     content_dir: Path
     index_dir: Path
     data_dir: Path
-    database: Path
+    database: Path | str  # a SQLite file, or a PostgreSQL URL (which holds a password: never shown)
     secret_key: str = field(repr=False)
     host: str
     port: int
@@ -180,7 +195,7 @@ class Settings:
         return list(dict.fromkeys(f"[{h}]" if ":" in h and not h.startswith("[") else h for h in hosts if h))
 
 
-_PATHS = {"content_dir", "index_dir", "data_dir", "database"}
+_PATHS = {"content_dir", "index_dir", "data_dir"}
 
 
 def load_settings(
@@ -215,8 +230,11 @@ def load_settings(
         raise ConfigError("; ".join(problems))
     for name in _PATHS:
         values[name] = Path(values[name]) if values[name] else None
-    if values["database"] is None:
+    database = values["database"]
+    if not database:
         values["database"] = values["data_dir"] / "kb.sqlite3"
+    elif isinstance(database, str) and not database.startswith(("postgresql://", "postgres://")):
+        values["database"] = Path(database.removeprefix("sqlite:///"))
     if not values["secret_key"]:
         values["secret_key"] = _stored_secret(values["data_dir"]) if create_secret else "unset"
     return Settings(**values)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from kb.cli.common import add_command, add_group
@@ -53,7 +54,7 @@ def _read_stored(settings: Settings, read: Callable[[Database], Awaitable[T]], e
     """`read(db)`, or `empty` when the site has no database yet: looking must not create one."""
     from kb.storage.db import run_with_database
 
-    if not settings.database.exists():
+    if isinstance(settings.database, Path) and not settings.database.exists():
         return empty
     return run_with_database(settings.database, read)
 

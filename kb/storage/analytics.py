@@ -8,15 +8,13 @@ a category/type filter (resolved from the content by the caller).
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import aiosqlite
-
-from kb.storage.db import Database, WriteOp
+from kb.storage.db import Conn, Database, WriteOp
+from kb.storage.dialect import Dialect, pairs
 
 EXPORT_PAGE = 5_000
 LIVE_ACTIONS = ("create", "save", "publish", "restore", "external")
@@ -33,15 +31,15 @@ class Scope:
     category: str | None = None  # searches only: the search's own filter
     type: str | None = None
 
-    def article_clause(self) -> tuple[str, list[Any]]:
+    def article_clause(self, dialect: Dialect) -> tuple[str, list[Any]]:
         clauses = ["day BETWEEN ? AND ?"]
         params: list[Any] = [self.since, self.until]
         if self.lang:
             clauses.append("lang = ?")
             params.append(self.lang)
         if self.articles is not None:
-            clauses.append("(article_id, lang) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))")
-            params.append(json.dumps([list(pair) for pair in self.articles]))
+            clauses.append(dialect.pairs_in("article_id, lang"))
+            params.append(pairs(self.articles))
         return " AND ".join(clauses), params
 
     def search_clause(self) -> tuple[str, list[Any]]:
@@ -60,9 +58,9 @@ class Scope:
 def record_view(day: str, article_id: int, lang: str, visitor: str) -> WriteOp[None]:
     """The write op for one page view; a second view the same day by the same visitor is ignored."""
 
-    async def op(conn: aiosqlite.Connection) -> None:
+    async def op(conn: Conn) -> None:
         await conn.execute(
-            "INSERT OR IGNORE INTO page_views (day, article_id, lang, visitor) VALUES (?, ?, ?, ?)",
+            "INSERT INTO page_views (day, article_id, lang, visitor) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (day, article_id, lang, visitor),
         )
 
@@ -74,7 +72,7 @@ def record_view(day: str, article_id: int, lang: str, visitor: str) -> WriteOp[N
 
 async def daily(db: Database, scope: Scope) -> dict[str, dict[str, int]]:
     """Per day: views, yes, no (days without any activity are absent)."""
-    where, params = scope.article_clause()
+    where, params = scope.article_clause(db.dialect)
     days: dict[str, dict[str, int]] = {}
     for row in await db.fetch_all(
             f"SELECT day, sum(views), sum(yes), sum(no) FROM article_daily WHERE {where} GROUP BY day", params):
@@ -89,7 +87,7 @@ async def per_article(db: Database, scope: Scope, split: str | None = None
     With `split` (a day inside the scope), days before it are the previous period: both
     periods come back from the same scan, (current, previous).
     """
-    where, params = scope.article_clause()
+    where, params = scope.article_clause(db.dialect)
     cut = split or scope.since
     current: dict[tuple[int, str], dict[str, int]] = {}
     previous: dict[tuple[int, str], dict[str, int]] = {}
@@ -100,7 +98,7 @@ async def per_article(db: Database, scope: Scope, split: str | None = None
             f"sum(CASE WHEN day >= ?1 THEN comments END), sum(CASE WHEN day < ?1 THEN views END), "
             f"sum(CASE WHEN day < ?1 THEN yes END), sum(CASE WHEN day < ?1 THEN no END), "
             f"sum(CASE WHEN day < ?1 THEN comments END) "
-            f"FROM article_daily INDEXED BY article_daily_article WHERE {_numbered(where, 2)} "
+            f"FROM {db.dialect.indexed_by('article_daily', 'article_daily_article')} WHERE {_numbered(where, 2)} "
             f"GROUP BY article_id, lang", [cut, *params]):
         key = (row[0], row[1])
         if row[2] is not None:
@@ -210,7 +208,7 @@ async def search_report(db: Database, scope: Scope, split: str, *, limit: int, m
         span = (date.fromisoformat(until) - date.fromisoformat(since)).days + 1 if since <= until else 0
         stored_days = (date.fromisoformat(stored[1]) - date.fromisoformat(stored[0])).days + 1
         if span >= LONG_SPAN_DAYS and span * 2 >= stored_days:
-            source = "search_daily INDEXED BY search_daily_query"
+            source = db.dialect.indexed_by("search_daily", "search_daily_query")
     rows = await db.fetch_all(
         f"""WITH q AS MATERIALIZED (
             SELECT query, lang,
@@ -228,12 +226,14 @@ async def search_report(db: Database, scope: Scope, split: str, *, limit: int, m
                COALESCE(sum(previous_clicked), 0) AS previous_clicked FROM q
         UNION ALL
         SELECT * FROM (SELECT 'top', * FROM q WHERE searches > 0
-                       ORDER BY searches DESC, query, lang LIMIT ?2)
+                       ORDER BY searches DESC, query, lang LIMIT ?2) AS top_queries
         UNION ALL
-        SELECT * FROM (SELECT 'zero', * FROM q WHERE zero > 0 ORDER BY zero DESC, searches DESC, query, lang LIMIT ?2)
+        SELECT * FROM (SELECT 'zero', * FROM q WHERE zero > 0 ORDER BY zero DESC, searches DESC, query, lang
+                       LIMIT ?2) AS zero_queries
         UNION ALL
         SELECT * FROM (SELECT 'ctr', * FROM q WHERE searches >= ?3 AND zero < searches
-                       ORDER BY CAST(clicked AS REAL) / searches, searches DESC, query, lang LIMIT ?2)""",
+                       ORDER BY CAST(clicked AS REAL) / searches, searches DESC, query, lang LIMIT ?2)
+                       AS ctr_queries""",
         [split, limit, min_searches, *params])
     found: dict[str, list[dict[str, Any]]] = {"total": [], "top": [], "zero": [], "ctr": []}
     for row in rows:
@@ -257,8 +257,8 @@ async def export_votes(db: Database, scope: Scope, *, comments_only: bool = Fals
         clauses.append("lang = ?")
         params.append(scope.lang)
     if scope.articles is not None:
-        clauses.append("(article_id, lang) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))")
-        params.append(json.dumps([list(pair) for pair in scope.articles]))
+        clauses.append(db.dialect.pairs_in("article_id, lang"))
+        params.append(pairs(scope.articles))
     if comments_only:
         clauses.append("COALESCE(comment, '') != ''")
     async for row in _pages(db, "votes", VOTE_COLUMNS, "updated_at", " AND ".join(clauses), params):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from kb.storage.db import Database
+from kb.storage.db import Conn, Database, Row
 
 
 @dataclass(frozen=True)
@@ -22,7 +20,7 @@ class VersionRow:
 _COLUMNS = "id, version, source, document, changed_keys, accepted_at"
 
 
-def _row(row: aiosqlite.Row) -> VersionRow:
+def _row(row: Row) -> VersionRow:
     keys = tuple(k for k in str(row[4]).split(",") if k)
     return VersionRow(int(row[0]), str(row[1]), str(row[2]), str(row[3]), keys, str(row[5]))
 
@@ -31,16 +29,16 @@ async def record(db: Database, *, version: str, source: str, document: str,
                  changed_keys: list[str]) -> VersionRow | None:
     """Store an accepted version unless it is already the latest; return the new row."""
 
-    async def op(conn: aiosqlite.Connection) -> VersionRow | None:
-        async with conn.execute("SELECT version FROM policy_versions ORDER BY id DESC LIMIT 1") as cursor:
-            last = await cursor.fetchone()
+    async def op(conn: Conn) -> VersionRow | None:
+        lock = conn.dialect.lock("policy_versions")  # two nodes accepting one version store it once
+        if lock:
+            await conn.execute(lock)
+        last = await conn.fetch_one("SELECT version FROM policy_versions ORDER BY id DESC LIMIT 1")
         if last is not None and last[0] == version:
             return None
-        async with conn.execute(
+        row = await conn.fetch_one(
             f"INSERT INTO policy_versions (version, source, document, changed_keys) VALUES (?, ?, ?, ?) "
-            f"RETURNING {_COLUMNS}", (version, source, document, ",".join(sorted(changed_keys))),
-        ) as cursor:
-            row = await cursor.fetchone()
+            f"RETURNING {_COLUMNS}", (version, source, document, ",".join(sorted(changed_keys))))
         return _row(row) if row is not None else None
 
     return await db.write(op)

@@ -9,11 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from kb.storage.db import Database
-
-NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"  # the same UTC timestamp format as the other tables
+from kb.storage.db import Conn, Database
 
 
 @dataclass(frozen=True)
@@ -66,14 +62,12 @@ _REVISION_COLUMNS = "id, article_id, lang, slug, path, revision, author, message
 _PENDING_COLUMNS = "lang, article_id, slug, text, base_revision, review, author, message, updated_at"
 
 
-async def _insert_revision(conn: aiosqlite.Connection, new: NewRevision) -> int:
-    async with conn.execute(
+async def _insert_revision(conn: Conn, new: NewRevision) -> int:
+    row = await conn.fetch_one(
         "INSERT INTO revisions (article_id, lang, slug, path, revision, author, message, action, text) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (new.article_id, new.lang, new.slug, new.path, new.revision, new.author, new.message, new.action,
-         new.text),
-    ) as cursor:
-        row = await cursor.fetchone()
+         new.text))
     assert row is not None  # RETURNING gives the inserted row
     return int(row[0])
 
@@ -81,13 +75,13 @@ async def _insert_revision(conn: aiosqlite.Connection, new: NewRevision) -> int:
 async def record(db: Database, revisions: list[NewRevision], *, pending: PendingRow | None = None,
                  clear_pending: tuple[str, int] | None = None) -> list[int]:
     """Store revisions and set or clear the article's pending draft in one transaction."""
-    async def op(conn: aiosqlite.Connection) -> list[int]:
+    async def op(conn: Conn) -> list[int]:
         ids = [await _insert_revision(conn, new) for new in revisions]
         if clear_pending is not None:
             await conn.execute("DELETE FROM pending_edits WHERE lang = ? AND article_id = ?", clear_pending)
         if pending is not None:
             await conn.execute(
-                f"INSERT INTO pending_edits ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {NOW}) "
+                f"INSERT INTO pending_edits ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {conn.dialect.now}) "
                 "ON CONFLICT (lang, article_id) DO UPDATE SET slug = excluded.slug, text = excluded.text, "
                 "base_revision = excluded.base_revision, review = excluded.review, author = excluded.author, "
                 "message = excluded.message, updated_at = excluded.updated_at",

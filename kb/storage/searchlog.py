@@ -13,9 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-import aiosqlite
-
-from kb.storage.db import Database, WriteOp
+from kb.storage.db import Conn, Database, WriteOp
 
 _counter = itertools.count()
 _counter_lock = threading.Lock()
@@ -57,10 +55,10 @@ class ClickRow:
 
 def record_search(search_id: int, query: str, lang: str, category: str | None, type: str | None,
                   results: int, took_ms: float, visitor: str) -> WriteOp[None]:
-    async def op(conn: aiosqlite.Connection) -> None:
+    async def op(conn: Conn) -> None:
         await conn.execute(
-            "INSERT OR IGNORE INTO searches (id, query, lang, category, type, results, took_ms, visitor) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO searches (id, query, lang, category, type, results, took_ms, visitor) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (search_id, query, lang, category, type, results, took_ms, visitor))
 
     return op
@@ -75,10 +73,11 @@ def record_click(search_id: int, lang: str, article_id: int, rank: int, visitor:
     queued by the results page is written before a click on one of its links.
     """
 
-    async def op(conn: aiosqlite.Connection) -> None:
+    async def op(conn: Conn) -> None:
         await conn.execute(
-            "INSERT OR IGNORE INTO search_clicks (search_id, query, lang, article_id, rank, visitor) "
-            "SELECT id, query, lang, ?, ?, visitor FROM searches WHERE id = ? AND visitor = ? AND lang = ?",
+            "INSERT INTO search_clicks (search_id, query, lang, article_id, rank, visitor) "
+            "SELECT id, query, lang, ?, ?, visitor FROM searches WHERE id = ? AND visitor = ? AND lang = ? "
+            "ON CONFLICT DO NOTHING",
             (article_id, rank, search_id, visitor, lang))
 
     return op

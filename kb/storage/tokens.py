@@ -4,33 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiosqlite
-
-from kb.storage.db import Database, WriteOp
+from kb.storage.db import Conn, Database, WriteOp
 
 
 def create_token(name: str, token_hash: str) -> WriteOp[int]:
-    async def op(conn: aiosqlite.Connection) -> int:
-        cursor = await conn.execute("INSERT INTO api_tokens (name, token_hash) VALUES (?, ?)", (name, token_hash))
-        return int(cursor.lastrowid or 0)
+    async def op(conn: Conn) -> int:
+        row = await conn.fetch_one("INSERT INTO api_tokens (name, token_hash) VALUES (?, ?) RETURNING id",
+                                   (name, token_hash))
+        return int(row[0]) if row else 0
 
     return op
 
 
 def revoke_token(name: str) -> WriteOp[bool]:
-    async def op(conn: aiosqlite.Connection) -> bool:
-        cursor = await conn.execute(
-            "UPDATE api_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-            "WHERE name = ? AND revoked_at IS NULL", (name,))
-        return cursor.rowcount > 0
+    async def op(conn: Conn) -> bool:
+        changed = await conn.execute(
+            f"UPDATE api_tokens SET revoked_at = {conn.dialect.now} WHERE name = ? AND revoked_at IS NULL", (name,))
+        return changed > 0
 
     return op
 
 
 def touch_token(token_id: int) -> WriteOp[None]:
-    async def op(conn: aiosqlite.Connection) -> None:
-        await conn.execute("UPDATE api_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                           "WHERE id = ?", (token_id,))
+    async def op(conn: Conn) -> None:
+        await conn.execute(f"UPDATE api_tokens SET last_used_at = {conn.dialect.now} WHERE id = ?", (token_id,))
 
     return op
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from kb.storage.db import Database
-
-NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+from kb.storage.db import Conn, Database
 
 
 @dataclass(frozen=True)
@@ -34,12 +30,10 @@ _USER_COLUMNS = "id, name, password_hash, role, disabled, session_version, creat
 
 async def insert_user(db: Database, name: str, password_hash: str, role: str) -> int | None:
     """The new user's id, or None when the name is taken (names ignore case)."""
-    async def op(conn: aiosqlite.Connection) -> int | None:
-        async with conn.execute(
+    async def op(conn: Conn) -> int | None:
+        row = await conn.fetch_one(
             "INSERT INTO users (name, password_hash, role) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO NOTHING RETURNING id", (name, password_hash, role),
-        ) as cursor:
-            row = await cursor.fetchone()
+            "ON CONFLICT (name) DO NOTHING RETURNING id", (name, password_hash, role))
         return int(row[0]) if row else None
 
     return await db.write(op)
@@ -66,21 +60,19 @@ async def update_user(db: Database, name: str, *, role: str | None = None, disab
     With keep_an_admin, a change that would leave no enabled admin raises LastAdmin, checked in
     the same transaction as the change so two concurrent demotions cannot both pass.
     """
-    async def op(conn: aiosqlite.Connection) -> UserRow | None:
-        async with conn.execute("SELECT role, disabled FROM users WHERE name = ?", (name,)) as cursor:
-            before = await cursor.fetchone()
+    async def op(conn: Conn) -> UserRow | None:
+        before = await conn.fetch_one("SELECT role, disabled FROM users WHERE name = ?", (name,))
         if before is None:
             return None
         was_admin = before["role"] == "admin" and not before["disabled"]
         stays_admin = (role or before["role"]) == "admin" and not (
             disabled if disabled is not None else before["disabled"])
         if keep_an_admin and was_admin and not stays_admin:
-            async with conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 "
-                                    "AND name != ?", (name,)) as cursor:
-                others = await cursor.fetchone()
+            others = await conn.fetch_one("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 "
+                                          "AND name != ?", (name,))
             if not others or not others[0]:
                 raise LastAdmin("this would leave no enabled admin")
-        sets = ["session_version = session_version + 1", f"updated_at = {NOW}"]
+        sets = ["session_version = session_version + 1", f"updated_at = {conn.dialect.now}"]
         params: list[Any] = []
         if role is not None:
             sets.append("role = ?")
@@ -91,9 +83,8 @@ async def update_user(db: Database, name: str, *, role: str | None = None, disab
         if password_hash is not None:
             sets.append("password_hash = ?")
             params.append(password_hash)
-        async with conn.execute(f"UPDATE users SET {', '.join(sets)} WHERE name = ? RETURNING {_USER_COLUMNS}",
-                                (*params, name)) as cursor:
-            row = await cursor.fetchone()
+        row = await conn.fetch_one(f"UPDATE users SET {', '.join(sets)} WHERE name = ? RETURNING {_USER_COLUMNS}",
+                                   (*params, name))
         return _user(row) if row else None
 
     return await db.write(op)
@@ -104,7 +95,7 @@ class LastAdmin(Exception):
 
 
 async def end_sessions(db: Database, user_id: int) -> None:
-    async def op(conn: aiosqlite.Connection) -> None:
+    async def op(conn: Conn) -> None:
         await conn.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", (user_id,))
 
     await db.write(op)

@@ -6,9 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from kb.storage.db import Database
+from kb.storage.db import Conn, Database, Row
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ _ON_CONFLICT = """
 ON CONFLICT (visitor, lang, article_id) DO UPDATE SET
     slug = excluded.slug, helpful = excluded.helpful, reason = excluded.reason,
     comment = excluded.comment, revision = excluded.revision, counted = excluded.counted,
-    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), changes = changes + 1
+    updated_at = {now}, changes = votes.changes + 1
 """
 
 _TALLY = "SELECT yes, no FROM vote_tallies WHERE article_id = ? AND lang = ?"
@@ -65,13 +63,13 @@ class NewVote:
         return (self.visitor, self.lang, self.article_id)
 
 
-def _vote(row: aiosqlite.Row | tuple[Any, ...]) -> VoteRow:
+def _vote(row: Row | tuple[Any, ...]) -> VoteRow:
     return VoteRow(article_id=int(row[0]), lang=str(row[1]), helpful=bool(row[2]), reason=row[3],
                    comment=row[4], revision=str(row[5]), created_at=str(row[6]),
                    updated_at=str(row[7]), changes=int(row[8]))
 
 
-async def upsert_many(conn: aiosqlite.Connection, new: list[NewVote]) -> dict[tuple[str, str, int], VoteRow]:
+async def upsert_many(conn: Conn, new: list[NewVote]) -> dict[tuple[str, str, int], VoteRow]:
     """Insert or replace many visitors' votes (distinct keys) in one statement; return each
     stored vote keyed by (visitor, lang, article id).
 
@@ -81,9 +79,9 @@ async def upsert_many(conn: aiosqlite.Connection, new: list[NewVote]) -> dict[tu
     values = ",".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in new)
     params = [part for v in new for part in (v.article_id, v.lang, v.slug, v.visitor, int(v.helpful),
                                              v.reason, v.comment, v.revision, int(v.counted))]
-    rows = await conn.execute_fetchall(
+    rows = await conn.fetch_all(
         f"INSERT INTO votes (article_id, lang, slug, visitor, helpful, reason, comment, revision, counted) "
-        f"VALUES {values} {_ON_CONFLICT} RETURNING visitor, {_COLUMNS}", params)
+        f"VALUES {values} {_ON_CONFLICT.format(now=conn.dialect.now)} RETURNING visitor, {_COLUMNS}", params)
     return {(str(row[0]), str(row[2]), int(row[1])): _vote(tuple(row)[1:]) for row in rows}
 
 

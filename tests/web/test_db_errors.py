@@ -16,6 +16,7 @@ from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
 from kb.storage import db as storage_db
+from kb.storage import sqlite as storage_sqlite
 from kb.storage.db import DatabaseUnavailable
 
 ARTICLE = "/en/articles/support-code-and-vip-code"
@@ -26,7 +27,7 @@ PT_ARTICLE = "/pt/articles/codigo-de-suporte-e-codigo-vip"
 @pytest.fixture
 def client(make_client: Any, sample_tree: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     # A short busy timeout, read when the app opens its connections: a held lock fails fast.
-    monkeypatch.setattr(storage_db, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(storage_sqlite, "BUSY_TIMEOUT_MS", 50)
     made: TestClient = make_client(sample_tree)
     return made
 
@@ -131,7 +132,7 @@ def test_a_full_disk_is_a_503_too_and_votes_resume_when_there_is_room(
 
     async def cap(conn: Any, pages: int | None = None) -> None:
         # max_page_count is a setting of the writer connection: no page can be added past it.
-        found = await conn.execute_fetchall("PRAGMA page_count")
+        found = await conn.fetch_all("PRAGMA page_count")
         await conn.execute(f"PRAGMA max_page_count = {pages or next(iter(found))[0]}")
 
     client.portal.call(db.write, cap)

@@ -49,6 +49,9 @@ class Hit(Suggestion):
     summary: str
     score: float
     highlight: str  # HTML: escaped text with <mark> around matched words
+    # A result in another language than the reader's (SearchService.search_elsewhere): the
+    # address of the same article in the reader's language, None when it is not translated yet.
+    translation: str | None = None
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ def test_questions_customers_type_find_the_right_article_first(sample_client: Te
 
 def test_results_have_the_documented_shape(sample_client: TestClient) -> None:
     body = search(sample_client, "vip code")
-    assert set(body) == {"query", "total", "results", "suggestion", "facets"}
+    assert set(body) == {"query", "total", "results", "suggestion", "facets", "other_languages"}
+    assert body["other_languages"] == []  # only when nothing matches in the language asked for
     first = body["results"][0]
     assert set(first) == {"id", "lang", "slug", "title", "summary", "category", "type", "url", "score", "highlight"}
     assert first["url"] == f"/en/articles/{first['slug']}"

@@ -49,6 +49,7 @@ async def get_article(request: Request) -> Response:
     body = article_json(article)
     body.update({
         "tags": list(article.tags),
+        "questions": list(article.questions),
         "html": rendered.html,
         "video": article.video,
         "translations": [{"lang": a.lang, "slug": a.slug, "title": a.title, "url": article_url(a)}
@@ -74,6 +75,8 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "tags": {"type": "array", "items": {"type": "string"}},
+            "questions": {"type": "array", "items": {"type": "string"},
+                          "description": "How customers ask what the article answers"},
             "html": {"type": "string"}, "video": {"type": ["string", "null"]},
             "translations": {"type": "array", "items": {"type": "object", "properties": {
                 "lang": {"type": "string"}, "slug": {"type": "string"},

@@ -18,6 +18,10 @@ from kb.web.services import Services, int_param, page_lang, services
 from kb.web.sessions import current_user
 from kb.web.urls import absolute
 
+# `?from=search` on an article's address: the reader came from a search result (the redirect of
+# kb.web.routes.search.search_click adds it), so the page lists the questions it also answers.
+FROM_SEARCH = "search"
+
 RECENT_LIMIT = 6
 TOP_QUESTIONS = 3  # FAQs named on each home page card, in the category page's order
 # A page that shows an internal article is for the signed-in reader alone: no shared cache keeps it.
@@ -126,6 +130,8 @@ async def article_page(request: Request) -> Response:
         "translation_urls": {a.lang: article_url(a) for a in [article, *translations]},
         "og_type": "article",
         "feedback": await feedback_panels(request, [article]),
+        # a reader who came from a search result (search_click's redirect) sees "Also answers"
+        "from_search": request.query_params.get("from") == FROM_SEARCH,
     }, headers=STAFF_ONLY if article.internal else None)
 
 

@@ -21,8 +21,9 @@ from kb.content.site import Site, article_url
 from kb.i18n import N_
 from kb.search.errors import SearchUnavailable
 from kb.search.index import SUGGEST_LIMIT
-from kb.search.results import SearchResults
+from kb.search.results import Hit, SearchResults
 from kb.web.openapi import CATEGORY, LANG
+from kb.web.routes.pages import FROM_SEARCH
 from kb.web.security import hashed_visitor
 from kb.web.services import Services, int_param, page_lang, reject_empty, services
 
@@ -45,9 +46,20 @@ def _filters(request: Request, site: Site) -> tuple[str | None, str | None]:
 
 
 def _log_search(request: Request, svc: Services, results: SearchResults, category: str | None,
-                kind: str | None) -> int | None:
+                kind: str | None, elsewhere: tuple[SearchResults, ...] = ()) -> int | None:
+    # What was shown: results in other languages count when the reader's language had none.
+    shown = results.total or sum(found.total for found in elsewhere)
     return svc.search_log.record_search(results, category, kind, hashed_visitor(request),
-                                          request.headers.get("user-agent"))
+                                          request.headers.get("user-agent"), shown=shown)
+
+
+async def _elsewhere(svc: Services, lang: str, raw: str, results: SearchResults, category: str | None,
+                     kind: str | None) -> tuple[SearchResults, ...]:
+    """Results in the other languages (the default first) when the reader's language has none."""
+    if not results.query or results.total:
+        return ()
+    return await svc.search.search_elsewhere(lang, raw, svc.settings.default_lang, category=category,
+                                             type=kind)
 
 
 def _optional_int(raw: str | None) -> int | None:
@@ -70,15 +82,16 @@ async def search_page(request: Request) -> Response:
     size = svc.settings.page_size
     results = await svc.search.search(lang, raw, category=category, type=kind,
                                       offset=(page - 1) * size, limit=size)
+    elsewhere = await _elsewhere(svc, lang, raw, results, category, kind) if page == 1 else ()
     search_id = None
     if results.query:
         if page == 1:
-            search_id = _log_search(request, svc, results, category, kind)
+            search_id = _log_search(request, svc, results, category, kind, elsewhere)
         else:
             search_id = _optional_int(request.query_params.get("sid"))
     pages = max(1, math.ceil(results.total / size))
     popular: list[Article] = []
-    if results.query and not results.total:
+    if results.query and not results.total and not elsewhere:
         popular = await svc.feedback.most_helpful(lang, POPULAR_LIMIT) or site.published(lang)[:POPULAR_LIMIT]
 
     def url(**changes: Any) -> str:
@@ -88,16 +101,17 @@ async def search_page(request: Request) -> Response:
             params["sid"] = search_id
         return f"/{lang}/search?" + urlencode({k: v for k, v in params.items() if v})
 
-    def click_url(rank: int, slug: str) -> str:
+    def click_url(rank: int, slug: str, shown_in: str | None = None) -> str:
         # The query is the logged search's own: the link only names the search (sid).
-        params: dict[str, Any] = {"to": slug, "rank": rank}
+        params: dict[str, Any] = {"to": slug, "in": shown_in, "rank": rank}
         if search_id:
             params["sid"] = search_id
-        return f"/{lang}/search/click?" + urlencode(params)
+        return f"/{lang}/search/click?" + urlencode({k: v for k, v in params.items() if v is not None})
 
     return svc.templates.response(request, lang, "search.html", {
         "query": results.query,
         "results": results,
+        "elsewhere": elsewhere,
         "category": category,
         "type": kind,
         "page": page,
@@ -124,7 +138,9 @@ async def search_click(request: Request) -> Response:
     """
     lang = page_lang(request)
     svc = services(request)
-    article = svc.site.article(lang, request.query_params.get("to", ""))
+    shown_in = request.query_params.get("in")  # a result in another language (search_elsewhere)
+    article = svc.site.article(shown_in if shown_in in svc.site.languages else lang,
+                               request.query_params.get("to", ""))
     rank = _optional_int(request.query_params.get("rank"))
     search_id = _optional_int(request.query_params.get("sid"))
     if (search_id is not None and 0 < search_id < 2**63 and rank is not None
@@ -132,7 +148,7 @@ async def search_click(request: Request) -> Response:
         address = request.client.host if request.client else None
         svc.search_log.record_click(search_id, lang, article.id, rank, hashed_visitor(request), address,
                                       request.headers.get("user-agent"))
-    return RedirectResponse(article_url(article), status_code=302)
+    return RedirectResponse(f"{article_url(article)}?from={FROM_SEARCH}", status_code=302)
 
 
 # --- API ------------------------------------------------------------------------------------
@@ -146,17 +162,25 @@ def _api_lang(request: Request, svc: Services) -> str:
     return lang
 
 
-def result_json(results: SearchResults) -> dict[str, Any]:
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "id": hit.id, "lang": hit.lang, "slug": hit.slug, "title": hit.title, "summary": hit.summary,
+        "category": hit.category, "type": hit.type, "url": hit.url, "score": hit.score,
+        "highlight": hit.highlight,
+    }
+
+
+def result_json(results: SearchResults, elsewhere: tuple[SearchResults, ...] = ()) -> dict[str, Any]:
     return {
         "query": results.query,
         "total": results.total,
-        "results": [{
-            "id": hit.id, "lang": hit.lang, "slug": hit.slug, "title": hit.title, "summary": hit.summary,
-            "category": hit.category, "type": hit.type, "url": hit.url, "score": hit.score,
-            "highlight": hit.highlight,
-        } for hit in results.hits],
+        "results": [_hit_json(hit) for hit in results.hits],
         "suggestion": results.suggestion,
         "facets": results.facets,
+        "other_languages": [{
+            "lang": found.lang, "total": found.total,
+            "results": [{**_hit_json(hit), "translation": hit.translation} for hit in found.hits],
+        } for found in elsewhere],
     }
 
 
@@ -167,11 +191,12 @@ async def api_search(request: Request) -> Response:
     category, kind = _filters(request, svc.site)
     limit = int_param(request, "limit", 10, minimum=1, maximum=MAX_LIMIT)
     offset = int_param(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)
-    results = await svc.search.search(lang, request.query_params.get("q", ""), category=category,
-                                      type=kind, offset=offset, limit=limit)
+    raw = request.query_params.get("q", "")
+    results = await svc.search.search(lang, raw, category=category, type=kind, offset=offset, limit=limit)
+    elsewhere = await _elsewhere(svc, lang, raw, results, category, kind) if offset == 0 else ()
     if results.query and offset == 0:
-        _log_search(request, svc, results, category, kind)
-    return JSONResponse(result_json(results))
+        _log_search(request, svc, results, category, kind, elsewhere)
+    return JSONResponse(result_json(results, elsewhere))
 
 
 async def api_suggest(request: Request) -> Response:
@@ -261,7 +286,7 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     },
     "SearchResults": {
         "type": "object",
-        "required": ["query", "total", "results", "suggestion", "facets"],
+        "required": ["query", "total", "results", "suggestion", "facets", "other_languages"],
         "properties": {
             "query": {"type": "string", "description": "The query as understood (normalised)"},
             "total": {"type": "integer"},
@@ -271,6 +296,20 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
                 "category": {"type": "object", "additionalProperties": {"type": "integer"}},
                 "type": {"type": "object", "additionalProperties": {"type": "integer"}},
             }},
+            "other_languages": {
+                "type": "array",
+                "description": "When nothing matches in `lang` (first page only): the same search in "
+                               "the other languages, the default language first; only those with results",
+                "items": {"type": "object", "required": ["lang", "total", "results"], "properties": {
+                    "lang": {"type": "string"}, "total": {"type": "integer"},
+                    "results": {"type": "array", "items": {"allOf": [
+                        {"$ref": "#/components/schemas/SearchResult"},
+                        {"type": "object", "required": ["translation"], "properties": {"translation": {
+                            "type": ["string", "null"],
+                            "description": "The article's address in `lang`; null: not translated yet"}}},
+                    ]}},
+                }},
+            },
         },
     },
     "Suggestions": {

@@ -19,9 +19,8 @@ from urllib.parse import quote
 
 from kb.content.loader import ParseCache, load_content
 from kb.content.model import Article, Category, ContentSet, Problem, display_path
-from kb.content.synonyms import SynonymSet, known_languages, load_synonyms
+from kb.content.synonyms import SynonymSet, load_into
 from kb.errors import NotFound
-from kb.i18n import ui_languages
 from kb.policy.document import Policy, keys_overlap
 from kb.policy.holder import PolicyHolder
 from kb.render.markdown import Rendered, RenderEnv, Renderer
@@ -135,8 +134,7 @@ class Site:
                     self._parsed.save(self.cache_file, self.content_dir)
                 except OSError as exc:  # a start without it is slower, nothing else
                     log.warning("cannot store the content cache %s: %s", self.cache_file, exc)
-            synonyms, problems = load_synonyms(self.content_dir, known_languages(self.content_dir, ui_languages()))
-            fresh.problems = sorted(fresh.problems + problems)
+            synonyms = load_into(fresh)  # its problems join the content's
             with self._lock:
                 self.synonyms = synonyms  # searches read it per query: no re-index, no announce
                 old = self.content.articles

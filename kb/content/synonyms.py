@@ -28,7 +28,8 @@ from typing import Any
 import yaml
 
 from kb.content.files import FileChanged, file_revision, replace_if_unchanged
-from kb.content.model import LANG_RE, Problem
+from kb.content.model import LANG_RE, ContentSet, Problem
+from kb.i18n import ui_languages
 
 SYNONYMS_FILE = "synonyms.yaml"
 SECTIONS = ("equivalent", "one_way")
@@ -479,6 +480,13 @@ def save_section(path: Path, lang: str, body: str, expected: str | None, *, lock
     if not problems:
         replace_if_unchanged(path, changed, expected, lock)
     return changed, problems, first
+
+
+def load_into(content: ContentSet) -> SynonymSet:
+    """The synonyms of a loaded content tree; their problems are added to the content's."""
+    found, problems = load_synonyms(content.root, known_languages(content.root, ui_languages()))
+    content.problems = sorted(content.problems + problems)
+    return found
 
 
 def known_languages(root: Path, extra: Iterable[str] = ()) -> frozenset[str]:

@@ -299,15 +299,12 @@ class SearchService:
     async def search(self, lang: str, text: str, *, category: str | None = None,
                      type: str | None = None, offset: int = 0, limit: int = 10,
                      synonyms: Synonyms | None = None) -> SearchResults:
-        """`synonyms`: the language's synonyms to apply (the web editor's preview of a draft);
-        by default the site's current ones. Results are cached by their version too, so an
-        edit of synonyms.yaml applies to the next search, without re-indexing."""
+        """`synonyms`: a draft's (the editor's preview), else the site's; cached by version."""
         parsed = parse_query(text)
         if parsed.empty:
             return SearchResults(parsed.text, lang, 0)
         await self._searchable()
-        if synonyms is None:
-            synonyms = self.site.synonyms.of(lang)
+        synonyms = synonyms if synonyms is not None else self.site.synonyms.of(lang)
         key = (lang, parsed.key, category, type, offset, limit, self.index.token(lang), synonyms.version)
         search = functools.partial(self.index.search, lang, parsed, category=category, type=type,
                                    offset=offset, limit=limit, synonyms=synonyms)

@@ -36,6 +36,7 @@ NOTICES = {
     "discard": N_("Pending draft discarded."),
     "user": N_("User saved."),
     "reviewed": N_("Marked reviewed: its review flags are cleared."),
+    "synonyms": N_("Synonyms saved: the next searches use them."),
 }
 STATUS_LABELS = {
     "draft": N_("Draft"), "review": N_("In review"), "pending": N_("Published, with a pending draft"),

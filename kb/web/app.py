@@ -21,7 +21,7 @@ from kb.analytics.reports import Analytics
 from kb.analytics.views import PageViews
 from kb.auth import Auth
 from kb.config import Settings, resource_dir
-from kb.content.remote import ContentRemote, RemoteFollower
+from kb.content.remote import ContentRemote, DatabaseNotifier, RemoteFollower
 from kb.content.site import CONTENT_CACHE_FILE, Site
 from kb.content.watch import TreeWatcher
 from kb.editing.editor import Editor
@@ -41,6 +41,7 @@ from kb.web.routes import analytics as analytics_web
 from kb.web.routes import feedback as feedback_web
 from kb.web.routes import policy as policy_web
 from kb.web.routes import search as search_web
+from kb.web.routes import synonyms as synonyms_web
 from kb.web.security import VisitorMiddleware, csrf_token
 from kb.web.services import Services, services
 from kb.web.templating import StaticAssets, Templates
@@ -77,8 +78,11 @@ def create_app(settings: Settings) -> Starlette:
     db = Database(settings.database)
     templates = Templates(TEMPLATES_DIR, StaticAssets(STATIC_DIR),
                           {**feedback_web.TEMPLATE_GLOBALS, **structured.TEMPLATE_GLOBALS}, _request_context)
+    # With KB_CONTENT_REMOTE the content folder is a clone; a push is announced to the other nodes
+    # through the database (PostgreSQL NOTIFY; on SQLite in this process only: they poll).
     follower = RemoteFollower(ContentRemote(settings.content_dir, settings.content_remote),
-                              settings.content_poll_seconds, site.load) if settings.content_remote else None
+                              settings.content_poll_seconds, site.load,
+                              DatabaseNotifier(db)) if settings.content_remote else None
     editor = Editor(site, db, settings.data_dir / "editor.lock", settings.default_lang, follower)
     svc = Services(
         settings=settings, site=site, templates=templates, db=db,
@@ -93,7 +97,7 @@ def create_app(settings: Settings) -> Starlette:
         search_log=SearchLog(db, ClickLimits()),
         health=Health(site, db, default_lang=settings.default_lang, review_days=settings.review_days,
                       workspace=editor.workspace),
-        admin_nav=(health.NAV_ENTRY, analytics_web.NAV_ENTRY),
+        admin_nav=(health.NAV_ENTRY, synonyms_web.NAV_ENTRY, analytics_web.NAV_ENTRY),
     )
     api_modules = [api, search_web, feedback_web, policy_web, analytics_api, health]
     routes: list[BaseRoute] = [
@@ -102,6 +106,7 @@ def create_app(settings: Settings) -> Starlette:
         *analytics_web.routes,
         *analytics_api.routes,
         *health.routes,
+        *synonyms_web.routes,
         openapi.route(analytics_api.with_security_schemes(openapi.build_document(api_modules))),
         *api.routes,
         *feedback_web.routes,

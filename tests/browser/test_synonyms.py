@@ -1,0 +1,67 @@
+"""An editor edits synonyms in a real Chromium without JavaScript: from the menu to the French
+synonyms, a preview of a query before and after the draft, then a save that the site's search
+uses at once. With JavaScript, axe-core finds no violation on the page and its preview."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page
+
+from tests.admin_support import PASSWORD
+from tests.browser.test_editor import add_editor
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_editor_previews_and_saves_synonyms_without_javascript(
+        live_server: LiveServer, browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_editor(live_server.settings, monkeypatch)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(live_server.url + "/admin/login?next=/admin/articles")
+        page.get_by_label("User name").fill("writer")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/admin/articles")
+        page.get_by_role("navigation", name="Administration").get_by_role("link", name="Synonyms").click()
+        page.wait_for_url("**/admin/synonyms")
+        page.get_by_role("link", name="Français").click()
+        page.wait_for_url("**/admin/synonyms?lang=fr")
+
+        text = page.get_by_label("Synonyms in Français (YAML)")
+        text.fill(text.input_value() + "  bidule: [code vip]\n")
+        page.get_by_label("Try a query").fill("bidule")
+        page.get_by_role("button", name="Preview").click()
+        before = page.get_by_role("region", name="Before (saved synonyms)")
+        after = page.get_by_role("region", name="After (this draft)")
+        assert "No result" in before.inner_text()
+        assert "Code support et code VIP" in after.get_by_role("listitem").first.inner_text()
+
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url("**/admin/synonyms?lang=fr&done=synonyms")
+        assert "Synonyms saved" in page.get_by_role("status").inner_text()
+        page.goto(live_server.url + "/fr/search?q=bidule")
+        assert "Code support et code VIP" in page.locator("main").inner_text()
+    finally:
+        context.close()
+
+
+def test_the_synonyms_page_and_its_preview_have_no_axe_violation(live_server: LiveServer, page: Page,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    add_editor(live_server.settings, monkeypatch)
+    page.goto(live_server.url + "/admin/login?next=/admin/synonyms?lang=fr")
+    page.get_by_label("User name").fill("writer")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/synonyms?lang=fr")
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+    page.get_by_label("Try a query").fill("numéro vip")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("region", name="After (this draft)").wait_for()
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()

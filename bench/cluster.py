@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import secrets
 import shutil
@@ -143,6 +144,9 @@ def main() -> None:
                 word = f"clusterword{number}x"
                 values = form_fields(a.http.get(EDIT).text)
                 values["body"] = values["body"].rstrip() + f"\n\nMarker {word}.\n"
+                # A publish comes at any moment of B's poll cycle: without this wait every round would
+                # start just after B's last fetch (the previous round ends there) and wait a whole cycle.
+                time.sleep(random.uniform(0, args.poll))
                 started = time.perf_counter()
                 response = a.http.post(EDIT, data={**values, "action": "publish", "message": f"round {number}"})
                 if response.status_code != 303:

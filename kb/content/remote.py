@@ -111,7 +111,7 @@ class ContentRemote:
         if not root.exists() or (root.is_dir() and not any(root.iterdir())):
             root.parent.mkdir(parents=True, exist_ok=True)
             try:
-                git(root.parent, "clone", "--quiet", "--", self.url, str(root))
+                git(Path.cwd(), "clone", "--quiet", "--", self.url, str(root))  # a relative URL: from here
             except GitFailed as exc:
                 raise ConfigError(f"KB_CONTENT_REMOTE: cannot clone {self.url} into {root}: {exc.stderr}") from None
             self._read_branch()

@@ -250,3 +250,14 @@ def test_without_a_remote_the_content_folder_stays_a_plain_folder(make_client: M
     form = open_form(client, EDIT_URL)
     assert save(client, form, body="Plain.\n").status_code == 303  # type: ignore[attr-defined]
     assert not (tree.root / ".git").exists()
+
+
+def test_a_synonyms_save_is_a_commit_on_the_remote_too(make_client: MakeClient, tmp_path: Path, remote: Path) -> None:
+    client = signed_in(node(make_client, tmp_path, remote), "dana", "editor")
+    fields = form_fields(client.get("/admin/synonyms?lang=en").text, "synonyms-form")
+    fields.update(action="save", text="equivalent:\n  - [refund, money back]\n")
+    response = client.post("/admin/synonyms", data=fields)
+    assert response.status_code == 303, response.text
+    assert remote_log(remote)[0] == "dana <dana@users.kb.invalid>|Synonyms (en)"
+    assert "money back" in on_remote(remote, "synonyms.yaml")
+    assert git(tmp_path / "node", "status", "--porcelain").stdout == ""

@@ -153,8 +153,10 @@ async def synonyms_post(request: Request) -> Response:
     workspace = svc.editor.workspace
     try:
         async with workspace.lock:
-            changed, problems, first = await asyncio.to_thread(
-                save_section, path, lang, text, revision or None, lock=workspace.lock_file, languages=languages)
+            # With KB_CONTENT_REMOTE the save is also a commit by the editor, pushed (Workspace.committed).
+            changed, problems, first = await workspace.committed(
+                path, lambda: save_section(path, lang, text, revision or None, lock=workspace.lock_file,
+                                           languages=languages), author=user.name, message=f"Synonyms ({lang})")
     except FileChanged as exc:
         current = exc.current or ""
         diff = unified_diff(section(current, lang).text, text, "on disk now", "your version")

@@ -1,0 +1,60 @@
+"""The public pages load cleanly in Chromium, on a phone (390 px) and a desktop (1280 px), in
+every language: no console error, no script error, no failed or refused request, and nothing in
+DevTools' Issues panel (CSP violations, cookie and form problems...). These are what
+Lighthouse's best-practices audits `errors-in-console` and `inspector-issues` read
+(bench/lighthouse.py measures the scores)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, Request, Response
+
+from tests.browser.test_accessibility import VIEWPORTS
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+LANGS = ["en", "pt", "fr", "de", "it", "es"]
+
+
+def public_pages(lang: str) -> list[str]:
+    return [f"/{lang}/", f"/{lang}/premium-support/", f"/faq/3?lang={lang}", f"/{lang}/search?q=premium"]
+
+
+@pytest.mark.parametrize("sized_page", VIEWPORTS, indirect=True)
+def test_public_pages_load_without_an_error_or_an_issue(live_server: LiveServer, sized_page: Page) -> None:
+    problems: list[str] = []
+    sized_page.on("console", lambda message: _console(message, problems))
+    sized_page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    sized_page.on("requestfailed", lambda request: _failed(request, problems))
+    sized_page.on("response", lambda response: _status(response, problems))
+    devtools = sized_page.context.new_cdp_session(sized_page)
+    devtools.on("Audits.issueAdded", lambda event: _issue(event, problems))
+    devtools.send("Audits.enable")
+    for lang in LANGS:
+        for path in public_pages(lang):
+            response = sized_page.goto(live_server.url + path, wait_until="networkidle")
+            assert response is not None and response.status == 200, path
+            assert sized_page.locator("html").get_attribute("lang") == lang
+            assert not problems, (path, problems)
+
+
+def _console(message: ConsoleMessage, problems: list[str]) -> None:
+    if message.type == "error":
+        problems.append(f"console error: {message.text}")
+
+
+def _failed(request: Request, problems: list[str]) -> None:
+    problems.append(f"request failed: {request.url} ({request.failure})")
+
+
+def _status(response: Response, problems: list[str]) -> None:
+    if response.status >= 400:
+        problems.append(f"{response.status} for {response.url}")
+
+
+def _issue(event: dict[str, Any], problems: list[str]) -> None:
+    issue = event.get("issue", {})
+    problems.append(f"DevTools issue {issue.get('code')}: {issue.get('details')}")

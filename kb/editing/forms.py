@@ -13,17 +13,18 @@ from datetime import date
 from typing import Any
 
 from kb.content.authoring import article_text
-from kb.content.model import LANG_RE, check_filters
+from kb.content.model import LANG_RE, MAX_QUESTION_CHARS, MAX_QUESTIONS, check_filters
 from kb.content.site import Site
 from kb.editing.frontmatter import patch_article, split_text
 from kb.errors import BadRequest
 
 MAX_FIELD = 2_000
 MAX_BODY = 1_000_000
+MAX_QUESTIONS_FIELD = 2 * MAX_QUESTIONS * (MAX_QUESTION_CHARS + 1)  # more is refused; a little more, checked
 # The statuses the article list shows: a file's draft/published, plus what the editor keeps.
 STATUSES = ("draft", "review", "pending", "published")
 _FORM_FIELDS = ("lang", "slug", "title", "summary", "category", "tags", "type", "updated", "video",
-                "visibility", "body", "message", "base_revision", "base_pending", "translation_of")
+                "visibility", "questions", "body", "message", "base_revision", "base_pending", "translation_of")
 
 
 @dataclass
@@ -40,6 +41,7 @@ class ArticleForm:
     updated: str = ""
     video: str = ""
     visibility: str = "public"
+    questions: str = ""  # one per line
     body: str = ""
     message: str = ""
     base_revision: str = ""
@@ -53,7 +55,7 @@ class ArticleForm:
             raw = data.get(name, "")
             if not isinstance(raw, str):
                 raise BadRequest(f"{name} must be text")
-            limit = MAX_BODY if name == "body" else MAX_FIELD
+            limit = {"body": MAX_BODY, "questions": MAX_QUESTIONS_FIELD}.get(name, MAX_FIELD)
             if len(raw) > limit:
                 raise BadRequest(f"{name} is too long (at most {limit} characters)")
             values[name] = _newlines(raw)
@@ -67,6 +69,7 @@ class ArticleForm:
         a form posted back unchanged compares equal, field by field, to the file it came from."""
         meta, body = split_text(text)
         tags = meta.get("tags") or []
+        questions = meta.get("questions") or []
         updated = meta.get("updated", "")
         values = {
             "title": str(meta.get("title") or ""), "summary": str(meta.get("summary") or ""),
@@ -76,6 +79,7 @@ class ArticleForm:
             "updated": updated.isoformat() if isinstance(updated, date) else str(updated or ""),
             "video": str(meta.get("video") or ""),
             "visibility": str(meta.get("visibility") or "public"),
+            "questions": "\n".join(str(q) for q in questions) if isinstance(questions, list) else str(questions),
         }
         return cls(lang=lang, slug=slug, body=_newlines(body),
                    **{name: _newlines(value).strip() for name, value in values.items()})
@@ -94,6 +98,9 @@ class ArticleForm:
         }
         if self.type == "video" or self.video:
             meta["video"] = self.video
+        questions = [q.strip() for q in self.questions.split("\n") if q.strip()]
+        if questions:  # written only when there are some: files without keep their lines
+            meta["questions"] = questions
         # Public is the default: written only when it is not, so public files keep their lines.
         if self.visibility not in ("", "public"):
             meta["visibility"] = self.visibility

@@ -19,6 +19,7 @@ _BREAK = re.compile(r"(\r\n|\r|\n)")
 _STR_TAG = "tag:yaml.org,2002:str"
 _INLINE_COMMENT = re.compile(r"[ \t]+#[^\r\n]*")
 _BLANK_LINE = re.compile(r"[ \t]*(\r\n|\r|\n)")
+BLOCK_LISTS = frozenset({"questions"})  # a new list of these is written one item per line
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,8 @@ def _dump_entry(key: object, value: object, like: yaml.Node | None) -> str:
         assert isinstance(node, yaml.MappingNode)  # a dict is represented as a mapping
         node.flow_style = False  # `key: value`, not `{key: value}`
         value_node = node.value[0][1]
-        if isinstance(like, yaml.SequenceNode) and not like.flow_style and isinstance(value_node, yaml.SequenceNode):
+        block = (not like.flow_style) if isinstance(like, yaml.SequenceNode) else (like is None and key in BLOCK_LISTS)
+        if block and isinstance(value_node, yaml.SequenceNode):
             value_node.flow_style = False
         if (isinstance(like, yaml.ScalarNode) and like.style in ("'", '"') and isinstance(value_node, yaml.ScalarNode)
                 and value_node.tag == _STR_TAG):

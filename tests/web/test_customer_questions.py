@@ -9,14 +9,19 @@ article exists in the reader's language.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
+import yaml
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
 from kb.content.loader import load_content
 from kb.content.model import MAX_QUESTION_CHARS, MAX_QUESTIONS
+from kb.editing.forms import ArticleForm
 from kb.storage import searchlog
+from tests.admin_support import open_form, signed_in
 from tests.conftest import ContentTree, MakeClient
 
 
@@ -201,3 +206,52 @@ def test_the_search_log_records_what_was_shown_and_the_click_on_another_language
     assert [(s.query, s.lang, s.results) for s in searches] == [("duplicata", "pt", 3)]  # 1 en + 2 fr
     clicks = client.portal.call(searchlog.recent_clicks, db)
     assert [(c.lang, c.article_id, c.rank) for c in clicks] == [("pt", 1, 2)]
+
+
+# --- the web editor -------------------------------------------------------------------------------
+
+
+def test_questions_added_to_a_file_without_them_are_appended_one_per_line_and_nothing_else_changes() -> None:
+    original = "---\nid: 1\ntitle: 'Refunds'  # legal wording\ntags: [refund]\nstatus: published\n---\nBody\n"
+    form = ArticleForm.from_text(original, lang="en", slug="refunds")
+    assert form.questions == ""
+    form.questions = "Can I get my money back?\r\n\r\n  Is it pro rata?  "
+    form = ArticleForm.from_mapping(dataclasses.asdict(form))
+    changed = form.text(1, "published", original)
+    assert changed == original.replace(
+        "status: published\n", "status: published\nquestions:\n- Can I get my money back?\n- Is it pro rata?\n")
+    form.questions = ""
+    assert form.text(1, "published", changed) == original  # removed, the lines go
+
+
+def test_editing_questions_in_the_web_editor_changes_only_their_lines_and_search_follows(
+        make_client: MakeClient, sample_tree: Path) -> None:
+    client = signed_in(make_client(sample_tree), "ed", "editor")
+    path = sample_tree / "en" / "premium-support" / "upgrade-premium-support.md"
+    before = path.read_text(encoding="utf-8")
+    url = "/admin/articles/en/upgrade-premium-support"
+    form = open_form(client, url)
+    assert form["questions"].split("\n")[0] == "How do I switch to a better Premium Support plan?"
+    response = client.post(url, data={**form, "action": "publish"})
+    assert response.status_code == 303, response.text
+    assert path.read_text(encoding="utf-8") == before  # saved unchanged: byte-identical
+    form["questions"] += "\nCan I get the gold tier?"
+    response = client.post(url, data={**open_form(client, url), "questions": form["questions"], "action": "publish"})
+    assert response.status_code == 303, response.text
+    after = path.read_text(encoding="utf-8")
+    head, rest = before.split("questions:\n", 1)
+    assert after.startswith(head + "questions:\n") and after.endswith(rest[rest.index("---\n"):])
+    assert yaml.safe_load(after.split("---\n")[1])["questions"][-1] == "Can I get the gold tier?"
+    client.app.state.kb.search.request_sync()  # type: ignore[attr-defined]
+    client.portal.call(client.app.state.kb.search.wait_idle)  # type: ignore[attr-defined]
+    found = client.get("/api/v1/search", params={"q": "gold tier"}).json()["results"]
+    assert [r["slug"] for r in found] == ["upgrade-premium-support"]
+
+
+def test_a_bad_question_is_refused_with_its_problem(make_client: MakeClient, sample_tree: Path) -> None:
+    client = signed_in(make_client(sample_tree), "ed", "editor")
+    url = "/admin/articles/en/upgrade-premium-support"
+    response = client.post(url, data={**open_form(client, url), "questions": "x" * (MAX_QUESTION_CHARS + 1),
+                                      "action": "publish"})
+    assert response.status_code == 422
+    assert f"question 1 is {MAX_QUESTION_CHARS + 1} characters long" in response.text

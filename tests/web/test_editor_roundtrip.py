@@ -80,15 +80,31 @@ class Generated:
         return self.text[self.text.index(f"{self.eol}---{self.eol}") + len(self.eol) * 2 + 3:]
 
 
+def item(value: str, style: str, flow: bool) -> str:
+    """A list item written as a person might: plain where YAML reads it back as the same text
+    in that context (never in a flow list, where ',' and '[' end it), else quoted."""
+    if style == "plain" and not flow:
+        try:
+            if yaml.safe_load(f"- {value}") == [value]:
+                return value
+        except yaml.YAMLError:
+            pass
+    return scalar(value, "double" if style == "plain" else style)[0]
+
+
 @st.composite
 def field_lines(draw: st.DrawFn, name: str, value: Any) -> tuple[list[str], str]:
     """The lines of one field (comments included) and the quoting style used."""
     style = draw(st.sampled_from(["plain", "single", "double"]))
     if isinstance(value, list):
-        if draw(st.booleans()) or not value:
-            return [f"{name}: [{', '.join(value)}]"], "flow"
+        texts = name == "questions"  # sentences: quoted where needed; tags are plain words
+        flow = draw(st.booleans()) or not value
+        items = [item(v, draw(st.sampled_from(["plain", "single", "double"])), flow) if texts else v
+                 for v in value]
+        if flow:
+            return [f"{name}: [{', '.join(items)}]"], "flow"
         indent = draw(st.sampled_from(["", "  "]))
-        return [f"{name}:", *(f"{indent}- {v}" for v in value)], "block"
+        return [f"{name}:", *(f"{indent}- {v}" for v in items)], "block"
     if isinstance(value, str):
         text, style = scalar(value, style)
     else:
@@ -130,6 +146,7 @@ def articles(draw: st.DrawFn, *, text: st.SearchStrategy[str] = WORDS, crlf: boo
         "type": "faq",
         "status": status or draw(st.sampled_from(["published", "draft"])),
         "updated": draw(st.dates(date(2000, 1, 1), date(2025, 12, 31))),
+        "questions": draw(st.lists(text, min_size=1, max_size=3)),
     }
     order = draw(st.permutations(list(values)))
     eol = "\r\n" if (draw(st.booleans()) if crlf is None else crlf) else "\n"
@@ -188,7 +205,7 @@ def test_saving_an_unchanged_form_gives_back_the_file_byte_for_byte(article: Gen
 
 
 @PROPERTIES
-@given(articles(), st.sampled_from(["title", "summary", "tags", "updated"]), st.data())
+@given(articles(), st.sampled_from(["title", "summary", "tags", "updated", "questions"]), st.data())
 def test_changing_one_field_rewrites_only_that_fields_lines(article: Generated, name: str,
                                                            data: st.DataObject) -> None:
     form = opened(article)
@@ -199,6 +216,9 @@ def test_changing_one_field_rewrites_only_that_fields_lines(article: Generated, 
     elif name == "updated":
         new = data.draw(st.dates(date(2026, 1, 1), date(2030, 1, 1)))
         form.updated = new.isoformat()
+    elif name == "questions":  # one per line in the form
+        new = data.draw(st.lists(words(), min_size=1, max_size=3).filter(lambda q: q != article.fields["questions"]))
+        form.questions = "\n".join(new)
     else:
         new = data.draw(words().filter(lambda t: t != article.fields[name]))
         setattr(form, name, new)

@@ -52,6 +52,7 @@ CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-background-
                 "--disable-component-update --disable-sync --no-first-run")
 EXPECTED = {("search", "is-crawlable"): "expected (noindex)"}
 GOAL = 100
+WARNED: set[str] = set()
 
 
 @dataclass
@@ -168,7 +169,9 @@ def measure(lang: str, page: str, form_factor: str, url: str, runs: int, reports
         results.append(Result(lang, page, form_factor, url, {c: score(report, c) for c in CATEGORIES},
                               failing_audits(report), failing_audits(report, scored=False)))
         for message in report.get("runWarnings", []):
-            print(f"   warning ({lang} {page} {form_factor}): {message}", flush=True)
+            if message not in WARNED:  # e.g. "slower CPU than Lighthouse expects" on every page
+                WARNED.add(message)
+                print(f"   warning ({lang} {page} {form_factor}): {message}", flush=True)
     # the median run by performance (the score that varies with the machine's load)
     results.sort(key=lambda r: r.scores["performance"] or 0)
     return results[len(results) // 2]

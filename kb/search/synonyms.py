@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from whoosh.query import And, Phrase, Query, Term
 from whoosh.query import DefaultOr as Or
@@ -76,10 +77,16 @@ class Expansion:
         return clauses, added
 
 
+@lru_cache(maxsize=16)
+def _analyzers(lang: str) -> tuple[Any, Any]:
+    return title_analyzer(lang), text_analyzer(lang)
+
+
+@lru_cache(maxsize=8192)
 def _key(lang: str, text: str) -> Key:
     """The first form of each word (a word may have two: with and without its accents)."""
     positions: dict[int, str] = {}
-    for token in title_analyzer(lang)(text, positions=True):
+    for token in _analyzers(lang)[0](text, positions=True):
         positions.setdefault(token.pos, token.text)
     return tuple(form for _, form in sorted(positions.items()))
 
@@ -88,7 +95,7 @@ def _key(lang: str, text: str) -> Key:
 def _phrase_query(lang: str, phrase: str) -> tuple[Query | None, frozenset[str]]:
     """A phrase as the index has it: one word (every form), or the words in this order."""
     positions: dict[int, list[str]] = {}
-    for token in text_analyzer(lang)(phrase, positions=True):
+    for token in _analyzers(lang)[1](phrase, positions=True):
         at = positions.setdefault(token.pos, [])
         if token.text not in at:
             at.append(token.text)

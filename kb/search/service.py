@@ -10,7 +10,6 @@ up to READY_WAIT_SECONDS, then raises SearchUnavailable.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
 import subprocess
@@ -22,13 +21,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from kb.content.site import Change, Site, article_url
-from kb.content.synonyms import Synonyms
+from kb.content.model import Synonyms
+from kb.content.site import Change, Site
 from kb.search import builds
 from kb.search.errors import SearchBusy, SearchUnavailable
 from kb.search.index import SUGGEST_LIMIT, SearchIndex
 from kb.search.query import MAX_QUERY_CHARS, normalise, parse_query
-from kb.search.results import Hit, SearchResults, Suggestion
+from kb.search.results import SearchResults, Suggestion
 
 log = logging.getLogger("kb.search")
 
@@ -37,7 +36,6 @@ BUILD_RETRY_SECONDS = 30.0  # after a failed full build (disk full, folder not w
 READY_WAIT_SECONDS = 5.0  # a search made while the index is built waits this long before a 503
 PROCESS_BUILD_MIN = 300  # published articles from which a full build runs in a child process
 CACHE_SIZE = 2048
-ELSEWHERE_LIMIT = 5  # results per other language, when the reader's language has none
 
 T = TypeVar("T")
 
@@ -304,7 +302,7 @@ class SearchService:
         if parsed.empty:
             return SearchResults(parsed.text, lang, 0)
         await self._searchable()
-        synonyms = synonyms if synonyms is not None else self.site.synonyms.of(lang)
+        synonyms = synonyms if synonyms is not None else self.site.content.synonyms.of(lang)
         key = (lang, parsed.key, category, type, offset, limit, self.index.token(lang), synonyms.version)
         search = functools.partial(self.index.search, lang, parsed, category=category, type=type,
                                    offset=offset, limit=limit, synonyms=synonyms)
@@ -318,27 +316,6 @@ class SearchService:
         await self._searchable()
         key = (lang, normalised, text[-1:].isspace(), limit, self.index.token(lang))
         return await _cached(self._suggest_cache, key, functools.partial(self.index.suggest, lang, text, limit))
-
-    async def search_elsewhere(self, lang: str, text: str, default: str, *, category: str | None = None,
-                               type: str | None = None,
-                               limit: int = ELSEWHERE_LIMIT) -> tuple[SearchResults, ...]:
-        """The same search in the site's other languages, `default` first, then the others in
-        order: those with results (for a search that found nothing in `lang`). A hit whose
-        article is also published in `lang` links to it (`Hit.translation`); the others are
-        not translated yet. Only public articles are indexed, so none other is found."""
-        others = sorted(code for code in self.site.languages if code != lang)
-        others.sort(key=lambda code: code != default)  # stable: the default first, then in order
-        found: list[SearchResults] = []
-        for other in others:
-            results = await self.search(other, text, category=category, type=type, limit=limit)
-            if results.hits:
-                found.append(dataclasses.replace(results, hits=tuple(
-                    dataclasses.replace(hit, translation=self._translation(hit, lang)) for hit in results.hits)))
-        return tuple(found)
-
-    def _translation(self, hit: Hit, lang: str) -> str | None:
-        article = self.site.by_id(hit.id, lang)
-        return article_url(article) if article is not None and article.lang == lang else None
 
 
 async def _cached(cache: _Cache[T], key: Hashable, compute: Callable[[], T]) -> T:

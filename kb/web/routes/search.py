@@ -19,6 +19,7 @@ from kb import i18n
 from kb.content.model import ARTICLE_TYPES, Article, check_filters
 from kb.content.site import Site, article_url
 from kb.i18n import N_
+from kb.search.elsewhere import search_elsewhere
 from kb.search.errors import SearchUnavailable
 from kb.search.index import SUGGEST_LIMIT
 from kb.search.results import Hit, SearchResults
@@ -58,8 +59,8 @@ async def _elsewhere(svc: Services, lang: str, raw: str, results: SearchResults,
     """Results in the other languages (the default first) when the reader's language has none."""
     if not results.query or results.total:
         return ()
-    return await svc.search.search_elsewhere(lang, raw, svc.settings.default_lang, category=category,
-                                             type=kind)
+    return await search_elsewhere(svc.search, lang, raw, svc.settings.default_lang, category=category,
+                                  type=kind)
 
 
 def _optional_int(raw: str | None) -> int | None:

@@ -11,6 +11,7 @@ changing what a test sees:
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -32,6 +33,7 @@ import kb.auth
 from kb.config import PROJECT_ROOT, Settings, load_settings
 from kb.web.app import create_app
 from kb.web.services import Services
+from tests.pg_cluster import INSTALL_HINT, Cluster, find_binaries
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -145,12 +147,57 @@ class MakeClient(Protocol):
     def __call__(self, content_dir: Path, **overrides: Any) -> TestClient: ...
 
 
+# --- the database: SQLite by default, PostgreSQL for the tests that exercise SQL ----------------
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for the session (tests/pg_cluster.py). Without the
+    binaries the tests that need it skip, saying how to install them; under CI=true they fail."""
+    binaries = find_binaries()
+    if binaries is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{INSTALL_HINT} (CI=true: PostgreSQL tests must not skip)")
+        pytest.skip(INSTALL_HINT)
+    cluster = Cluster(binaries)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def make_client(tmp_path: Path) -> Iterator[MakeClient]:
+def pg_url(pg_cluster: Cluster) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test (dropped after it)."""
+    url = pg_cluster.create_database()
+    yield url
+    pg_cluster.drop_database(url)
+
+
+DIALECTS = ["sqlite", "postgresql"]
+
+
+def database_for(request: pytest.FixtureRequest) -> str | None:
+    """For a module's `database_url = pytest.fixture(params=DIALECTS)(database_for)`: its tests
+    run once on SQLite (None: the data folder's file) and once on a fresh PostgreSQL database."""
+    return None if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def database_url() -> str | None:
+    """The database of the test's apps (make_client); None is SQLite in the data folder."""
+    return None
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, database_url: str | None) -> Iterator[MakeClient]:
     """make_client(content_dir, **settings) -> a started TestClient (closed after the test)."""
     clients: list[TestClient] = []
 
     def make(content_dir: Path, **overrides: Any) -> TestClient:
+        if database_url is not None:
+            overrides.setdefault("database", database_url)
         clients.append(started(create_app(settings_for(tmp_path, content_dir, **overrides))))
         return clients[-1]
 

@@ -11,12 +11,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from kb.cli import analytics, content, health, index, policy, serve, tokens, users
+from kb.cli import analytics, content, db, health, index, policy, serve, tokens, users
 from kb.cli.common import COMMON_SETTINGS, Handler, fail
 from kb.config import load_settings
 from kb.errors import KBError
 
-GROUPS = (serve, content, health, policy, users, analytics, tokens, index)
+GROUPS = (serve, content, health, policy, users, analytics, tokens, index, db)
 """The command modules, in the order `kb --help` lists their commands."""
 
 SERVER_SETTINGS = ("host", "port")

@@ -59,6 +59,11 @@ class Dialect:
         PostgreSQL table lock that lets reads through); SQLite's one writer is exclusive already."""
         return None if self.name == "sqlite" else f"LOCK TABLE {table} IN EXCLUSIVE MODE"
 
+    @property
+    def ordered_join(self) -> str:
+        """A join whose left side drives the lookups: SQLite keeps a CROSS JOIN's order."""
+        return "CROSS JOIN" if self.name == "sqlite" else "JOIN"
+
     def indexed_by(self, table: str, index: str) -> str:
         """SQLite's planner sometimes needs the covering index named; PostgreSQL's chooses."""
         return f"{table} INDEXED BY {index}" if self.name == "sqlite" else table

@@ -94,7 +94,7 @@ async def tallies_of(db: Database, articles: Iterable[tuple[int, str]]) -> dict[
     # row-value IN (VALUES ...) would scan the table).
     rows = await db.fetch_all(
         f"WITH k (article_id, lang) AS (VALUES {','.join('(?, ?)' for _ in keys)}) "
-        f"SELECT t.article_id, t.lang, t.yes, t.no FROM k CROSS JOIN vote_tallies AS t "
+        f"SELECT t.article_id, t.lang, t.yes, t.no FROM k {db.dialect.ordered_join} vote_tallies AS t "
         f"ON t.article_id = k.article_id AND t.lang = k.lang",
         [part for key in keys for part in key])
     return {(int(r[0]), str(r[1])): TallyRow(int(r[2]), int(r[3])) for r in rows}

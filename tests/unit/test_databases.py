@@ -1,0 +1,121 @@
+"""Both databases: the dialect layer, the writer's batches, notifications, `kb db migrate|copy`."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+
+from kb.cli.main import main
+from kb.storage import transfer
+from kb.storage.db import Conn, Database, WriteOp, migrations
+from kb.storage.dialect import POSTGRESQL, SQLITE, redacted
+from tests.admin_support import add_user, login
+from tests.conftest import DIALECTS, MakeClient, database_for
+from tests.pg_cluster import Cluster
+
+database_url = pytest.fixture(params=DIALECTS)(database_for)
+
+
+@pytest.fixture
+def target(database_url: str | None, tmp_path: Path) -> str | Path:
+    return database_url or tmp_path / "kb.sqlite3"
+
+
+def test_placeholders_are_translated_for_postgresql_and_left_alone_for_sqlite() -> None:
+    sql = "SELECT ?1, ? , '?%' FROM t WHERE a LIKE ? AND b = ?1"
+    assert SQLITE.translate(sql, [1, 2, 3]) == (sql, [1, 2, 3])
+    assert POSTGRESQL.translate(sql, ["a", "b", "c"]) == (
+        "SELECT %s, %s , '?%%' FROM t WHERE a LIKE %s AND b = %s", ["a", "b", "c", "a"])
+
+
+def test_a_url_password_is_never_shown() -> None:
+    assert redacted("postgresql://kb:s3cret@db.example:5432/kb") == "postgresql://kb:***@db.example:5432/kb"
+    assert "s3cret" not in repr(Database("postgresql://kb:s3cret@db.example/kb"))
+
+
+async def test_migrations_bring_a_new_database_to_the_same_version_in_both_dialects(target: str | Path) -> None:
+    db = Database(target)
+    await db.open()
+    try:
+        assert await db.schema_version() == migrations("sqlite")[-1].version == migrations("postgresql")[-1].version
+        for table in transfer.TABLES:  # every table kb db copy moves exists in both
+            assert await db.fetch_all(f"SELECT * FROM {table} LIMIT 1") == []
+    finally:
+        await db.close()
+
+
+async def test_concurrent_writes_are_batched_committed_and_a_failing_one_is_undone_alone(target: str | Path) -> None:
+    db = Database(target)
+    await db.open()
+
+    def put(number: int) -> WriteOp[int]:
+        async def op(conn: Conn) -> int:
+            await conn.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (f"k{number}", str(number)))
+            return number
+        return op
+
+    async def failing(conn: Conn) -> None:
+        await conn.execute("INSERT INTO kv (key, value) VALUES ('k1', 'duplicate')")
+
+    results = await asyncio.gather(*(db.write(put(n)) for n in range(300)), db.write(failing),
+                                   return_exceptions=True)
+    assert results[:300] == list(range(300))
+    assert isinstance(results[300], sqlite3.IntegrityError | psycopg.IntegrityError)
+    row = await db.fetch_one("SELECT count(*), min(updated_at) FROM kv")
+    await db.close()
+    assert row is not None and row[0] == 300 and row[1].endswith("Z") and len(row[1]) == 24
+
+
+async def test_a_notification_reaches_a_listener_subscribed_before_it(target: str | Path) -> None:
+    db = Database(target)
+    await db.open()
+    try:
+        async with db.listen("content") as notes, db.listen("other") as others:
+            await db.notify("content", "abc123")
+            assert await asyncio.wait_for(anext(notes), 10) == "abc123"
+            await db.notify("other", "")
+            assert await asyncio.wait_for(anext(others), 10) == ""
+    finally:
+        await db.close()
+
+
+def test_kb_db_migrate_reports_the_schema_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "migrate", "--data-dir", str(tmp_path / "data")]) == 0
+    assert f"schema version {migrations()[-1].version}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("database_url", [None])  # the site runs on SQLite, as before a move
+def test_kb_db_copy_moves_a_site_to_postgresql_and_refuses_a_non_empty_target(
+        make_client: MakeClient, sample_tree: Path, tmp_path: Path, pg_cluster: Cluster,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    site = make_client(sample_tree)
+    add_user(site, "ann", "admin")
+    for n in range(3):
+        site.cookies.clear()
+        site.post("/api/v1/articles/en/support-code-and-vip-code/votes", json={"helpful": n != 1})
+    site.get("/en/search?q=vip")
+    site.get("/en/articles/support-code-and-vip-code")
+    site.__exit__(None, None, None)  # the copy reads a consistent snapshot anyway; this flushes views
+    empty = pg_cluster.create_database(migrated=False)
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main(["db", "copy", "--to", empty, *data]) == 0
+    out = capsys.readouterr().out
+    assert "votes: 3 rows" in out and "copied and verified" in out and "(3 counted votes" in out
+
+    moved = make_client(sample_tree, database=empty)
+    tally = moved.get("/api/v1/articles/en/support-code-and-vip-code/votes").json()
+    assert (tally["yes"], tally["no"]) == (2, 1)
+    assert login(moved, "ann").status_code == 303  # accounts and their passwords came along
+    moved.cookies.clear()
+    assert moved.post("/api/v1/articles/en/support-code-and-vip-code/votes", json={"helpful": True}).status_code == 201
+
+    assert main(["db", "copy", "--to", empty, *data]) == 2
+    assert "is not empty (votes has rows)" in capsys.readouterr().err
+    assert main(["db", "copy", "--to", "mysql://x/y", *data]) == 2
+    assert main(["db", "copy", "--to", "postgresql://kb@/absent?host=/nonexistent", *data]) == 2
+    assert "cannot connect" in capsys.readouterr().err

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 from kb.errors import BadRequest
@@ -94,12 +95,50 @@ class Article:
         return self.visibility == "internal"
 
 
+def normalise_phrase(text: str) -> str:
+    """How a synonym is kept and compared: NFKC, lowercase, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """One language's synonyms (kb.content.synonyms reads them): groups of equivalent phrases,
+    and one-way expansions (key -> targets), normalised. Hashable: search caches by it."""
+
+    equivalent: tuple[tuple[str, ...], ...] = ()
+    one_way: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.equivalent or self.one_way)
+
+    @cached_property
+    def version(self) -> str:
+        """Changes whenever the synonyms do (search result caches are keyed on it)."""
+        return hashlib.sha256(repr((self.equivalent, self.one_way)).encode()).hexdigest()[:16] if self else ""
+
+    def group_of(self, phrase: str) -> tuple[str, ...] | None:
+        wanted = normalise_phrase(phrase)
+        return next((group for group in self.equivalent if wanted in group), None)
+
+
+@dataclass(frozen=True)
+class SynonymSet:
+    """synonyms.yaml: Synonyms by language; `revision` is the hash of its bytes ('' when absent)."""
+
+    languages: dict[str, Synonyms] = field(default_factory=dict)
+    revision: str = ""
+
+    def of(self, lang: str) -> Synonyms:
+        return self.languages.get(lang) or Synonyms()
+
+
 @dataclass
 class ContentSet:
     root: Path
     categories: dict[str, Category] = field(default_factory=dict)
     articles: dict[tuple[str, str], Article] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    synonyms: SynonymSet = field(default_factory=SynonymSet)  # applied by searches, no re-index
 
     @property
     def revision(self) -> str:

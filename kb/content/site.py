@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from kb.content.loader import ParseCache, load_content
 from kb.content.model import Article, Category, ContentSet, Problem, display_path
-from kb.content.synonyms import SynonymSet, load_into
+from kb.content.synonyms import load_into
 from kb.errors import NotFound
 from kb.policy.document import Policy, keys_overlap
 from kb.policy.holder import PolicyHolder
@@ -108,7 +108,6 @@ class Site:
         self.renderer = renderer or Renderer()
         self._policy = policy or PolicyHolder()  # without one, snippets render as unavailable
         self.content = ContentSet(root=content_dir)
-        self.synonyms = SynonymSet()  # synonyms.yaml, applied by searches (kb.search.synonyms)
         self._cache: dict[tuple[str, str], tuple[tuple[str, str], Rendered]] = {}
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
@@ -134,9 +133,8 @@ class Site:
                     self._parsed.save(self.cache_file, self.content_dir)
                 except OSError as exc:  # a start without it is slower, nothing else
                     log.warning("cannot store the content cache %s: %s", self.cache_file, exc)
-            synonyms = load_into(fresh)  # its problems join the content's
+            load_into(fresh)  # synonyms.yaml: its problems join the content's
             with self._lock:
-                self.synonyms = synonyms  # searches read it per query: no re-index, no announce
                 old = self.content.articles
                 self.content = fresh
                 self._catalog = _Catalog.build(fresh)

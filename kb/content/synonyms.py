@@ -20,15 +20,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from kb.content.files import FileChanged, file_revision, replace_if_unchanged
-from kb.content.model import LANG_RE, ContentSet, Problem
+from kb.content.model import LANG_RE, ContentSet, Problem, Synonyms, SynonymSet, normalise_phrase
 from kb.i18n import ui_languages
 
 SYNONYMS_FILE = "synonyms.yaml"
@@ -39,43 +38,6 @@ WRITE_ATTEMPTS = 5  # add_equivalent retries when another writer changed the fil
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # A top-level key of the file, at column 0: where a language's section starts.
 _TOP_KEY_RE = re.compile(r"""^(?:"([^"]*)"|'([^']*)'|([^\s#:'"][^:#]*?))\s*:(?:\s|$)""")
-
-
-def normalise_phrase(text: str) -> str:
-    """How a phrase is kept and compared: NFKC, lowercase, whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-@dataclass(frozen=True)
-class Synonyms:
-    """One language's synonyms: groups of equivalent phrases, and one-way expansions
-    (key -> targets). Phrases are normalised (normalise_phrase). Hashable: search caches by it."""
-
-    equivalent: tuple[tuple[str, ...], ...] = ()
-    one_way: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.equivalent or self.one_way)
-
-    @cached_property
-    def version(self) -> str:
-        """Changes whenever the synonyms do (search result caches are keyed on it)."""
-        return file_revision(repr((self.equivalent, self.one_way)).encode()) if self else ""
-
-    def group_of(self, phrase: str) -> tuple[str, ...] | None:
-        wanted = normalise_phrase(phrase)
-        return next((group for group in self.equivalent if wanted in group), None)
-
-
-@dataclass(frozen=True)
-class SynonymSet:
-    """The whole file: Synonyms by language; `revision` is the hash of its bytes ('' when absent)."""
-
-    languages: dict[str, Synonyms] = field(default_factory=dict)
-    revision: str = ""
-
-    def of(self, lang: str) -> Synonyms:
-        return self.languages.get(lang) or Synonyms()
 
 
 class _Reader:
@@ -482,11 +444,10 @@ def save_section(path: Path, lang: str, body: str, expected: str | None, *, lock
     return changed, problems, first
 
 
-def load_into(content: ContentSet) -> SynonymSet:
-    """The synonyms of a loaded content tree; their problems are added to the content's."""
-    found, problems = load_synonyms(content.root, known_languages(content.root, ui_languages()))
+def load_into(content: ContentSet) -> None:
+    """Give a loaded content tree its synonyms; their problems join the content's."""
+    content.synonyms, problems = load_synonyms(content.root, known_languages(content.root, ui_languages()))
     content.problems = sorted(content.problems + problems)
-    return found
 
 
 def known_languages(root: Path, extra: Iterable[str] = ()) -> frozenset[str]:

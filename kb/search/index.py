@@ -18,8 +18,8 @@ from typing import Any
 from whoosh.query import And, AndNot
 from whoosh.scoring import BM25F
 
+from kb.content.model import Synonyms
 from kb.content.site import Site
-from kb.content.synonyms import Synonyms
 from kb.search import builds, results
 from kb.search.builds import Build
 from kb.search.documents import Fingerprints, changes, document

@@ -294,15 +294,13 @@ class SearchService:
 
     # --- queries --------------------------------------------------------------------------
 
-    async def search(self, lang: str, text: str, *, category: str | None = None,
-                     type: str | None = None, offset: int = 0, limit: int = 10,
-                     synonyms: Synonyms | None = None) -> SearchResults:
-        """`synonyms`: a draft's (the editor's preview), else the site's; cached by version."""
+    async def search(self, lang: str, text: str, *, category: str | None = None, type: str | None = None,
+                     offset: int = 0, limit: int = 10, synonyms: Synonyms | None = None) -> SearchResults:
         parsed = parse_query(text)
         if parsed.empty:
             return SearchResults(parsed.text, lang, 0)
         await self._searchable()
-        synonyms = synonyms if synonyms is not None else self.site.content.synonyms.of(lang)
+        synonyms = self.site.content.synonyms.of(lang) if synonyms is None else synonyms  # or a draft's
         key = (lang, parsed.key, category, type, offset, limit, self.index.token(lang), synonyms.version)
         search = functools.partial(self.index.search, lang, parsed, category=category, type=type,
                                    offset=offset, limit=limit, synonyms=synonyms)

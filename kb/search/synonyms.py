@@ -17,7 +17,7 @@ from typing import Any
 from whoosh.query import And, Phrase, Query, Term
 from whoosh.query import DefaultOr as Or
 
-from kb.content.synonyms import Synonyms
+from kb.content.model import Synonyms
 from kb.search.analysis import text_analyzer, title_analyzer
 
 SYNONYM_WEIGHT = 0.3  # an expansion's weight next to the typed word's 1.0

@@ -12,13 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kb.cli.main import main
+from kb.content.model import Synonyms, SynonymSet, normalise_phrase
 from kb.content.synonyms import (
-    Synonyms,
-    SynonymSet,
     SynonymsRefused,
     add_equivalent,
     load_synonyms,
-    normalise_phrase,
     parse_synonyms,
     replace_section,
     section,

@@ -127,7 +127,7 @@ async def _preview(svc: Services, draft: Draft, changed: str) -> Draft:
         return draft
     try:
         before = await svc.search.search(draft.lang, draft.query, limit=PREVIEW_LIMIT,
-                                         synonyms=svc.site.synonyms.of(draft.lang))
+                                         synonyms=svc.site.content.synonyms.of(draft.lang))
         after = await svc.search.search(draft.lang, draft.query, limit=PREVIEW_LIMIT,
                                         synonyms=synonyms.of(draft.lang))
     except SearchUnavailable:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any, cast
 
 import psycopg
@@ -58,9 +59,31 @@ class PGRow:
         return f"PGRow({dict(zip(self._index, self._values, strict=True))!r})"
 
 
+_NUMERIC_OID = 1700
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
 def _rows(cursor: Any) -> Callable[[Sequence[Any]], PGRow]:
-    index = {column.name: i for i, column in enumerate(cursor.description or ())}
-    return lambda values: PGRow(values, index)
+    """Rows as kb.storage.base.Row. A sum of integers comes back as an int, as from SQLite
+    (PostgreSQL's sum of a bigint is a numeric, a Decimal in Python)."""
+    description = cursor.description or ()
+    index = {column.name: i for i, column in enumerate(description)}
+    numeric = [i for i, column in enumerate(description) if column.type_code == _NUMERIC_OID]
+    if not numeric:
+        return lambda values: PGRow(values, index)
+
+    def row(values: Sequence[Any]) -> PGRow:
+        converted = list(values)
+        for i in numeric:
+            converted[i] = _number(converted[i])
+        return PGRow(converted, index)
+
+    return row
 
 
 def unavailable(exc: BaseException) -> DatabaseUnavailable | None:

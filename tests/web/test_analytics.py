@@ -19,7 +19,10 @@ from starlette.testclient import TestClient
 from kb.cli.main import main as kb_main
 from tests.admin_support import login, signed_in, soup
 from tests.analytics_data import load, write_content
-from tests.conftest import ContentTree, MakeClient
+from tests.conftest import DIALECTS, ContentTree, MakeClient, database_for
+
+# The SQL these tests exercise runs on SQLite and on PostgreSQL.
+database_url = pytest.fixture(params=DIALECTS)(database_for)
 
 WEEK = "period=custom&since=2026-03-25&until=2026-03-31"
 
@@ -220,6 +223,7 @@ def test_downloads_parse_back_to_the_same_rows_as_json(app: TestClient) -> None:
     assert xml.status_code == 400 and soup(xml).select_one(".error-message").get_text() == "format must be csv or json"
 
 
+@pytest.mark.parametrize("database_url", [None])  # reads the SQLite file or runs the CLI on it
 def test_api_needs_a_valid_token(app: TestClient, tmp_path: Path) -> None:
     anonymous = app.get("/api/v1/analytics/summary")
     assert anonymous.status_code == 401
@@ -242,6 +246,7 @@ def test_api_needs_a_valid_token(app: TestClient, tmp_path: Path) -> None:
     assert token not in stored[0] and stored[1] is not None  # only a hash is kept
 
 
+@pytest.mark.parametrize("database_url", [None])  # reads the SQLite file or runs the CLI on it
 def test_api_endpoints_answer_with_the_report_figures(app: TestClient) -> None:
     auth = {"Authorization": f"Bearer {create_token(app)}"}
     series = app.get(f"/api/v1/analytics/timeseries?{WEEK}&interval=week", headers=auth).json()
@@ -274,6 +279,7 @@ def test_openapi_documents_the_analytics_api_and_its_token(app: TestClient) -> N
 # --- page views -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("database_url", [None])  # reads the SQLite file or runs the CLI on it
 def test_article_views_are_counted_once_per_visitor_per_day_without_bots_or_ips(
         make_client: MakeClient, tree: ContentTree, tmp_path: Path) -> None:
     write_content(tree)
@@ -300,6 +306,7 @@ def test_article_views_are_counted_once_per_visitor_per_day_without_bots_or_ips(
 # --- command line -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("database_url", [None])  # reads the SQLite file or runs the CLI on it
 def test_kb_token_and_kb_analytics_export(app: TestClient, tree: ContentTree, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     common = ["--content-dir", str(tree.root), "--data-dir", str(tmp_path / "data")]
@@ -334,6 +341,7 @@ def test_kb_token_and_kb_analytics_export(app: TestClient, tree: ContentTree, tm
     assert login(app, "ann").status_code == 303
 
 
+@pytest.mark.parametrize("database_url", [None])  # reads the SQLite file or runs the CLI on it
 def test_votes_cast_on_the_site_reach_the_reports_also_when_changed(
         make_client: MakeClient, tree: ContentTree) -> None:
     write_content(tree)

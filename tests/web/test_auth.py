@@ -12,7 +12,10 @@ from starlette.testclient import TestClient
 from kb.cli.main import main
 from kb.web.security import csrf_token
 from tests.admin_support import PASSWORD, add_user, csrf, login, signed_in, soup
-from tests.conftest import ContentTree, MakeClient
+from tests.conftest import DIALECTS, ContentTree, MakeClient, database_for
+
+# The SQL these tests exercise runs on SQLite and on PostgreSQL.
+database_url = pytest.fixture(params=DIALECTS)(database_for)
 
 ARTICLE_PAGES = ["/admin/articles", "/admin/articles/new", "/admin/articles/en/refund-policy",
                  "/admin/articles/en/refund-policy/translate?to=fr", "/admin/history/en/1"]
@@ -46,6 +49,7 @@ def test_no_account_exists_until_one_is_added(app_client: TestClient, tmp_path: 
     assert "no users yet" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("database_url", [None])  # reads the SQLite file or runs the CLI on it
 def test_kb_user_commands_manage_accounts(app_client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(tmp_path, monkeypatch, "user", "add", "alice", "--role", "admin", "--password-stdin",
                stdin=PASSWORD + "\n") == 0
@@ -78,6 +82,7 @@ def test_kb_user_commands_manage_accounts(app_client: TestClient, tmp_path: Path
     assert len(hashes) == 2 and all(h.startswith("$argon2id$") and PASSWORD not in h for h in hashes)
 
 
+@pytest.mark.parametrize("database_url", [None])  # reads the SQLite file or runs the CLI on it
 def test_kb_user_add_prompts_for_the_password_twice(app_client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     answers = iter([PASSWORD, PASSWORD + "typo"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))

@@ -11,7 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.admin_support import csrf, form_fields, open_form, signed_in, soup
-from tests.conftest import ContentTree, MakeClient
+from tests.conftest import DIALECTS, ContentTree, MakeClient, database_for
+
+# The SQL these tests exercise runs on SQLite and on PostgreSQL.
+database_url = pytest.fixture(params=DIALECTS)(database_for)
 
 NEW = {"lang": "en", "slug": "", "title": "How do refunds work?", "summary": "When and how we refund.",
        "category": "billing", "tags": "refund, money", "type": "faq", "updated": "2026-02-01", "video": "",

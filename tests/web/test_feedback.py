@@ -15,7 +15,10 @@ from starlette.testclient import TestClient
 from kb.errors import TooManyRequests, ValidationFailed
 from kb.feedback import Feedback, clean_text, parse_vote, wilson_lower_bound
 from kb.ratelimit import RateLimiter
-from tests.conftest import ContentTree, MakeClient
+from tests.conftest import DIALECTS, ContentTree, MakeClient, database_for, services_of
+
+# The SQL these tests exercise runs on SQLite and on PostgreSQL.
+database_url = pytest.fixture(params=DIALECTS)(database_for)
 
 ARTICLE = "/en/articles/support-code-and-vip-code"
 VOTES = "/api/v1/articles/en/support-code-and-vip-code/votes"
@@ -35,10 +38,9 @@ def csrf(client: TestClient) -> str:
     return str(region(soup(client.get(ARTICLE))).select_one("input[name=csrf_token]")["value"])
 
 
-def rows(tmp_path: Path) -> list[sqlite3.Row]:
-    with sqlite3.connect(tmp_path / "data" / "kb.sqlite3") as conn:
-        conn.row_factory = sqlite3.Row
-        return list(conn.execute("SELECT * FROM votes ORDER BY id"))
+def rows(client: TestClient) -> list[Any]:
+    """The stored votes, read through the app's own database (SQLite or PostgreSQL)."""
+    return list(client.portal.call(services_of(client).db.fetch_all, "SELECT * FROM votes ORDER BY id"))
 
 
 # --- the JSON API ------------------------------------------------------------------------------
@@ -59,7 +61,7 @@ def test_a_first_vote_is_created_and_voting_again_changes_it(client: TestClient,
     assert body["vote"] | {"created_at": None, "updated_at": None, "revision": None} == {
         "helpful": False, "reason": "incorrect", "comment": "Outdated menu names.",
         "created_at": None, "updated_at": None, "revision": None}
-    stored = rows(tmp_path)
+    stored = rows(client)
     assert len(stored) == 1  # one vote per visitor per article
     assert stored[0]["helpful"] == 0 and stored[0]["changes"] == 1
     assert stored[0]["updated_at"] >= stored[0]["created_at"]
@@ -86,7 +88,7 @@ def test_each_visitor_has_one_vote_and_get_returns_tallies_and_own_vote(make_cli
 
 def test_the_vote_row_keeps_the_revision_and_only_a_hash_of_the_visitor(client: TestClient, tmp_path: Path) -> None:
     client.post(VOTES, json={"helpful": True})
-    (row,) = rows(tmp_path)
+    (row,) = rows(client)
     article = client.app.state.kb.site.article("en", "support-code-and-vip-code")
     assert row["revision"] == article.revision
     assert (row["article_id"], row["lang"], row["slug"]) == (3, "en", "support-code-and-vip-code")
@@ -116,7 +118,7 @@ def test_a_body_that_is_not_json_is_415(client: TestClient, tmp_path: Path) -> N
     huge = b'{"helpful": false, "comment": "' + b"x" * 70_000 + b'"}'
     too_big = client.post(VOTES, content=huge, headers=json_type)
     assert too_big.status_code == 413 and too_big.json() == {"error": "the body must be at most 65536 bytes"}
-    assert len(rows(tmp_path)) == 1
+    assert len(rows(client)) == 1
 
 
 BAD_BODIES = [
@@ -141,7 +143,7 @@ def test_bad_bodies_are_422_with_a_message_per_field(client: TestClient, tmp_pat
         response = client.post(VOTES, json=body)
         assert response.status_code == 422, body
         assert message in response.json()["details"][field], body
-    assert rows(tmp_path) == []
+    assert rows(client) == []
 
 
 def test_a_comment_of_exactly_2000_characters_is_accepted(client: TestClient) -> None:
@@ -155,10 +157,10 @@ def test_comments_are_stored_as_plain_text_without_control_characters(client: Te
     response = client.post(VOTES, content=json.dumps({"helpful": False, "comment": hostile}),
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 201
-    assert rows(tmp_path)[0]["comment"] == "Line one\nline two[31mevil\t!"
+    assert rows(client)[0]["comment"] == "Line one\nline two[31mevil\t!"
     # nothing but whitespace and controls is no comment at all
     client.post(VOTES, json={"helpful": False, "comment": " \x00\n "})
-    assert rows(tmp_path)[0]["comment"] is None
+    assert rows(client)[0]["comment"] is None
 
 
 def test_votes_past_the_rate_limit_are_429_with_retry_after(make_client: MakeClient, sample_tree: Path, tmp_path: Path) -> None:
@@ -176,7 +178,7 @@ def test_votes_past_the_rate_limit_are_429_with_retry_after(make_client: MakeCli
     token = csrf(client)
     page = client.post(ARTICLE + "/feedback", data={"csrf_token": token, "helpful": "yes"})
     assert page.status_code == 429 and page.headers["retry-after"]
-    assert [r["helpful"] for r in rows(tmp_path)] == [1]
+    assert [r["helpful"] for r in rows(client)] == [1]
 
 
 def test_the_rate_limit_counts_per_visitor_and_per_address(sample_tree: Path) -> None:
@@ -254,7 +256,7 @@ def test_no_then_reason_and_comment_without_javascript(client: TestClient, tmp_p
     assert widget.select_one("form.feedback-details").has_attr("hidden")
     assert widget.select_one(".feedback-summary-reason .feedback-value").get_text() == "Steps or information are missing"
     assert widget.select_one(".feedback-summary-comment").get_text() == "Where is step 3?"
-    (row,) = rows(tmp_path)
+    (row,) = rows(client)
     assert (row["helpful"], row["reason"], row["comment"]) == (0, "missing_steps", "Where is step 3?")
 
 
@@ -278,7 +280,7 @@ def test_the_form_is_refused_without_a_valid_csrf_token(client: TestClient, tmp_
     refused = client.post(ARTICLE + "/feedback", data={"csrf_token": token, "helpful": "yes"})
     assert refused.status_code == 403 and "did not come from this site" in refused.text
     assert client.cookies["kb_visitor"] != other
-    assert rows(tmp_path) == []
+    assert rows(client) == []
 
 
 def test_bad_form_answers_are_clear_errors(client: TestClient, tmp_path: Path) -> None:
@@ -289,7 +291,7 @@ def test_bad_form_answers_are_clear_errors(client: TestClient, tmp_path: Path) -
     assert bad.status_code == 422 and "must be one of" in bad.text
     assert client.post("/en/articles/nope/feedback", data={"csrf_token": token, "helpful": "yes"}).status_code == 404
     assert client.get(ARTICLE + "/feedback").status_code == 405
-    assert rows(tmp_path) == []
+    assert rows(client) == []
 
 
 def test_the_form_returns_to_the_page_it_came_from_on_this_site_only(make_client: MakeClient, tree: ContentTree) -> None:
@@ -388,6 +390,7 @@ def test_parse_and_clean_are_strict_about_types() -> None:
     assert clean_text("a\u2066b\u2069c\x7f") == "abc"
 
 
+@pytest.mark.parametrize("database_url", [None])  # the file itself, beside the app
 def test_tallies_stay_exact_through_changes_and_deletions(client: TestClient, tmp_path: Path) -> None:
     for helpful in (True, False, True):
         client.cookies.clear()

@@ -23,7 +23,17 @@ from kb.health.model import FLAGS
 from kb.storage.db import run_with_database
 from kb.tokens import Tokens
 from tests.admin_support import call, csrf, open_form, signed_in, soup
-from tests.conftest import SAMPLE_CONTENT, ContentTree, MakeClient, services_of
+from tests.conftest import (
+    DIALECTS,
+    SAMPLE_CONTENT,
+    ContentTree,
+    MakeClient,
+    database_for,
+    services_of,
+)
+
+# The SQL these tests exercise runs on SQLite and on PostgreSQL.
+database_url = pytest.fixture(params=DIALECTS)(database_for)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 TODAY = datetime.now(UTC).date().isoformat()
@@ -47,7 +57,7 @@ def token_of(client: TestClient) -> str:
 
 # An API token per app, created on first use. Keyed weakly by the client object itself: an
 # id() would be reused by the next test's client once this one is collected.
-TOKENS: "weakref.WeakKeyDictionary[TestClient, str]" = weakref.WeakKeyDictionary()
+TOKENS: weakref.WeakKeyDictionary[TestClient, str] = weakref.WeakKeyDictionary()
 
 
 def flags(client: TestClient, lang: str, slug: str) -> dict[str, dict[str, Any]]:

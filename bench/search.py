@@ -2,13 +2,22 @@
 
     python bench/search.py [--n 10000] [--seed 1] [--requests 2000] [--workdir DIR]
 
-Prints: full build rate; one-article update latency (file changed -> searchable); p50/p95 of
-GET /api/v1/search (through the ASGI app with httpx) for a Zipf query stream (the cache helps)
-and for all-distinct queries (no cache), for typo queries, and of GET /api/v1/suggest; then the
-same queries on SQLite FTS5 (standard library, porter + unicode61 without diacritics, bm25 with
-the same field weights, snippet() for highlights), engine against engine, with the ratios.
-Goals on the 2-core reference machine: search p95 < 20 ms uncached, p50 < 3 ms on the Zipf
-stream, suggest p95 < 10 ms, a one-article update searchable in < 1 s.
+The corpus is bench/corpus.py's: N articles in six languages (en, pt, fr, de, it, es). Prints,
+each next to its goal (issue #13, on the 2-core reference machine; a shared machine gives
+pessimistic figures, so CPU seconds are printed beside wall-clock ones):
+- full build: the server's own build process (kb.search.builds.build_from_stdin: content from
+  the parse cache, every article rendered once, languages over one worker per CPU), <= 60 s at
+  50,000 articles;
+- cold start: a real `kb serve` process with an existing index, from launch to /healthz saying
+  search "ok", <= 3 s; its memory (RSS) after start and after the searches, <= 600 MB;
+- one edit visible in search: a file rewritten under the running server, until a search finds
+  the new word (the tree watcher's file notifications, a reload of that file, one document
+  re-indexed), <= 200 ms;
+- p50/p95 of GET /api/v1/search (through the ASGI app with httpx) for a Zipf query stream (the
+  cache helps, p50 <= 3 ms) and for all-distinct queries (no cache, p95 <= 20 ms), for typo
+  queries, and of GET /api/v1/suggest (p95 <= 10 ms);
+then the same queries on SQLite FTS5 (standard library, porter + unicode61 without diacritics,
+bm25 with the same field weights, snippet() for highlights), engine against engine.
 """
 
 from __future__ import annotations
@@ -16,10 +25,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
 import re
+import resource
+import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import LANGS, Corpus, Zipf, generate
 from kb.config import load_settings
-from kb.content.site import Site
+from kb.content.site import CONTENT_CACHE_FILE, Site
+from kb.search import builds
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
 from kb.web.app import create_app
@@ -196,8 +210,7 @@ def found_rate(results: list[list[str]], typos: list[tuple[str, str, str]], top:
     return 100.0 * hits / len(typos)
 
 
-async def http_part(workdir: Path, content: Path, index_dir: Path, sets: dict[str, Any],
-                    site_for_update: Site) -> dict[str, Any]:
+async def http_part(workdir: Path, content: Path, index_dir: Path, sets: dict[str, Any]) -> dict[str, Any]:
     settings = load_settings({"content_dir": content, "index_dir": index_dir, "data_dir": workdir / "data",
                               "watch_seconds": 3600.0, "allowed_hosts": "*"}, environ={})
     app = create_app(settings)
@@ -222,34 +235,102 @@ async def http_part(workdir: Path, content: Path, index_dir: Path, sets: dict[st
             out["typo_found"] = found_rate(typo_results, sets["typos"], 10)
             out["suggest"], counts = await timed_async(sets["prefixes"], suggest)
             out["suggest_nonempty"] = 100.0 * sum(1 for c in counts if c) / len(counts)
-            out["update"] = await update_latency(app, client, content)
     return out
 
 
-async def update_latency(app: Any, client: httpx.AsyncClient, content: Path) -> list[tuple[float, float]]:
-    """Edit one article's file, then (as the watcher does) reload the site; time until searchable.
+# --- a real server process ----------------------------------------------------------------------
 
-    Returns (site reload ms, reload-to-searchable ms) per edit."""
-    svc = app.state.kb
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def live_server(workdir: Path, content: Path, index_dir: Path, sets: dict[str, Any]) -> dict[str, Any]:
+    """Cold start of `kb serve` on the existing index, its memory, and edit-to-searchable latency
+    through its tree watcher."""
+    port = _free_port()
+    env = {**os.environ, "KB_CONTENT_DIR": str(content), "KB_INDEX_DIR": str(index_dir),
+           "KB_DATA_DIR": str(workdir / "data-live"), "KB_PORT": str(port), "KB_ALLOWED_HOSTS": "*"}
+    kb_command = Path(sys.executable).with_name("kb")
+    started = time.perf_counter()
+    server = subprocess.Popen([str(kb_command), "serve"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    out: dict[str, Any] = {}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            while True:
+                try:
+                    health = client.get("/healthz")
+                    if health.status_code == 200 and health.json()["search"] == "ok":
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.perf_counter() - started > 300:
+                    raise RuntimeError("the server did not start")
+                time.sleep(0.01)
+            out["cold_start"] = time.perf_counter() - started
+            out["rss_start"] = _rss_mb(server.pid)
+            time.sleep(2)  # the catch-up sync with the content, in the background
+            for lang, q in sets["distinct"][:300]:
+                client.get("/api/v1/search", params={"q": q, "lang": lang})
+            for lang, q in sets["prefixes"][:300]:
+                client.get("/api/v1/suggest", params={"q": q, "lang": lang})
+            out["rss_served"] = _rss_mb(server.pid)
+            out["edits"] = edit_latency(client, content)
+            out["rss_end"] = _rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(30)
+    return out
+
+
+def edit_latency(client: httpx.Client, content: Path) -> list[float]:
+    """Rewrite one article's file under the running server; ms until a search finds the new word."""
     rng = random.Random(3)
+    files = sorted((content / "en").rglob("*.md"))
     timings = []
-    for attempt in range(5):
-        article = rng.choice(svc.site.published("en"))
-        word = f"zqxbench{attempt}marker"
-        path = content / article.path
-        path.write_text(path.read_text(encoding="utf-8") + f"\n\nThe {word} paragraph.\n", encoding="utf-8")
+    for attempt in range(10):
+        path = rng.choice(files)
+        word = f"zqxbench{attempt}marker{rng.randrange(10**6)}"
+        text = path.read_text(encoding="utf-8") + f"\n\nThe {word} paragraph.\n"
         started = time.perf_counter()
-        await asyncio.to_thread(svc.site.load)
-        loaded = time.perf_counter()
+        path.write_text(text, encoding="utf-8")
         while True:
-            body = (await client.get("/api/v1/search", params={"q": word, "lang": "en"})).json()
-            if body["results"] and body["results"][0]["slug"] == article.slug:
+            body = client.get("/api/v1/search", params={"q": word, "lang": "en"}).json()
+            if body["results"]:
                 break
-            if time.perf_counter() - loaded > 10:
+            if time.perf_counter() - started > 30:
                 raise RuntimeError("the edit never became searchable")
-            await asyncio.sleep(0.005)
-        timings.append(((loaded - started) * 1000, (time.perf_counter() - loaded) * 1000))
+            time.sleep(0.002)
+        timings.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.3)
     return timings
+
+
+def timed_build(site: Site, index_dir: Path) -> tuple[float, float]:
+    """The server's build process, as the server starts it: (wall s, CPU s of it and its workers)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    child = builds.start_build_process()
+    child.communicate(builds.build_job(site, index_dir))
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if child.returncode != 0:
+        raise RuntimeError(f"the build process failed ({child.returncode})")
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def goal(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
 def main() -> None:
@@ -267,18 +348,19 @@ def main() -> None:
     started = time.perf_counter()
     corpus = generate(content, args.n, args.seed)
     print(f"corpus: {args.n} articles in {', '.join(LANGS)} ({time.perf_counter() - started:.1f} s) in {workdir}")
-    site = Site(content)
+    site = Site(content, cache_file=index_dir / CONTENT_CACHE_FILE)  # the server's parse cache
+    started = time.perf_counter()
     site.load()
+    print(f"content parsed: {time.perf_counter() - started:.1f} s (stored as the parse cache)")
+    whoosh_build, build_cpu = timed_build(site, index_dir)
+    print(f"full build (build process): {whoosh_build:.1f} s, {build_cpu:.1f} CPU s", flush=True)
+    index = SearchIndex(index_dir)
+    index.open()
     started = time.perf_counter()
     for article in site.published():
         site.rendered(article)
     render_s = time.perf_counter() - started
-    print(f"rendering (shared by both engines, not counted below): {args.n / render_s:.0f} articles/s")
-
-    index = SearchIndex(index_dir)
-    started = time.perf_counter()
-    index.rebuild(site)
-    whoosh_build = time.perf_counter() - started
+    print(f"rendering for FTS5 (not counted in its build): {args.n / render_s:.0f} articles/s")
     fts = Fts(workdir / "fts.sqlite3")
     started = time.perf_counter()
     fts.build(site)
@@ -301,21 +383,28 @@ def main() -> None:
         fts.update(site, article)
         fts_update.append((time.perf_counter() - started) * 1000)
 
-    http = asyncio.run(http_part(workdir, content, index_dir, sets, site))
+    http = asyncio.run(http_part(workdir, content, index_dir, sets))
+    live = live_server(workdir, content, index_dir, sets)
 
-    print(f"\nfull build: whoosh {args.n / whoosh_build:.0f} articles/s ({whoosh_build:.1f} s), "
-          f"FTS5 {args.n / fts_build:.0f} articles/s ({fts_build:.1f} s); FTS5 builds "
-          f"{whoosh_build / fts_build:.1f}x faster")
-    reload_ms = [r for r, _ in http["update"]]
-    searchable_ms = [s for _, s in http["update"]]
-    print(f"one-article update: site reload {statistics.median(reload_ms):.0f} ms (all {args.n} files), then "
-          f"searchable after {statistics.median(searchable_ms):.0f} ms (max {max(searchable_ms):.0f} ms; "
-          f"goal < 1000 ms); FTS5 delete+insert+commit {statistics.median(fts_update):.1f} ms")
+    scale = 50_000 / args.n
+    print(f"\n{args.n} articles, {os.cpu_count()} CPUs, load average now {os.getloadavg()[0]:.1f}")
+    print(f"full build: {whoosh_build:.1f} s ({args.n / whoosh_build:.0f} articles/s, {build_cpu:.1f} CPU s); "
+          f"goal <= 60 s at 50,000 (at this rate {whoosh_build * scale:.0f} s): "
+          f"{goal(whoosh_build * scale <= 60)}; FTS5 (rendered already) {fts_build:.1f} s")
+    print(f"cold start to /healthz (search ok), existing index: {live['cold_start']:.2f} s; goal <= 3 s: "
+          f"{goal(live['cold_start'] <= 3)}")
+    print(f"server memory (RSS): {live['rss_start']:.0f} MB after start, {live['rss_served']:.0f} MB after "
+          f"600 searches and suggestions, {live['rss_end']:.0f} MB after the edits; goal <= 600 MB: "
+          f"{goal(max(live['rss_start'], live['rss_served'], live['rss_end']) <= 600)}")
+    edits = live["edits"]
+    print(f"one edit visible in search (file written -> found, through the watcher): median "
+          f"{statistics.median(edits):.0f} ms, max {max(edits):.0f} ms (n={len(edits)}); goal <= 200 ms: "
+          f"{goal(max(edits) <= 200)}; FTS5 delete+insert+commit {statistics.median(fts_update):.1f} ms")
     print("\nHTTP API, GET through the ASGI app (httpx.ASGITransport), sequential:")
-    print(row("search, Zipf stream (cache)", http["zipf"]) + "   goal p50 < 3 ms")
-    print(row("search, all distinct (no cache)", http["distinct"]) + "   goal p95 < 20 ms")
+    print(row("search, Zipf stream (cache)", http["zipf"]) + f"   goal p50 <= 3 ms: {goal(pct(http['zipf'], 50) <= 3)}")
+    print(row("search, all distinct (no cache)", http["distinct"]) + f"   goal p95 <= 20 ms: {goal(pct(http['distinct'], 95) <= 20)}")
     print(row("search, typo queries", http["typos"]))
-    print(row("suggest, distinct prefixes", http["suggest"]) + "   goal p95 < 10 ms")
+    print(row("suggest, distinct prefixes", http["suggest"]) + f"   goal p95 <= 10 ms: {goal(pct(http['suggest'], 95) <= 10)}")
     print(f"  typo queries whose article is in the top 10: whoosh {http['typo_found']:.0f}%, "
           f"FTS5 {found_rate(f_typo, sets['typos'], 10):.0f}%")
     print(f"  prefixes with suggestions: whoosh {http['suggest_nonempty']:.0f}%, "

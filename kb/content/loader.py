@@ -7,10 +7,7 @@ kb.content.site, which completes these problems.
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import os
-import pickle
 import re
 import stat as stat_module
 from collections.abc import Callable, Collection, Iterable
@@ -21,8 +18,7 @@ from typing import Any
 
 import yaml
 
-from kb.content import model
-from kb.content.files import file_revision, write_atomically_bytes
+from kb.content.files import file_revision
 from kb.content.model import (
     ARTICLE_TYPES,
     CATEGORY_ICONS,
@@ -331,19 +327,12 @@ def scan_article_files(root: Path) -> dict[Path, Stamp]:
     return found
 
 
-# What a stored cache must match: the code that parsed it (a new field, a new rule) and the file
-# format. A stored cache of other code is ignored, never half-used.
-_CACHE_FORMAT = hashlib.sha256(b"kb-parse-cache-1" + Path(__file__).read_bytes()
-                               + Path(model.__file__).read_bytes()).hexdigest()[:16]
-log = logging.getLogger("kb.content")
-
-
 @dataclass
 class ParseCache:
     """Parsed files by (inode, mtime, size), so a reload re-reads only the files that changed.
 
     Valid only for one set of categories: a change to categories.yaml re-validates every file.
-    `save` and `restore` keep it across restarts (a start then parses only what changed).
+    kb.content.stored keeps it across restarts (a start then parses only what changed).
     """
 
     categories: dict[str, Category] | None = None
@@ -368,31 +357,6 @@ class ParseCache:
         self.files[relative] = (stamp, article, tuple(problems))
         self.parsed += 1
         return article, problems
-
-    def save(self, path: Path, root: Path) -> None:
-        """Store the cache (atomically) for the next start; data files are trusted like the
-        secret key beside them."""
-        data = pickle.dumps((_CACHE_FORMAT, str(root), self.categories, self.files),
-                            protocol=pickle.HIGHEST_PROTOCOL)
-        write_atomically_bytes(path, data)
-        self.parsed = 0
-
-    def restore(self, path: Path, root: Path) -> bool:
-        """Take a stored cache of the same code and content folder; False (cache left empty)
-        when there is none, or it is unreadable or of another version."""
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return False
-        try:
-            version, stored_root, categories, files = pickle.loads(data)  # noqa: S301 - our data dir
-        except Exception as exc:  # noqa: BLE001 - any damage means: parse again
-            log.warning("ignoring the content cache %s (%s)", path, type(exc).__name__)
-            return False
-        if version != _CACHE_FORMAT or stored_root != str(root):
-            return False
-        self.categories, self.files, self.parsed = categories, files, 0
-        return True
 
 
 @dataclass

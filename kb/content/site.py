@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
+from kb.content import stored
 from kb.content.loader import ParseCache, load_content
 from kb.content.model import Article, Category, ContentSet, Problem, display_path
 from kb.content.synonyms import load_into
@@ -126,11 +127,11 @@ class Site:
         changed ones). The first load starts from the stored parse cache (`cache_file`)."""
         with self._load_lock:
             if self.cache_file is not None and self._parsed.categories is None:
-                self._parsed.restore(self.cache_file, self.content_dir)
+                stored.restore(self._parsed, self.cache_file, self.content_dir)
             fresh = load_content(self.content_dir, self._parsed, changed_files)
             if changed_files is None and self.cache_file is not None and self._parsed.parsed:
                 try:
-                    self._parsed.save(self.cache_file, self.content_dir)
+                    stored.save(self._parsed, self.cache_file, self.content_dir)
                 except OSError as exc:  # a start without it is slower, nothing else
                     log.warning("cannot store the content cache %s: %s", self.cache_file, exc)
             load_into(fresh)  # synonyms.yaml: its problems join the content's

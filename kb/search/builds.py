@@ -12,7 +12,10 @@ Layout of KB_INDEX_DIR:
     .rebuild.lock   held while building (stale tmp- folders are removed under it)
 
 A large site is built in a child process (`build_from_stdin`), so that the server's memory
-goes back to what serving needs once the build is done.
+goes back to what serving needs once the build is done. That process renders each article once
+and spreads the languages over one forked worker per CPU (each language's index is written by
+one worker, with Whoosh's ordinary writer, largest languages first), since Whoosh's indexing is
+pure Python and bound by one core each.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import multiprocessing
 import os
 import pickle
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -41,7 +46,7 @@ from whoosh.reading import SegmentReader
 import kb
 from kb.content.files import exclusive_lock, write_atomically
 from kb.content.model import Article
-from kb.content.site import Site
+from kb.content.site import CONTENT_CACHE_FILE, Site
 from kb.policy.holder import PolicyHolder
 from kb.search.analysis import SCHEMA_VERSION, build_schema
 from kb.search.documents import Fingerprints, document
@@ -172,11 +177,12 @@ def load_fingerprints(build: Build) -> Fingerprints:
 
 def build(root: Path, site: Site, progress: Callable[[int], None] | None = None,
           total: Callable[[int], None] | None = None,
-          swapped: Callable[[str, Fingerprints], None] | None = None) -> int:
+          swapped: Callable[[str, Fingerprints], None] | None = None, workers: int = 1) -> int:
     """Build every published article aside, then swap it in; returns the article count.
 
     `swapped(name, fingerprints)` runs right after the swap, still under the lock: the caller
-    opens the new build before the builds it replaced are removed.
+    opens the new build before the builds it replaced are removed. `workers` > 1 forks that
+    many processes: only for a process without threads (the build process).
     """
     root.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(root / LOCK_FILE):
@@ -187,7 +193,7 @@ def build(root: Path, site: Site, progress: Callable[[int], None] | None = None,
         articles = site.published()
         if total:
             total(len(articles))
-        fingerprints = _write_build(tmp, site, articles, progress)
+        fingerprints = _write_build(tmp, site, articles, progress, workers)
         name = f"b-{stamp}"
         os.rename(tmp, root / name)
         try:
@@ -206,32 +212,80 @@ def build(root: Path, site: Site, progress: Callable[[int], None] | None = None,
 
 
 def _write_build(folder: Path, site: Site, articles: list[Article],
-                 progress: Callable[[int], None] | None) -> Fingerprints:
+                 progress: Callable[[int], None] | None, workers: int = 1) -> Fingerprints:
     by_lang: dict[str, list[Article]] = {}
     for article in articles:
         by_lang.setdefault(article.lang, []).append(article)
-    fingerprints: Fingerprints = {}
-    for lang, group in sorted(by_lang.items()):
-        ix = whoosh_index.create_in(str(folder), build_schema(lang), indexname=lang)
-        writer = ix.writer(limitmb=256)
-        try:
-            found = fingerprints.setdefault(lang, {})
-            for article in group:
-                doc = document(site, article)
-                writer.add_document(**doc)
-                found[article.slug] = doc["fingerprint"]
-                if progress:
-                    progress(1)
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
-        ix.close()
+    if workers > 1 and len(by_lang) > 1:
+        fingerprints = _write_languages_in_workers(folder, site, by_lang, workers, progress)
+    else:
+        fingerprints = {}
+        for lang, group in sorted(by_lang.items()):
+            fingerprints[lang] = _write_language(folder, site, lang, group, progress)
     (folder / MANIFEST_FILE).write_text(json.dumps({
         "schema": SCHEMA_VERSION, "languages": sorted(by_lang), "articles": len(articles),
         "built": datetime.now().astimezone().isoformat(timespec="seconds"),
     }), encoding="utf-8")
     _fsync_tree(folder)  # complete on disk before CURRENT names it, even after a power cut
+    return fingerprints
+
+
+def _write_language(folder: Path, site: Site, lang: str, group: list[Article],
+                    progress: Callable[[int], None] | None = None) -> dict[str, str]:
+    """One language's index, in one commit; returns its fingerprints."""
+    ix = whoosh_index.create_in(str(folder), build_schema(lang), indexname=lang)
+    writer = ix.writer(limitmb=256)
+    found: dict[str, str] = {}
+    parent = os.getppid()
+    try:
+        for count, article in enumerate(group, start=1):
+            doc = document(site, article)
+            writer.add_document(**doc)
+            found[article.slug] = doc["fingerprint"]
+            if progress:
+                progress(1)
+            if count % 500 == 0 and os.getppid() != parent and _FORKED:
+                os._exit(1)  # a worker whose build process was killed: stop working for nobody
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    ix.close()
+    return found
+
+
+# What a forked worker needs, set before the fork (a worker inherits it; nothing is pickled).
+_FORK_STATE: tuple[Path, Site, dict[str, list[Article]]] | None = None
+_FORKED = False
+
+
+def _worker_language(lang: str) -> tuple[str, dict[str, str]]:
+    assert _FORK_STATE is not None
+    folder, site, by_lang = _FORK_STATE
+    return lang, _write_language(folder, site, lang, by_lang[lang])
+
+
+def _worker_start() -> None:
+    global _FORKED
+    _FORKED = True
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _write_languages_in_workers(folder: Path, site: Site, by_lang: dict[str, list[Article]], workers: int,
+                                progress: Callable[[int], None] | None) -> Fingerprints:
+    """Each language in a forked worker, the largest first (so the last to finish are short)."""
+    global _FORK_STATE
+    _FORK_STATE = (folder, site, by_lang)
+    order = sorted(by_lang, key=lambda lang: -len(by_lang[lang]))
+    fingerprints: Fingerprints = {}
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(order)), _worker_start) as pool:
+            for lang, found in pool.imap_unordered(_worker_language, order):
+                fingerprints[lang] = found
+                if progress:
+                    progress(len(found))
+    finally:
+        _FORK_STATE = None
     return fingerprints
 
 
@@ -305,14 +359,14 @@ def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
 # --- the build process -----------------------------------------------------------------------
 
 
-def build_job(site: Site, root: Path) -> bytes:
-    """What the build process reads on stdin: the content folder, the index folder and the
+def build_job(site: Site, root: Path, workers: int | None = None) -> bytes:
+    """What the build process reads on stdin: the content folder, the index folder, the
     policy the server serves (None when it cannot be pickled: the child reads policy.yaml,
-    as `kb index` does)."""
+    as `kb index` does) and how many workers to fork (None: one per CPU)."""
     try:
-        return pickle.dumps((site.content_dir, root, site.policy))
+        return pickle.dumps((site.content_dir, root, site.policy, workers))
     except Exception:  # noqa: BLE001 - whatever the policy holds that cannot be pickled
-        return pickle.dumps((site.content_dir, root, None))
+        return pickle.dumps((site.content_dir, root, None, workers))
 
 
 def start_build_process() -> subprocess.Popen[bytes]:
@@ -328,10 +382,12 @@ def start_build_process() -> subprocess.Popen[bytes]:
 
 def build_from_stdin() -> None:
     """Entry point of the build process: a build_job pickled on stdin."""
-    content_dir, index_dir, policy = pickle.loads(sys.stdin.buffer.read())  # our parent's job
+    content_dir, index_dir, policy, workers = pickle.loads(sys.stdin.buffer.read())  # our parent's job
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Terminated (the server stops): unwind, so the workers are stopped with this process.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     # The version the server serves, not necessarily policy.yaml's (read only when none came).
     holder = PolicyHolder(policy) if policy is not None else PolicyHolder.from_file(content_dir)
-    site = Site(content_dir, policy=holder)
+    site = Site(content_dir, policy=holder, cache_file=index_dir / CONTENT_CACHE_FILE)
     site.load()
-    build(index_dir, site)
+    build(index_dir, site, workers=workers or os.cpu_count() or 1)

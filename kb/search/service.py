@@ -229,8 +229,7 @@ class SearchService:
             self.request_sync(None if change.everything else change.changed | change.removed)
 
     def request_sync(self, keys: Collection[tuple[str, str]] | None = None) -> Future[None] | None:
-        """Queue one sync of the articles `keys` names ((lang, slug); None: compare every
-        article). Several requests while one is queued make one sync."""
+        """Queue one sync of `keys` ((lang, slug); None: every article); requests coalesce."""
         with self._schedule_lock:
             if self._closed:
                 return None

@@ -1,0 +1,174 @@
+"""What keeps search fast at 50,000 articles behaves like the simple way: the watcher's
+reload of only the changed files, the build process's workers, a build killed midway."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kb.content.site import Change, Site
+from kb.search import builds
+from kb.search.index import SearchIndex
+from kb.search.query import parse_query
+from tests.conftest import ContentTree, MakeClient
+
+
+def titles(client: Any, q: str, lang: str = "en") -> list[str]:
+    body = client.get("/api/v1/search", params={"q": q, "lang": lang}).json()
+    return [r["title"] for r in body["results"]]
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+# --- the watcher ---------------------------------------------------------------------------------
+
+
+def test_an_edit_on_disk_is_searchable_through_the_watcher_reloading_only_that_file(
+        make_client: MakeClient, tree: ContentTree) -> None:
+    tree.add("en", "router", id=1, title="Router lights", body="The lights blink.")
+    tree.add("en", "modem", id=2, title="Modem setup", body="Plug it in.")
+    client = make_client(tree.root, watch_seconds=60)  # a poll would come far too late
+    assert client.app.state.watcher.mode == "notify"
+    site: Site = client.app.state.kb.site
+    changes: list[Change] = []
+    site.on_change(changes.append)
+    assert titles(client, "zebra") == []
+    tree.add("en", "router", id=1, title="Router lights", body="The lights blink like a zebra.")
+    wait_for(lambda: titles(client, "zebra") == ["Router lights"])
+    assert titles(client, "blink") == ["Router lights"]  # replaced, not duplicated
+    assert changes[0] == Change(frozenset({("en", "router")}), frozenset(), everything=False)
+    (tree.root / "en" / "billing" / "modem.md").unlink()
+    wait_for(lambda: titles(client, "modem") == [])
+    assert Change(frozenset(), frozenset({("en", "modem")}), everything=False) in changes
+
+
+def test_without_file_notifications_the_watcher_polls(make_client: MakeClient, tree: ContentTree,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHFILES_FORCE_POLLING", "1")  # what a network mount needs
+    tree.add("en", "router", id=1, title="Router lights")
+    client = make_client(tree.root, watch_seconds=0.05)
+    assert client.app.state.watcher.mode == "polling"
+    tree.add("en", "switch", id=2, title="Switch ports", body="Gigabit zebra ports.")
+    wait_for(lambda: titles(client, "zebra") == ["Switch ports"])
+
+
+# --- the build process ---------------------------------------------------------------------------
+
+WORDS = ["router", "modem", "invoice", "refund", "password", "login", "email", "domain", "server", "backup", "storage", "mailbox", "calendar", "contract", "billing", "renewal", "transfer", "security", "certificate", "website", "hosting", "database", "migration", "error", "update", "settings", "team", "access", "phone", "emergency", "response"]
+LANGS = {"en": 30, "fr": 14, "de": 12}
+
+
+def _corpus(root: Path, seed: int = 7) -> ContentTree:
+    tree = ContentTree(root)
+    rng = random.Random(seed)
+    for lang, count in LANGS.items():
+        for number in range(1, count + 1):
+            title = " ".join(rng.sample(WORDS, 3)).capitalize()
+            body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(20, 120)))
+            tree.add(lang, f"page-{number}", id=number, title=title, body=f"## {rng.choice(WORDS)}\n\n{body}\n",
+                     tags=rng.sample(WORDS, 2), category=rng.choice(["billing", "accounts"]))
+    return tree
+
+
+def _results(index: SearchIndex, lang: str, query: str) -> tuple[int, list[tuple[str, float]]]:
+    found = index.search(lang, parse_query(query), limit=50)
+    return found.total, [(hit.slug, round(hit.score, 6)) for hit in found.hits]
+
+
+def _build_process(site: Site, index_dir: Path, workers: int | None) -> Any:
+    child = builds.start_build_process()
+    assert child.stdin is not None
+    child.stdin.write(builds.build_job(site, index_dir, workers))
+    child.stdin.close()
+    return child
+
+
+def test_the_build_process_workers_give_the_results_of_a_single_writer(tmp_path: Path) -> None:
+    tree = _corpus(tmp_path / "articles")
+    site = Site(tree.root)
+    site.load()
+    single, parallel = SearchIndex(tmp_path / "single"), SearchIndex(tmp_path / "parallel")
+    single.rebuild(site)  # in this process, one language after the other
+    child = _build_process(site, tmp_path / "parallel", workers=2)  # as the server starts it
+    assert child.wait(120) == 0
+    assert parallel.open()
+    queries = [*WORDS, "router modem", "refund invoice billing", "pasword", "emergency -phone",
+               '"security certificate"']
+    for lang in LANGS:
+        for query in queries:
+            assert _results(parallel, lang, query) == _results(single, lang, query), (lang, query)
+        assert parallel.suggest(lang, "ro") == single.suggest(lang, "ro")
+    parallel.sync(site)  # the workers' fingerprints are the single writer's: nothing to redo
+    assert builds.load_fingerprints(builds.open_current(tmp_path / "parallel")) == \
+        builds.load_fingerprints(builds.open_current(tmp_path / "single"))
+    single.close()
+    parallel.close()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_a_build_process_killed_midway_leaves_the_served_index_intact(tmp_path: Path, how: int) -> None:
+    tree = ContentTree(tmp_path / "articles")
+    tree.add("en", "router", id=1, title="Router lights")
+    tree.add("fr", "routeur", id=1, title="Routeur")
+    site = Site(tree.root)
+    site.load()
+    index_dir = tmp_path / "index"
+    served = SearchIndex(index_dir)
+    served.rebuild(site)
+    before = (index_dir / "CURRENT").read_text()
+    body = " ".join(f"word{n} lorem ipsum dolor" for n in range(300))
+    for number in range(2, 1500):
+        tree.add("en" if number % 2 else "fr", f"page-{number}", id=number, title=f"Page {number}", body=body)
+    site.load()
+    child = _build_process(site, index_dir, workers=2)
+    try:
+        wait_for(lambda: len(_children(child.pid)) >= 2, timeout=60)  # the workers are writing
+        workers = _children(child.pid)
+        time.sleep(0.5)
+    finally:
+        child.send_signal(how)
+        child.wait(30)
+    assert (index_dir / "CURRENT").read_text() == before
+    assert served.search("en", parse_query("router")).total == 1
+    assert served.search("en", parse_query("page")).total == 0
+    if how == signal.SIGTERM:  # stopped with the server: its workers stop with it
+        wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=10)
+    else:  # killed outright: a worker notices its parent is gone and stops working for nobody
+        wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=60)
+    served.rebuild(site)  # the next build clears what the killed one left
+    assert served.search("en", parse_query("page")).total == 749
+    assert not [p for p in index_dir.iterdir() if p.name.startswith("tmp-")]
+    served.close()
+    assert os.path.exists(index_dir / "CURRENT")

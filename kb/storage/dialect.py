@@ -64,6 +64,14 @@ class Dialect:
         """A join whose left side drives the lookups: SQLite keeps a CROSS JOIN's order."""
         return "CROSS JOIN" if self.name == "sqlite" else "JOIN"
 
+    def seconds_before(self, time: str, seconds: int) -> str:
+        """SQL of the stored time text `seconds` before the stored time text `time` (a column):
+        a bound that keeps a range on a time index."""
+        if self.name == "sqlite":
+            return f"strftime('%Y-%m-%dT%H:%M:%fZ', {time}, '-{int(seconds)} seconds')"
+        return (f"to_char(({time})::timestamptz AT TIME ZONE 'UTC' - interval '{int(seconds)} seconds', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+
     def indexed_by(self, table: str, index: str) -> str:
         """SQLite's planner sometimes needs the covering index named; PostgreSQL's chooses."""
         return f"{table} INDEXED BY {index}" if self.name == "sqlite" else table

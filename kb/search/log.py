@@ -22,16 +22,15 @@ class SearchLog:
     click_limits: ClickLimits  # per process, shared by every request
 
     def record_search(self, results: SearchResults, category: str | None, type: str | None,
-                      visitor: str, user_agent: str | None, *, shown: int | None = None) -> int | None:
+                      visitor: str, user_agent: str | None) -> int | None:
         """Queue a search of the visitor's; returns its id (for its result links), or None
-        when it is not logged. `shown`: the results it showed, when not `results.total` (the
-        results of other languages, when the reader's had none)."""
+        when it is not logged. Its result count is the reader's language's only."""
         if is_bot(user_agent):
             return None
         search_id = searchlog.new_search_id()
         self.db.write_later(searchlog.record_search(
             search_id, results.query.lower(), results.lang, category, type,
-            results.total if shown is None else shown, results.took_ms,
+            results.total, results.took_ms,
             visitor))
         return search_id
 

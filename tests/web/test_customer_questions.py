@@ -22,7 +22,7 @@ from kb.content.model import MAX_QUESTION_CHARS, MAX_QUESTIONS
 from kb.editing.forms import ArticleForm
 from kb.storage import searchlog
 from tests.admin_support import open_form, signed_in
-from tests.conftest import ContentTree, MakeClient
+from tests.conftest import ContentTree, MakeClient, services_of
 
 
 def soup(response: Any) -> BeautifulSoup:
@@ -190,7 +190,7 @@ def test_the_api_gives_other_languages_results_with_their_translation(make_clien
                       ).json()["other_languages"] == []  # the first page only
 
 
-def test_the_search_log_records_what_was_shown_and_the_click_on_another_language(
+def test_a_search_answered_only_in_other_languages_is_logged_as_a_gap_and_its_click_counts(
         make_client: MakeClient, tree: ContentTree) -> None:
     client = make_client(languages_tree(tree).root)
     client.get("/pt/")  # a visitor cookie
@@ -200,10 +200,11 @@ def test_the_search_log_records_what_was_shown_and_the_click_on_another_language
     clicked = client.get(link)
     assert clicked.status_code == 302
     assert clicked.headers["location"] == "/fr/articles/copies-de-factures?from=search"
-    client.portal.call(client.app.state.kb.db.flush)  # type: ignore[attr-defined]
-    db = client.app.state.kb.db  # type: ignore[attr-defined]
+    db = services_of(client).db
+    client.portal.call(db.flush)
     searches = client.portal.call(searchlog.recent_searches, db)
-    assert [(s.query, s.lang, s.results) for s in searches] == [("duplicata", "pt", 3)]  # 1 en + 2 fr
+    # No result in Portuguese: it counts in the zero-result report although en/fr answered.
+    assert [(s.query, s.lang, s.results) for s in searches] == [("duplicata", "pt", 0)]
     clicks = client.portal.call(searchlog.recent_clicks, db)
     assert [(c.lang, c.article_id, c.rank) for c in clicks] == [("pt", 1, 2)]
 

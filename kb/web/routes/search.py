@@ -47,11 +47,12 @@ def _filters(request: Request, site: Site) -> tuple[str | None, str | None]:
 
 
 def _log_search(request: Request, svc: Services, results: SearchResults, category: str | None,
-                kind: str | None, elsewhere: tuple[SearchResults, ...] = ()) -> int | None:
-    # What was shown: results in other languages count when the reader's language had none.
-    shown = results.total or sum(found.total for found in elsewhere)
+                kind: str | None) -> int | None:
+    # The reader's language's count, also when other languages' results were shown: a query
+    # answered only in another language is a gap in this language's content, and the zero-result
+    # report is where product teams look for gaps.
     return svc.search_log.record_search(results, category, kind, hashed_visitor(request),
-                                          request.headers.get("user-agent"), shown=shown)
+                                          request.headers.get("user-agent"))
 
 
 async def _elsewhere(svc: Services, lang: str, raw: str, results: SearchResults, category: str | None,
@@ -87,7 +88,7 @@ async def search_page(request: Request) -> Response:
     search_id = None
     if results.query:
         if page == 1:
-            search_id = _log_search(request, svc, results, category, kind, elsewhere)
+            search_id = _log_search(request, svc, results, category, kind)
         else:
             search_id = _optional_int(request.query_params.get("sid"))
     pages = max(1, math.ceil(results.total / size))
@@ -196,7 +197,7 @@ async def api_search(request: Request) -> Response:
     results = await svc.search.search(lang, raw, category=category, type=kind, offset=offset, limit=limit)
     elsewhere = await _elsewhere(svc, lang, raw, results, category, kind) if offset == 0 else ()
     if results.query and offset == 0:
-        _log_search(request, svc, results, category, kind, elsewhere)
+        _log_search(request, svc, results, category, kind)
     return JSONResponse(result_json(results, elsewhere))
 
 

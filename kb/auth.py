@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from kb.config import Settings
 from kb.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests
-from kb.ratelimit import RateLimiter
+from kb.storage import ratelimits
 from kb.storage import users as store
 from kb.storage.db import Database
 
@@ -88,7 +88,7 @@ class Auth:
         self.db = db
         self.hasher = PasswordHasher.from_parameters(PASSWORD_HASHING)
         self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="kb.session")
-        self.login_limiter = RateLimiter(settings.login_rate_limit, LOGIN_WINDOW_SECONDS)
+        self.login_limiter = ratelimits.limiter_for(db, "logins", settings.login_rate_limit, LOGIN_WINDOW_SECONDS)
         # Verifying against this when the name is unknown keeps both answers equally slow.
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
 
@@ -138,7 +138,7 @@ class Auth:
 
     async def authenticate(self, name: str, password: str, client: str) -> User:
         """The user for these credentials; Forbidden (same message for every reason) otherwise."""
-        wait = self.login_limiter.hit(f"login:{client}")
+        wait = await ratelimits.hit(self.login_limiter, f"login:{client}")
         if wait:
             raise TooManyRequests("Too many login attempts. Try again later.", retry_after=wait)
         refused = Forbidden("Wrong user name or password, or the account is disabled.")

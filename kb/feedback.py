@@ -22,8 +22,7 @@ from kb.content.model import Article
 from kb.content.site import Site
 from kb.errors import TooManyRequests, ValidationFailed
 from kb.i18n import N_
-from kb.ratelimit import RateLimiter
-from kb.storage import votes
+from kb.storage import ratelimits, votes
 from kb.storage.db import Database, DatabaseUnavailable
 from kb.storage.votes import TallyRow as Tally
 from kb.storage.votes import VoteRow as Vote
@@ -150,15 +149,16 @@ class Feedback:
         self.site = site
         self.db = db
         self.show_counts = show_counts
-        self.limiter = RateLimiter(rate_limit, RATE_WINDOW_SECONDS)
+        self.limiter = ratelimits.limiter_for(db, "votes", rate_limit, RATE_WINDOW_SECONDS)
         self._pending: deque[tuple[votes.NewVote, asyncio.Future[Cast]]] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._answering: set[asyncio.Task[None]] = set()
 
-    def check_rate(self, visitor: str, address: str | None) -> None:
-        """Count one vote for the visitor and the client address (kept in memory only)."""
+    async def check_rate(self, visitor: str, address: str | None) -> None:
+        """Count one vote for the visitor and the client address (shared by every node on
+        PostgreSQL, in memory on SQLite: kb.storage.ratelimits)."""
         keys = [f"visitor:{visitor}"] + ([f"address:{address}"] if address else [])
-        wait = self.limiter.hit(*keys)
+        wait = await ratelimits.hit(self.limiter, *keys)
         if wait:
             raise TooManyRequests(f"Too many votes in a short time; try again in {wait} seconds.",
                                   retry_after=wait)

@@ -14,8 +14,8 @@ from kb.cli.main import main
 from kb.storage import transfer
 from kb.storage.db import Conn, Database, WriteOp, migrations
 from kb.storage.dialect import POSTGRESQL, SQLITE, redacted
-from tests.admin_support import add_user, login
-from tests.conftest import DIALECTS, MakeClient, database_for
+from tests.admin_support import add_user, csrf, login
+from tests.conftest import DIALECTS, MakeClient, database_for, services_of
 from tests.pg_cluster import Cluster
 
 database_url = pytest.fixture(params=DIALECTS)(database_for)
@@ -119,3 +119,39 @@ def test_kb_db_copy_moves_a_site_to_postgresql_and_refuses_a_non_empty_target(
     assert main(["db", "copy", "--to", "mysql://x/y", *data]) == 2
     assert main(["db", "copy", "--to", "postgresql://kb@/absent?host=/nonexistent", *data]) == 2
     assert "cannot connect" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_nodes_on_one_postgresql_share_the_login_and_vote_limits_and_sessions(
+        make_client: MakeClient, sample_tree: Path, tmp_path: Path) -> None:
+    """An attacker cannot multiply a limit by the number of nodes; a session works on every node
+    and a logout on one ends it on all."""
+    a = make_client(sample_tree, login_rate_limit=3, vote_rate_limit=2)
+    b = make_client(sample_tree, login_rate_limit=3, vote_rate_limit=2, index_dir=tmp_path / "index-b",
+                    data_dir=tmp_path / "data-b", secret_key=services_of(a).settings.secret_key)
+    add_user(a, "ann", "admin")
+    assert [login(node, "ann", "wrong password").status_code for node in (a, b, a)] == [403, 403, 403]
+    refused = login(b, "ann")
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+
+    votes = "/api/v1/articles/en/support-code-and-vip-code/votes"
+    b.cookies.update(a.cookies)  # the same visitor on both nodes
+    assert a.post(votes, json={"helpful": True}).status_code == 201
+    assert b.post(votes, json={"helpful": False}).status_code == 200
+    assert a.post(votes, json={"helpful": True}).status_code == 429
+    assert b.get(votes).json()["yes"] == 0 and a.get(votes).json()["no"] == 1  # one vote, seen by both
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_session_made_on_one_node_works_on_another_until_logout(
+        make_client: MakeClient, sample_tree: Path, tmp_path: Path) -> None:
+    a = make_client(sample_tree)
+    b = make_client(sample_tree, index_dir=tmp_path / "index-b", data_dir=tmp_path / "data-b",
+                    secret_key=services_of(a).settings.secret_key)
+    add_user(a, "ann", "admin")
+    assert login(a, "ann").status_code == 303
+    b.cookies.update(a.cookies)
+    assert b.get("/admin/articles").status_code == 200
+    page = a.get("/admin/articles")
+    assert a.post("/admin/logout", data={"csrf_token": csrf(page.text)}).status_code == 303
+    assert b.get("/admin/articles").status_code in (302, 303)  # the session ended on every node

@@ -181,20 +181,20 @@ def test_votes_past_the_rate_limit_are_429_with_retry_after(make_client: MakeCli
     assert [r["helpful"] for r in rows(client)] == [1]
 
 
-def test_the_rate_limit_counts_per_visitor_and_per_address(sample_tree: Path) -> None:
+async def test_the_rate_limit_counts_per_visitor_and_per_address(sample_tree: Path) -> None:
     now = [0.0]
     feedback = Feedback(None, None, rate_limit=2, show_counts=False)  # type: ignore[arg-type]
     feedback.limiter = RateLimiter(2, 60, clock=lambda: now[0])
-    feedback.check_rate("visitor-a", "10.0.0.1")
-    feedback.check_rate("visitor-a", "10.0.0.2")
+    await feedback.check_rate("visitor-a", "10.0.0.1")
+    await feedback.check_rate("visitor-a", "10.0.0.2")
     with pytest.raises(TooManyRequests):  # same visitor, new address
-        feedback.check_rate("visitor-a", "10.0.0.3")
-    feedback.check_rate("visitor-b", "10.0.0.1")
+        await feedback.check_rate("visitor-a", "10.0.0.3")
+    await feedback.check_rate("visitor-b", "10.0.0.1")
     with pytest.raises(TooManyRequests) as refused:  # new visitor, busy address
-        feedback.check_rate("visitor-c", "10.0.0.1")
+        await feedback.check_rate("visitor-c", "10.0.0.1")
     assert refused.value.retry_after == 60
     now[0] = 61.0
-    feedback.check_rate("visitor-a", "10.0.0.1")
+    await feedback.check_rate("visitor-a", "10.0.0.1")
 
 
 def test_openapi_documents_the_votes_api(sample_client: TestClient) -> None:

@@ -247,14 +247,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class ReadOnly:
+    """ASGI wrapper of a shared server: reads pass; a write is refused (405) and noted, so that
+    the test which sent it fails (`sample_server`) instead of changing what later tests see."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.refused: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] not in READ_METHODS:
+            self.refused.append(f"{scope['method']} {scope['path']}")
+            await send({"type": "http.response.start", "status": 405,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "http.response.body", "body": b"this shared test server is read-only"})
+            return
+        await self.app(scope, receive, send)
+
+
 class LiveServer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, read_only: bool = False) -> None:
         self.settings = settings
-        self.port = free_port()
+        # The socket is bound here and handed to uvicorn: no other process (an xdist worker, a
+        # parallel server) can take the port between choosing it and listening on it.
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = int(self.socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        app: Any = create_app(settings)
+        self.guard = ReadOnly(app) if read_only else None
+        config = uvicorn.Config(self.guard or app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
     def __enter__(self) -> Self:
         self.thread.start()
@@ -268,12 +292,34 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+        self.socket.close()
 
 
 @pytest.fixture
 def live_server(tmp_path: Path, sample_tree: Path) -> Iterator[LiveServer]:
+    """A server of its own over a private copy of the sample: for browser tests that vote, sign
+    in, edit or add users."""
     with LiveServer(settings_for(tmp_path, sample_tree)) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def shared_sample_server(tmp_path_factory: pytest.TempPathFactory, sample_index: Path) -> Iterator[LiveServer]:
+    content = copy_sample(tmp_path_factory.mktemp("sample-server"), sample_index)
+    with LiveServer(settings_for(content.parent, content), read_only=True) as server:
+        yield server
+
+
+@pytest.fixture
+def sample_server(shared_sample_server: LiveServer) -> Iterator[LiveServer]:
+    """The one server of the session over the sample content, for browser tests that only read
+    it (pages, searches, suggestions, axe-core): a write is refused and fails the test that sent
+    it. Each test's browser context is a new visitor; page views and searches it logs are shared."""
+    guard = shared_sample_server.guard
+    assert guard is not None
+    guard.refused.clear()
+    yield shared_sample_server
+    assert not guard.refused, f"sample_server is shared and read-only: use live_server to {guard.refused}"
 
 
 CHROMIUM = "/usr/bin/chromium"

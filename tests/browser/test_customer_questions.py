@@ -21,13 +21,13 @@ def fits_the_screen(page: Page) -> None:
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_a_german_reader_finds_the_untranslated_video_labelled_in_english_and_then_what_it_also_answers(
-        live_server: LiveServer, browser: Browser, javascript: bool) -> None:
+        sample_server: LiveServer, browser: Browser, javascript: bool) -> None:
     context = browser.new_context(viewport=PHONE, java_script_enabled=javascript)
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
         # The video exists in en, fr and pt only; its narrator speaks English.
-        page.goto(live_server.url + "/de/search?q=narrator")
+        page.goto(sample_server.url + "/de/search?q=narrator")
         section = page.locator("section.elsewhere")
         expect(section.locator("h2")).to_have_text("Ergebnisse in anderen Sprachen")
         first = section.locator("li.result").first
@@ -56,15 +56,15 @@ def test_a_german_reader_finds_the_untranslated_video_labelled_in_english_and_th
         context.close()
 
 
-def test_a_portuguese_reader_who_searched_sees_also_answers_in_portuguese(live_server: LiveServer,
+def test_a_portuguese_reader_who_searched_sees_also_answers_in_portuguese(sample_server: LiveServer,
                                                                           page: Page) -> None:
     page.set_viewport_size(PHONE)
-    page.goto(live_server.url + "/pt/search?q=dinheiro+de+volta")
+    page.goto(sample_server.url + "/pt/search?q=dinheiro+de+volta")
     page.locator("ol.results h3 a").first.click()
     page.wait_for_url("**/pt/articles/suporte-premium-compromisso?from=search")
     answers = page.locator("section.also-answers")
     expect(answers.locator("h2")).to_have_text("Também responde")
     expect(answers.locator("li")).to_contain_text(["Posso cancelar o Suporte Premium antes do fim do contrato?"])
     fits_the_screen(page)
-    page.goto(live_server.url + "/pt/articles/suporte-premium-compromisso")
+    page.goto(sample_server.url + "/pt/articles/suporte-premium-compromisso")
     expect(page.locator("section.also-answers")).to_have_count(0)  # not from a search

@@ -30,7 +30,7 @@ def sized(page: Page, width: int) -> Page:
 
 
 @pytest.fixture
-def clipboard_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+def clipboard_page(browser: Browser, sample_server: LiveServer) -> Iterator[Page]:
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -38,8 +38,8 @@ def clipboard_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     context.close()
 
 
-def test_home_has_one_search_landmark_and_cards_open_as_a_whole(live_server: LiveServer, page: Page, width: int) -> None:
-    sized(page, width).goto(live_server.url + "/en/")
+def test_home_has_one_search_landmark_and_cards_open_as_a_whole(sample_server: LiveServer, page: Page, width: int) -> None:
+    sized(page, width).goto(sample_server.url + "/en/")
     expect(page.get_by_role("search")).to_have_count(1)
     card = page.locator(".card").filter(has=page.get_by_role("link", name="Premium Support", exact=True))
     expect(card.locator("a.card-link")).to_have_count(1)
@@ -49,8 +49,8 @@ def test_home_has_one_search_landmark_and_cards_open_as_a_whole(live_server: Liv
     page.wait_for_url("**/en/premium-support/")
 
 
-def test_a_top_question_on_a_card_opens_that_faq(live_server: LiveServer, page: Page, width: int) -> None:
-    sized(page, width).goto(live_server.url + "/en/")
+def test_a_top_question_on_a_card_opens_that_faq(sample_server: LiveServer, page: Page, width: int) -> None:
+    sized(page, width).goto(sample_server.url + "/en/")
     page.locator(".card-questions").get_by_role("link", name="Limits of the assistance given with Premium Support").click()
     page.wait_for_url("**/en/premium-support/?open=2#faq-2")
     expect(page.locator("#faq-2 details")).to_have_attribute("open", "")
@@ -67,8 +67,8 @@ def _accordion(page: Page) -> None:
     expect(answer).to_be_hidden()
 
 
-def test_the_accordion_opens_and_closes_with_javascript(live_server: LiveServer, page: Page, width: int) -> None:
-    sized(page, width).goto(live_server.url + "/en/premium-support/")
+def test_the_accordion_opens_and_closes_with_javascript(sample_server: LiveServer, page: Page, width: int) -> None:
+    sized(page, width).goto(sample_server.url + "/en/premium-support/")
     _accordion(page)
     # the summary is keyboard-operable
     page.locator("#faq-2 summary").focus()
@@ -76,9 +76,9 @@ def test_the_accordion_opens_and_closes_with_javascript(live_server: LiveServer,
     expect(page.locator("#faq-2 .faq-answer")).to_be_visible()
 
 
-def test_the_accordion_works_without_javascript(live_server: LiveServer, page_without_js: Page, width: int) -> None:
+def test_the_accordion_works_without_javascript(sample_server: LiveServer, page_without_js: Page, width: int) -> None:
     page = sized(page_without_js, width)
-    page.goto(live_server.url + "/en/premium-support/")
+    page.goto(sample_server.url + "/en/premium-support/")
     _accordion(page)
     page.locator("#faq-1 summary").click()
     page.get_by_role("link", name="Link to this FAQ").first.click()  # a page load, ?open=1
@@ -86,33 +86,33 @@ def test_the_accordion_works_without_javascript(live_server: LiveServer, page_wi
     expect(page.locator("#faq-1 .faq-answer")).to_be_visible()
 
 
-def test_link_to_this_faq_opens_it_in_place_without_a_reload(live_server: LiveServer, page: Page, width: int) -> None:
-    sized(page, width).goto(live_server.url + "/en/premium-support/?open=1")
+def test_link_to_this_faq_opens_it_in_place_without_a_reload(sample_server: LiveServer, page: Page, width: int) -> None:
+    sized(page, width).goto(sample_server.url + "/en/premium-support/?open=1")
     page.evaluate("window.notReloaded = true")
     page.locator("#faq-1 .faq-answer").get_by_role("link", name="Link to this FAQ").click()
-    expect(page).to_have_url(live_server.url + "/en/premium-support/?open=1#faq-1")
+    expect(page).to_have_url(sample_server.url + "/en/premium-support/?open=1#faq-1")
     assert page.evaluate("window.notReloaded") is True
     # a fragment typed or shared opens its question too
-    page.goto(live_server.url + "/en/premium-support/#faq-2")
+    page.goto(sample_server.url + "/en/premium-support/#faq-2")
     expect(page.locator("#faq-2 .faq-answer")).to_be_visible()
 
 
-def test_copy_link_copies_the_permalink_and_says_so(live_server: LiveServer, clipboard_page: Page, width: int) -> None:
+def test_copy_link_copies_the_permalink_and_says_so(sample_server: LiveServer, clipboard_page: Page, width: int) -> None:
     page = sized(clipboard_page, width)
-    page.goto(live_server.url + FAQ)
+    page.goto(sample_server.url + FAQ)
     page.get_by_role("button", name="Copy link").click()
     expect(page.locator(".share [role=status]")).to_have_text("Link copied")
-    assert page.evaluate("navigator.clipboard.readText()") == live_server.url + "/faq/3"
+    assert page.evaluate("navigator.clipboard.readText()") == sample_server.url + "/faq/3"
     # on a category page, the FAQ's own link
-    page.goto(live_server.url + "/en/premium-support/?open=2")
+    page.goto(sample_server.url + "/en/premium-support/?open=2")
     page.locator("#faq-2").get_by_role("button", name="Copy link").click()
     expect(page.locator("#faq-2 .share [role=status]")).to_have_text("Link copied")
-    assert page.evaluate("navigator.clipboard.readText()") == live_server.url + "/en/premium-support/?open=2#faq-2"
+    assert page.evaluate("navigator.clipboard.readText()") == sample_server.url + "/en/premium-support/?open=2#faq-2"
 
 
-def test_without_javascript_copy_link_is_a_plain_permalink(live_server: LiveServer, page_without_js: Page, width: int) -> None:
+def test_without_javascript_copy_link_is_a_plain_permalink(sample_server: LiveServer, page_without_js: Page, width: int) -> None:
     page = sized(page_without_js, width)
-    page.goto(live_server.url + FAQ)
+    page.goto(sample_server.url + FAQ)
     expect(page.get_by_role("button", name="Copy link")).to_have_count(0)
     page.get_by_role("link", name="Link to this FAQ").click()
     page.wait_for_url("**" + FAQ)
@@ -143,8 +143,8 @@ def test_contact_support_appears_after_no_without_javascript(live_server: LiveSe
     _expect_support_link(page)
 
 
-def test_an_article_prints_alone(live_server: LiveServer, page: Page, width: int) -> None:
-    sized(page, width).goto(live_server.url + FAQ)
+def test_an_article_prints_alone(sample_server: LiveServer, page: Page, width: int) -> None:
+    sized(page, width).goto(sample_server.url + FAQ)
     page.emulate_media(media="print")
     for chrome in [".site-header", ".site-footer", ".sidebar", "section.feedback", ".breadcrumbs", ".share",
                    "[role=search]", ".toc"]:
@@ -156,8 +156,8 @@ def test_an_article_prints_alone(live_server: LiveServer, page: Page, width: int
     expect(page.locator(".site-header")).to_be_visible()
 
 
-def test_a_wide_table_scrolls_in_its_own_focusable_region(live_server: LiveServer, page: Page) -> None:
-    sized(page, 390).goto(live_server.url + "/en/articles/upgrade-premium-support")
+def test_a_wide_table_scrolls_in_its_own_focusable_region(sample_server: LiveServer, page: Page) -> None:
+    sized(page, 390).goto(sample_server.url + "/en/articles/upgrade-premium-support")
     region = page.locator(".table-scroll").first
     region.focus()
     assert page.evaluate("document.activeElement.classList.contains('table-scroll')")
@@ -171,8 +171,8 @@ PAGES = ["/en/", "/en/premium-support/", FAQ, "/en/articles/upgrade-premium-supp
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_axe_finds_no_violation(live_server: LiveServer, page: Page, width: int, path: str) -> None:
-    sized(page, width).goto(live_server.url + path)
+def test_axe_finds_no_violation(sample_server: LiveServer, page: Page, width: int, path: str) -> None:
+    sized(page, width).goto(sample_server.url + path)
     if "premium-support/" in path:
         page.locator("#faq-1 summary").click()  # an open answer is checked too
     results = Axe().run(page)

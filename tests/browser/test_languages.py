@@ -21,11 +21,11 @@ PAGES = {
 
 @pytest.mark.parametrize("lang", sorted(PAGES))
 @pytest.mark.parametrize("sized_page", VIEWPORTS, indirect=True)
-def test_new_language_pages_fit_the_screen_and_pass_axe(live_server: LiveServer, sized_page: Page,
+def test_new_language_pages_fit_the_screen_and_pass_axe(sample_server: LiveServer, sized_page: Page,
                                                         lang: str) -> None:
     found: dict[str, list[str]] = {}
     for path in PAGES[lang]:
-        response = sized_page.goto(live_server.url + path)
+        response = sized_page.goto(sample_server.url + path)
         assert response is not None and response.status == 200, path
         assert sized_page.locator("html").get_attribute("lang") == lang
         # nothing sticks out sideways: German compounds and six language names included
@@ -37,9 +37,9 @@ def test_new_language_pages_fit_the_screen_and_pass_axe(live_server: LiveServer,
 
 
 @pytest.mark.parametrize("sized_page", [VIEWPORTS[0]], indirect=True)
-def test_the_switcher_moves_an_article_between_the_six_languages(live_server: LiveServer,
+def test_the_switcher_moves_an_article_between_the_six_languages(sample_server: LiveServer,
                                                                  sized_page: Page) -> None:
-    sized_page.goto(live_server.url + "/en/articles/support-code-and-vip-code")
+    sized_page.goto(sample_server.url + "/en/articles/support-code-and-vip-code")
     for lang, name, title in [("de", "Deutsch", "Support-Code und VIP-Code: wo Sie sie finden"),
                               ("it", "Italiano", "Codice di supporto e codice VIP: dove trovarli"),
                               ("es", "Español", "Código de soporte y código VIP: dónde encontrarlos")]:

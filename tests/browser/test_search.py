@@ -10,8 +10,8 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.browser
 
 
-def test_a_misspelled_query_suggests_the_article_and_the_keyboard_picks_it(live_server: LiveServer, page: Page) -> None:
-    page.goto(live_server.url + "/en/")
+def test_a_misspelled_query_suggests_the_article_and_the_keyboard_picks_it(sample_server: LiveServer, page: Page) -> None:
+    page.goto(sample_server.url + "/en/")
     box = page.locator("#search-q-hero")
     assert box.get_attribute("role") == "combobox" and box.get_attribute("aria-expanded") == "false"
     box.click()
@@ -39,16 +39,16 @@ def test_a_misspelled_query_suggests_the_article_and_the_keyboard_picks_it(live_
     assert "VIP code" in page.locator("h1").inner_text()
 
 
-def test_a_suggestion_can_be_clicked(live_server: LiveServer, page: Page) -> None:
-    page.goto(live_server.url + "/en/articles/article-feedback")
+def test_a_suggestion_can_be_clicked(sample_server: LiveServer, page: Page) -> None:
+    page.goto(sample_server.url + "/en/articles/article-feedback")
     box = page.locator("#search-q-header")
     box.fill("upgr")
     page.get_by_role("option", name="How to upgrade your Premium Support offer").click()
     page.wait_for_url("**/en/articles/upgrade-premium-support")
 
 
-def test_enter_without_a_chosen_suggestion_shows_the_results_page(live_server: LiveServer, page: Page) -> None:
-    page.goto(live_server.url + "/en/")
+def test_enter_without_a_chosen_suggestion_shows_the_results_page(sample_server: LiveServer, page: Page) -> None:
+    page.goto(sample_server.url + "/en/")
     box = page.locator("#search-q-hero")
     box.fill("premum suport")
     box.press("Enter")
@@ -58,9 +58,9 @@ def test_enter_without_a_chosen_suggestion_shows_the_results_page(live_server: L
     page.wait_for_url("**/en/articles/**")
 
 
-def test_search_works_without_javascript(live_server: LiveServer, page_without_js: Page) -> None:
+def test_search_works_without_javascript(sample_server: LiveServer, page_without_js: Page) -> None:
     page = page_without_js
-    page.goto(live_server.url + "/fr/")
+    page.goto(sample_server.url + "/fr/")
     page.locator("#search-q-hero").fill("remboursé")
     page.locator("#search-q-hero").press("Enter")
     page.wait_for_url("**/fr/search?q=rembours*")

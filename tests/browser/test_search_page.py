@@ -15,10 +15,10 @@ VIEWPORTS = [pytest.param((390, 844), id="phone"), pytest.param((1280, 800), id=
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
-def test_results_come_first_and_the_filters_fold_on_a_phone(live_server: LiveServer, page: Page,
+def test_results_come_first_and_the_filters_fold_on_a_phone(sample_server: LiveServer, page: Page,
                                                             size: tuple[int, int]) -> None:
     page.set_viewport_size({"width": size[0], "height": size[1]})
-    page.goto(live_server.url + "/en/search?q=premium+support")
+    page.goto(sample_server.url + "/en/search?q=premium+support")
     first = page.locator("ol.results > li").first.bounding_box()
     count = page.locator(".search-total").bounding_box()
     assert first is not None and count is not None
@@ -39,9 +39,9 @@ def test_results_come_first_and_the_filters_fold_on_a_phone(live_server: LiveSer
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
-def test_switching_language_keeps_the_search(live_server: LiveServer, page: Page, size: tuple[int, int]) -> None:
+def test_switching_language_keeps_the_search(sample_server: LiveServer, page: Page, size: tuple[int, int]) -> None:
     page.set_viewport_size({"width": size[0], "height": size[1]})
-    page.goto(live_server.url + "/en/search?q=vip+code")
+    page.goto(sample_server.url + "/en/search?q=vip+code")
     page.locator('.languages a[hreflang="fr"]').click()
     page.wait_for_url("**/fr/search?q=vip+code")
     assert page.locator("#search-q-page").input_value() == "vip code"
@@ -49,10 +49,10 @@ def test_switching_language_keeps_the_search(live_server: LiveServer, page: Page
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
-def test_suggestions_show_type_category_marked_words_and_see_all(live_server: LiveServer, page: Page,
+def test_suggestions_show_type_category_marked_words_and_see_all(sample_server: LiveServer, page: Page,
                                                                  size: tuple[int, int]) -> None:
     page.set_viewport_size({"width": size[0], "height": size[1]})
-    page.goto(live_server.url + "/en/search")
+    page.goto(sample_server.url + "/en/search")
     box = page.locator("#search-q-page")
     box.click()
     box.press_sequentially("vip cod", delay=30)

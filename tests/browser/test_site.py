@@ -10,9 +10,9 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.browser
 
 
-def test_a_visitor_goes_from_the_home_page_to_an_article(live_server: LiveServer, page: Page) -> None:
-    page.goto(live_server.url + "/", wait_until="domcontentloaded")
-    assert page.url == live_server.url + "/en/"
+def test_a_visitor_goes_from_the_home_page_to_an_article(sample_server: LiveServer, page: Page) -> None:
+    page.goto(sample_server.url + "/", wait_until="domcontentloaded")
+    assert page.url == sample_server.url + "/en/"
     assert page.locator("h1").inner_text() == "Knowledge base"
     page.get_by_role("link", name="Contacting Support").click()
     page.wait_for_url("**/en/support-codes/")
@@ -28,8 +28,8 @@ def test_a_visitor_goes_from_the_home_page_to_an_article(live_server: LiveServer
     assert page.evaluate("document.activeElement.className") == "skip-link"
 
 
-def test_a_visitor_switches_the_article_to_portuguese(live_server: LiveServer, page: Page) -> None:
-    page.goto(live_server.url + "/en/articles/support-code-and-vip-code")
+def test_a_visitor_switches_the_article_to_portuguese(sample_server: LiveServer, page: Page) -> None:
+    page.goto(sample_server.url + "/en/articles/support-code-and-vip-code")
     page.get_by_role("navigation", name="Language").get_by_role("link", name="Português").click()
     page.wait_for_url("**/pt/articles/codigo-de-suporte-e-codigo-vip")
     assert page.locator("html").get_attribute("lang") == "pt"

@@ -30,7 +30,7 @@ def test_every_command_takes_the_common_flags_and_runs_a_handler() -> None:
     assert set(found) == {
         "serve", "check", "new", "health", "index", "policy show", "policy history", "policy diff",
         "user add", "user list", "user set-role", "user disable", "user enable", "user password",
-        "analytics export", "token create", "token list", "token revoke"}
+        "analytics export", "token create", "token list", "token revoke", "db migrate", "db copy"}
     for name, parser in found.items():
         flags = {flag for action in parser._actions for flag in action.option_strings}
         assert COMMON_FLAGS <= flags, name

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from starlette.testclient import TestClient
 
 from kb.cli.main import main
 from kb.storage import transfer

@@ -12,6 +12,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from kb.analytics import candidates
+from kb.analytics.candidates import Candidate
 from kb.analytics.export import EXPORT_KINDS
 from kb.analytics.model import (
     ARTICLE_COLUMNS,
@@ -180,6 +182,15 @@ class Analytics:
     async def searches(self, period: Period, filters: Filters, *, limit: int = SEARCH_LIMIT,
                        min_searches: int = SEARCH_MIN) -> SearchReport:
         return _search_lists(await self._search_report(period, filters, limit, min_searches))
+
+    async def synonym_candidates(self, period: Period, filters: Filters, *, limit: int = candidates.LIMIT
+                                 ) -> list[Candidate]:
+        """Reformulations of the search log (kb.analytics.candidates). Not cached: an accepted or
+        dismissed candidate leaves the list at once."""
+        return await candidates.synonym_candidates(self.db, self.site, period, filters, limit=limit)
+
+    async def dismiss_candidate(self, lang: str, first: str, second: str, by: str) -> None:
+        await candidates.dismiss(self.db, lang, first, second, by)
 
     # --- exports --------------------------------------------------------------------------------
 

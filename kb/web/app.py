@@ -68,8 +68,9 @@ def _request_context(request: Request) -> dict[str, Any]:
 
 class _App(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
-        # Outside Starlette's ServerErrorMiddleware, which sends 500 pages past user middleware.
-        return SecurityHeadersMiddleware(super().build_middleware_stack())
+        # Outside Starlette's ServerErrorMiddleware, which sends 500 pages past user middleware;
+        # AnsweredErrors outermost: a 500 already logged is not handed to the server to log again.
+        return errors.AnsweredErrors(SecurityHeadersMiddleware(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings) -> Starlette:

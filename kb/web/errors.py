@@ -7,6 +7,7 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kb import i18n
 from kb.errors import KBError
@@ -97,7 +98,29 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    request.scope[_ANSWERED] = exc
     return _respond(request, 500, "internal error")
+
+
+_ANSWERED = "kb.answered_error"
+
+
+class AnsweredErrors:
+    """Outside every other layer: stops an unexpected exception that `server_error` has logged
+    and answered. Starlette's ServerErrorMiddleware raises it again after the 500 "so servers can
+    log it", and uvicorn would log the same traceback a second time. An exception it did not
+    answer (raised after the response started, or outside HTTP) goes on to the server, which logs
+    it once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if scope.get(_ANSWERED) is not exc:
+                raise
 
 
 handlers = {KBError: kb_error, HTTPException: http_error, Exception: server_error}

@@ -22,6 +22,9 @@ import pytest
 from kb.config import PROJECT_ROOT
 from tests.conftest import SAMPLE_CONTENT, free_port
 
+# One worker builds and installs the wheel once for the three tests (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("wheel")
+
 SOURCES = ("pyproject.toml", "README.md", "kb", "templates", "static")
 START_TIMEOUT = 90.0
 

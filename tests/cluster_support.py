@@ -41,6 +41,8 @@ class Node:
         return result.stdout
 
     def __enter__(self) -> Self:
+        if self.http.is_closed:  # started again after kill()
+            self.http = httpx.Client(base_url=self.url, timeout=20, follow_redirects=False)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve"], env=self.env,
                                             cwd=self.folder, stdout=log, stderr=subprocess.STDOUT)
@@ -65,12 +67,22 @@ class Node:
                 self.process.kill()
                 self.process.wait()
 
+    def kill(self) -> None:
+        """`kill -9`: no shutdown at all, as when a machine dies; `with node:` starts it again."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+        self.http.close()
+
+    def log_in(self, name: str, password: str = PASSWORD) -> httpx.Response:
+        page = self.http.get("/admin/login")
+        return self.http.post("/admin/login", data={"csrf_token": csrf(page.text), "name": name,
+                                                    "password": password, "next": ""})
+
     def sign_in(self, name: str, role: str = "editor") -> None:
         """A new account on this node's database, signed in on `self.http`."""
         self.kb("user", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
-        page = self.http.get("/admin/login")
-        response = self.http.post("/admin/login", data={"csrf_token": csrf(page.text), "name": name,
-                                                        "password": PASSWORD, "next": ""})
+        response = self.log_in(name)
         assert response.status_code == 303, response.text
 
 

@@ -2,17 +2,25 @@
 processes, clones, index and data folders; a publish on one shows on the other's page and search
 within 5 s, and a commit pushed from a third clone shows on both. The nodes share one PostgreSQL
 database (real, the session's throwaway cluster): a push is announced by NOTIFY, and a session
-made on one node works on the other."""
+made on one node works on the other. Votes and the login limit are shared through the database: a
+vote on one node is counted on the other at once, and a `kill -9` of a node in the middle of a
+stream of votes loses none that was acknowledged."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import psycopg
 import pytest
+from itsdangerous import Signer
 
 from kb.content.remote import git
+from kb.web.security import VISITOR_COOKIE, visitor_hash
 from tests.admin_support import form_fields
 from tests.cluster_support import Node, wait_for
 from tests.conftest import ContentTree
@@ -21,13 +29,19 @@ from tests.web.test_content_remote import BRANCH, commit_all, make_remote
 VISIBLE_WITHIN = 5.0  # seconds, the issue's figure
 
 
-@pytest.fixture
-def nodes(tmp_path: Path, tree: ContentTree, pg_url: str) -> Iterator[tuple[Node, Node, Path]]:
+@contextlib.contextmanager
+def two_nodes(tmp_path: Path, tree: ContentTree, pg_url: str, **settings: str) -> Iterator[tuple[Node, Node, Path]]:
     remote = make_remote(tmp_path, tree)
     shared = {"KB_CONTENT_REMOTE": str(remote), "KB_SECRET_KEY": secrets.token_urlsafe(32),
-              "KB_CONTENT_POLL_SECONDS": "1", "KB_DATABASE": pg_url}
+              "KB_CONTENT_POLL_SECONDS": "1", "KB_DATABASE": pg_url, **settings}
     with Node(tmp_path, "a", shared) as a, Node(tmp_path, "b", shared) as b:
         yield a, b, remote
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, tree: ContentTree, pg_url: str) -> Iterator[tuple[Node, Node, Path]]:
+    with two_nodes(tmp_path, tree, pg_url) as started:
+        yield started
 
 
 def test_a_publish_on_one_node_shows_on_the_others_page_and_search_within_5_s(nodes: tuple[Node, Node, Path]) -> None:
@@ -64,3 +78,100 @@ def test_a_session_made_on_one_node_works_on_the_other(nodes: tuple[Node, Node, 
     a.sign_in("dana")
     b.http.cookies = a.http.cookies
     assert b.http.get("/admin/articles/en/refund-policy").status_code == 200
+
+
+
+# A reader's browser: a script's user agent (httpx's own) votes too, but kb.analytics.visitors
+# counts it in no tally, on any node.
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                         "Chrome/126.0 Safari/537.36"}
+VOTES = "/api/v1/articles/en/{slug}/votes"
+
+
+def test_a_vote_on_one_node_is_counted_on_the_other_at_once(nodes: tuple[Node, Node, Path]) -> None:
+    a, b, _ = nodes
+    url = VOTES.format(slug="refund-policy")
+    answer = a.http.post(url, json={"helpful": True}, headers=BROWSER)
+    assert answer.status_code == 201 and answer.json()["yes"] == 1
+    assert (b.http.get(url).json()["yes"], b.http.get(url).json()["no"]) == (1, 0)
+    b.http.cookies = a.http.cookies  # the same reader, now sent to B, changes their mind
+    changed = b.http.post(url, json={"helpful": False, "reason": "incorrect"}, headers=BROWSER)
+    assert changed.status_code == 200 and (changed.json()["yes"], changed.json()["no"]) == (0, 1)
+    assert a.http.get(url).json()["vote"]["helpful"] is False
+    # A script's vote is stored (its caller sees it) but counted on neither node.
+    script = httpx.post(f"{a.url}{url}", json={"helpful": True})
+    assert script.status_code == 201 and script.json()["vote"]["helpful"] is True
+    assert [(n.http.get(url).json()["yes"], n.http.get(url).json()["no"]) for n in (a, b)] == [(0, 1), (0, 1)]
+
+
+def test_the_login_limit_counts_attempts_made_on_both_nodes(tmp_path: Path, tree: ContentTree, pg_url: str) -> None:
+    with two_nodes(tmp_path, tree, pg_url, KB_LOGIN_RATE_LIMIT="3") as (a, b, _):
+        a.kb("user", "add", "dana", "--role", "editor", "--password-stdin", stdin="a long password 42\n")
+        assert [node.log_in("dana", "wrong password").status_code for node in (a, b, a)] == [403, 403, 403]
+        refused = b.log_in("dana", "a long password 42")  # the right password, past the limit
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        assert a.log_in("dana", "a long password 42").status_code == 429
+
+
+STREAM = 500  # votes, half sent to each node, all at once
+KILL_AFTER = 40  # votes acknowledged by A before its kill -9
+
+
+def test_a_node_killed_during_500_concurrent_votes_loses_none_it_acknowledged(
+        tmp_path: Path, tree: ContentTree, pg_url: str) -> None:
+    secret = secrets.token_urlsafe(32)
+    with two_nodes(tmp_path, tree, pg_url, KB_SECRET_KEY=secret, KB_VOTE_RATE_LIMIT="100000") as (a, b, remote):
+        signer = Signer(secret, salt="kb.visitor")
+        readers = [secrets.token_urlsafe(16) for _ in range(STREAM)]
+        acknowledged: dict[str, list[str]] = {"a": [], "b": []}
+        refused: dict[str, list[str]] = {"a": [], "b": []}
+
+        async def stream() -> None:
+            limits = httpx.Limits(max_connections=50)
+            async with httpx.AsyncClient(base_url=a.url, timeout=60, limits=limits) as to_a, \
+                    httpx.AsyncClient(base_url=b.url, timeout=60, limits=limits) as to_b:
+
+                async def vote(number: int, reader: str) -> None:
+                    node, client = ("a", to_a) if number % 2 == 0 else ("b", to_b)
+                    slug = ("refund-policy", "account-basics")[number % 4 // 2]
+                    headers = {**BROWSER, "Cookie": f"{VISITOR_COOKIE}={signer.sign(reader).decode()}"}
+                    try:
+                        answer = await client.post(VOTES.format(slug=slug), json={"helpful": number % 3 != 0},
+                                                   headers=headers)
+                    except httpx.TransportError:
+                        refused[node].append(reader)
+                        return
+                    (acknowledged if answer.status_code == 201 else refused)[node].append(reader)
+
+                async def kill_a() -> None:
+                    while len(acknowledged["a"]) < KILL_AFTER:
+                        await asyncio.sleep(0.002)
+                    a.kill()
+
+                killer = asyncio.create_task(kill_a())
+                await asyncio.gather(*(vote(n, reader) for n, reader in enumerate(readers)))
+                await asyncio.wait_for(killer, 5)
+
+        asyncio.run(stream())
+        assert KILL_AFTER <= len(acknowledged["a"]) < STREAM // 2 and refused["a"]  # killed mid-stream
+        assert len(acknowledged["b"]) == STREAM // 2 and not refused["b"]  # B kept serving
+
+        with psycopg.connect(pg_url) as conn:
+            stored = {visitor: helpful for visitor, helpful in conn.execute("SELECT visitor, helpful FROM votes")}
+            tallies = conn.execute("SELECT sum(yes), sum(no) FROM vote_tallies").fetchone()
+        for number, reader in enumerate(readers):
+            if reader in acknowledged["a"] or reader in acknowledged["b"]:
+                assert stored.get(visitor_hash(secret, reader)) == int(number % 3 != 0), f"vote {number} lost"
+        assert tallies is not None and tallies[0] + tallies[1] == len(stored)  # the tallies agree
+
+        laptop = tmp_path / "laptop"  # while A is down, the content moves on
+        git(tmp_path, "clone", "--quiet", str(remote), str(laptop))
+        path = laptop / "en" / "billing" / "refund-policy.md"
+        path.write_text(path.read_text().replace("30 days", "60 days"), encoding="utf-8")
+        commit_all(laptop, "refunds: 60 days")
+        git(laptop, "push", "--quiet", "origin", BRANCH)
+        with a:  # restarted, A catches up with the database and the remote by itself
+            counted = a.http.get(VOTES.format(slug="refund-policy")).json()
+            assert counted["total"] == sum(1 for n, r in enumerate(readers)
+                                           if visitor_hash(secret, r) in stored and n % 4 // 2 == 0)
+            wait_for(lambda: "within 60 days" in a.http.get("/en/articles/refund-policy").text, VISIBLE_WITHIN)

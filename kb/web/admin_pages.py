@@ -37,6 +37,8 @@ NOTICES = {
     "user": N_("User saved."),
     "reviewed": N_("Marked reviewed: its review flags are cleared."),
     "synonyms": N_("Synonyms saved: the next searches use them."),
+    "candidate_accepted": N_("Added to the synonyms: the next searches use it."),
+    "candidate_dismissed": N_("Candidate dismissed: it is no longer listed."),
 }
 STATUS_LABELS = {
     "draft": N_("Draft"), "review": N_("In review"), "pending": N_("Published, with a pending draft"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from babel import Locale
 from babel.numbers import format_decimal, format_percent
@@ -16,13 +17,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kb import i18n
+from kb.analytics.candidates import WINDOW_MINUTES
 from kb.analytics.model import Figure, reason_label
 from kb.analytics.periods import PERIODS
 from kb.auth import EDITING_ROLES
 from kb.content.model import ARTICLE_TYPES
 from kb.content.site import Site
-from kb.i18n import N_
-from kb.web.admin_pages import edit_url, render, ui_lang
+from kb.content.synonyms import SYNONYMS_FILE, SynonymsRefused, add_equivalent, known_languages
+from kb.errors import BadRequest, NotFound, ValidationFailed
+from kb.i18n import N_, ui_languages
+from kb.web.admin_pages import edit_url, redirect, render, ui_lang
 from kb.web.analytics_query import (
     MAX_PAGE,
     Query,
@@ -32,10 +36,15 @@ from kb.web.analytics_query import (
     parse_query,
 )
 from kb.web.charts import chart
+from kb.web.routes.admin import checked_form
 from kb.web.services import int_param, services
-from kb.web.sessions import require_role
+from kb.web.sessions import require_role, safe_next
 
 ROLES = ("analyst", "admin")
+CANDIDATE_ROLES = ("analyst", *EDITING_ROLES)  # analysts see them; editors and admins act
+CANDIDATES_URL = "/admin/analytics/synonyms"
+CANDIDATES_PAGE = 100
+DASHBOARD_CANDIDATES = 10
 PAGE_SIZE = 50
 COMMENTS_PAGE = 20
 NAV_ENTRY = ("/admin/analytics", N_("Analytics"), ROLES)
@@ -142,6 +151,10 @@ async def dashboard(request: Request) -> Response:
         "export_link": lambda kind, fmt: href(f"/admin/analytics/export/{kind}", params, format=fmt),
         "new_article_link": lambda q: href("/admin/articles/new", {}, title=q.query, lang=q.lang),
         "can_edit": user.role in EDITING_ROLES,
+        "candidates": await services(request).analytics.synonym_candidates(
+            query.period, query.filters, limit=DASHBOARD_CANDIDATES),
+        "candidates_link": href(CANDIDATES_URL, params), "back_link": href("/admin/analytics", params) + "#candidates",
+        "window_minutes": WINDOW_MINUTES,
     }, user=user)
 
 
@@ -192,7 +205,70 @@ async def download(request: Request) -> Response:
     return export_response(request, parse_query(request), str(request.path_params["kind"]))
 
 
+# --- synonym candidates (issue 13) -------------------------------------------------------------
+
+
+async def candidates_page(request: Request) -> Response:
+    """Every candidate of the period: analysts read them; editors and admins accept or dismiss."""
+    user = await require_role(request, *CANDIDATE_ROLES)
+    query = parse_query(request)
+    found = await services(request).analytics.synonym_candidates(query.period, query.filters, limit=CANDIDATES_PAGE)
+    return render(request, "admin/analytics_candidates.html", {
+        **_common(request, query, CANDIDATES_URL), "candidates": found, "can_edit": user.role in EDITING_ROLES,
+        "back_link": href(CANDIDATES_URL, query.params()), "dashboard_link": href("/admin/analytics", query.params()),
+        "window_minutes": WINDOW_MINUTES, "candidates_url": CANDIDATES_URL,
+    }, user=user)
+
+
+def _candidate_field(form: Any, name: str) -> str:
+    value = form.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"{name} is required")
+    if len(value) > 100:
+        raise BadRequest(f"{name} is longer than 100 characters")
+    return " ".join(value.split())
+
+
+def _done(next_url: str, done: str) -> str:
+    """`next_url` with the notice of what was done (?done=...), its anchor kept."""
+    parts = urlsplit(next_url)
+    params = [(k, v) for k, v in parse_qsl(parts.query) if k != "done"] + [("done", done)]
+    return parts.path + "?" + urlencode(params) + (f"#{parts.fragment}" if parts.fragment else "")
+
+
+async def candidate_action(request: Request) -> Response:
+    """POST /admin/analytics/synonyms/{accept|dismiss}: accept writes [first, second] as an
+    equivalent group of synonyms.yaml (the editor's safe write; with a content remote, a commit);
+    dismiss hides the candidate. Back to `next` with a notice."""
+    action = str(request.path_params["action"])
+    if action not in ("accept", "dismiss"):
+        raise NotFound("no such action: accept or dismiss")
+    user, form = await checked_form(request, *EDITING_ROLES)
+    svc = services(request)
+    lang = _candidate_field(form, "lang")
+    if lang not in known_languages(svc.site.content_dir, ui_languages()):
+        raise BadRequest(f"unknown lang {lang[:20]!r}")
+    first, second = _candidate_field(form, "first"), _candidate_field(form, "second")
+    raw_next = form.get("next")
+    next_url = safe_next(raw_next if isinstance(raw_next, str) else None, CANDIDATES_URL)
+    if action == "dismiss":
+        await svc.analytics.dismiss_candidate(lang, first, second, user.name)
+        return redirect(_done(next_url, "candidate_dismissed"))
+    workspace = svc.editor.workspace
+    path = svc.site.content_dir / SYNONYMS_FILE
+    try:
+        async with workspace.lock:
+            await workspace.committed(path, lambda: add_equivalent(path, lang, [first, second], lock=workspace.lock_file),
+                                      author=user.name, message=f"Synonyms ({lang}): {first} = {second}")
+    except SynonymsRefused as exc:
+        raise ValidationFailed(f"{SYNONYMS_FILE}: {exc}") from None
+    await workspace.reload()
+    return redirect(_done(next_url, "candidate_accepted"))
+
+
 routes = [
+    Route(CANDIDATES_URL, candidates_page, name="analytics_candidates"),
+    Route(CANDIDATES_URL + "/{action:str}", candidate_action, methods=["POST"], name="analytics_candidate_action"),
     Route("/admin/analytics", dashboard, name="analytics"),
     Route("/admin/analytics/articles/{id}", article_page, name="analytics_article"),
     Route("/admin/analytics/export/{kind}", download, name="analytics_download"),

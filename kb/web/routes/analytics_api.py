@@ -114,11 +114,15 @@ async def api_article(request: Request) -> Response:
 async def api_searches(request: Request) -> Response:
     query = api_query(request)
     limit = int_param(request, "limit", 20, minimum=1, maximum=500)
-    found = await services(request).analytics.searches(query.period, query.filters, limit=limit)
+    analytics = services(request).analytics
+    found = await analytics.searches(query.period, query.filters, limit=limit)
+    candidates = await analytics.synonym_candidates(query.period, query.filters, limit=limit)
     return JSONResponse({"period": _period_json(query.period),
                          "top": [_query_json(q) for q in found.top],
                          "zero_results": [_query_json(q) for q in found.zero],
-                         "low_click_through": [_query_json(q) for q in found.low_ctr]})
+                         "low_click_through": [_query_json(q) for q in found.low_ctr],
+                         "synonym_candidates": [{"lang": c.lang, "first": c.first, "second": c.second,
+                                                 "count": c.count, "visitors": c.visitors} for c in candidates]})
 
 
 @token_required
@@ -203,7 +207,14 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     "AnalyticsSearches": {"type": "object", "properties": {
         "period": {"$ref": "#/components/schemas/AnalyticsPeriod"},
         **{name: {"type": "array", "items": {"$ref": "#/components/schemas/AnalyticsQuery"}}
-           for name in ("top", "zero_results", "low_click_through")}}},
+           for name in ("top", "zero_results", "low_click_through")},
+        "synonym_candidates": {"type": "array", "description": (
+            "A search that found nothing or whose results went unopened (first), then within "
+            "minutes the same visitor's search whose result was opened (second); count: times, "
+            "visitors: by how many. Pairs synonyms.yaml already joins and dismissed ones are left out."),
+            "items": {"type": "object", "required": ["lang", "first", "second", "count", "visitors"], "properties": {
+                "lang": {"type": "string"}, "first": {"type": "string"}, "second": {"type": "string"},
+                "count": {"type": "integer"}, "visitors": {"type": "integer"}}}}}},
 }
 
 OPENAPI_SECURITY_SCHEMES = {"apiToken": {"type": "http", "scheme": "bearer",

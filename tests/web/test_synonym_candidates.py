@@ -1,5 +1,5 @@
 """Issue 13: synonym candidates on the analytics search report, accepted into synonyms.yaml or
-dismissed, through the real app (sample content, SQLite, Whoosh index, the editor's file write).
+dismissed, through the real app (sample content, SQLite and PostgreSQL, Whoosh index, the editor's file write).
 
 A reader searches "chargeback" (nothing found), then "refund" and opens a result: the search
 report lists chargeback → refund; accepting it makes "chargeback" find that article.
@@ -15,8 +15,10 @@ from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
 from tests.admin_support import add_user, csrf, login, signed_in, soup
+from tests.conftest import DIALECTS, database_for
 
 FAILED, WORKED = "chargeback", "refund"
+database_url = pytest.fixture(params=DIALECTS)(database_for)  # each test on SQLite and PostgreSQL
 
 
 def flush(client: TestClient) -> None:
@@ -191,3 +193,11 @@ def test_the_analytics_api_lists_the_candidates(client: TestClient) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["synonym_candidates"] == [
         {"lang": "en", "first": FAILED, "second": WORKED, "count": 1, "visitors": 1}]
+
+
+def test_the_synonyms_editor_links_to_its_languages_candidates(client: TestClient) -> None:
+    reformulate(client)
+    signed_in(client, "edna", "editor")
+    link = soup(client.get("/admin/synonyms?lang=en")).select_one('a[href^="/admin/analytics/synonyms"]')
+    assert link is not None and link["href"] == "/admin/analytics/synonyms?lang=en"
+    assert candidate_rows(client.get(link["href"]).text) == [(f"{FAILED} en", WORKED, "1", "1")]

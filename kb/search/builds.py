@@ -20,6 +20,7 @@ pure Python and bound by one core each.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import logging
@@ -61,6 +62,7 @@ LOCK_FILE = ".rebuild.lock"
 WRITE_TIMEOUT = 10.0  # seconds to wait for another writer's lock (another process)
 _TOC_RE = re.compile(r"^_([a-z]{2})_(\d+)\.toc$")
 _BUILD_NAME_RE = re.compile(r"b-[\w.-]+")
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 @dataclass
@@ -238,14 +240,16 @@ def _write_language(folder: Path, site: Site, lang: str, group: list[Article],
     found: dict[str, str] = {}
     parent = os.getppid()
     try:
-        for count, article in enumerate(group, start=1):
+        for article in group:
             doc = document(site, article)
             writer.add_document(**doc)
             found[article.slug] = doc["fingerprint"]
             if progress:
                 progress(1)
-            if count % 500 == 0 and os.getppid() != parent and _FORKED:
-                os._exit(1)  # a worker whose build process was killed: stop working for nobody
+            _stop_if_orphaned(parent)  # one syscall against milliseconds of indexing
+        while _HOLD is not None and _HOLD.exists():  # a test holds the build here, midway
+            _stop_if_orphaned(parent)
+            time.sleep(0.01)
         writer.commit()
     except BaseException:
         writer.cancel()
@@ -257,6 +261,15 @@ def _write_language(folder: Path, site: Site, lang: str, group: list[Article],
 # What a forked worker needs, set before the fork (a worker inherits it; nothing is pickled).
 _FORK_STATE: tuple[Path, Site, dict[str, list[Article]]] | None = None
 _FORKED = False
+# The build process's job may name a file: while it exists, each language's writer waits before
+# its commit (tests stop a build midway with it, whatever the corpus' size).
+_HOLD: Path | None = None
+
+
+def _stop_if_orphaned(parent: int) -> None:
+    """A forked worker whose build process was killed stops working for nobody."""
+    if _FORKED and os.getppid() != parent:
+        os._exit(1)
 
 
 def _worker_language(lang: str) -> tuple[str, dict[str, str]]:
@@ -265,10 +278,17 @@ def _worker_language(lang: str) -> tuple[str, dict[str, str]]:
     return lang, _write_language(folder, site, lang, by_lang[lang])
 
 
-def _worker_start() -> None:
+def _worker_start(parent: int) -> None:
     global _FORKED
     _FORKED = True
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Killed outright before it handed out the languages, the build process leaves its workers
+    # waiting for a task forever: on Linux, the kernel terminates them with it.
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the checks between documents remain
+        pass
+    _stop_if_orphaned(parent)  # gone before that call
 
 
 def _write_languages_in_workers(folder: Path, site: Site, by_lang: dict[str, list[Article]], workers: int,
@@ -279,7 +299,7 @@ def _write_languages_in_workers(folder: Path, site: Site, by_lang: dict[str, lis
     order = sorted(by_lang, key=lambda lang: -len(by_lang[lang]))
     fingerprints: Fingerprints = {}
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(order)), _worker_start) as pool:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(order)), _worker_start, (os.getpid(),)) as pool:
             for lang, found in pool.imap_unordered(_worker_language, order):
                 fingerprints[lang] = found
                 if progress:
@@ -359,14 +379,15 @@ def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
 # --- the build process -----------------------------------------------------------------------
 
 
-def build_job(site: Site, root: Path, workers: int | None = None) -> bytes:
+def build_job(site: Site, root: Path, workers: int | None = None, hold: Path | None = None) -> bytes:
     """What the build process reads on stdin: the content folder, the index folder, the
     policy the server serves (None when it cannot be pickled: the child reads policy.yaml,
-    as `kb index` does) and how many workers to fork (None: one per CPU)."""
+    as `kb index` does), how many workers to fork (None: one per CPU) and the file that, while
+    it exists, holds every writer before its commit (tests; None: never held)."""
     try:
-        return pickle.dumps((site.content_dir, root, site.policy, workers))
+        return pickle.dumps((site.content_dir, root, site.policy, workers, hold))
     except Exception:  # noqa: BLE001 - whatever the policy holds that cannot be pickled
-        return pickle.dumps((site.content_dir, root, None, workers))
+        return pickle.dumps((site.content_dir, root, None, workers, hold))
 
 
 def start_build_process() -> subprocess.Popen[bytes]:
@@ -382,7 +403,8 @@ def start_build_process() -> subprocess.Popen[bytes]:
 
 def build_from_stdin() -> None:
     """Entry point of the build process: a build_job pickled on stdin."""
-    content_dir, index_dir, policy, workers = pickle.loads(sys.stdin.buffer.read())  # our parent's job
+    global _HOLD
+    content_dir, index_dir, policy, workers, _HOLD = pickle.loads(sys.stdin.buffer.read())  # our parent's job
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Terminated (the server stops): unwind, so the workers are stopped with this process.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))

@@ -86,10 +86,10 @@ def _results(index: SearchIndex, lang: str, query: str) -> tuple[int, list[tuple
     return found.total, [(hit.slug, round(hit.score, 6)) for hit in found.hits]
 
 
-def _build_process(site: Site, index_dir: Path, workers: int | None) -> Any:
+def _build_process(site: Site, index_dir: Path, workers: int | None, hold: Path | None = None) -> Any:
     child = builds.start_build_process()
     assert child.stdin is not None
-    child.stdin.write(builds.build_job(site, index_dir, workers))
+    child.stdin.write(builds.build_job(site, index_dir, workers, hold))
     child.stdin.close()
     return child
 
@@ -148,27 +148,29 @@ def test_a_build_process_killed_midway_leaves_the_served_index_intact(tmp_path: 
     served = SearchIndex(index_dir)
     served.rebuild(site)
     before = (index_dir / "CURRENT").read_text()
-    body = " ".join(f"word{n} lorem ipsum dolor" for n in range(300))
-    for number in range(2, 1500):
-        tree.add("en" if number % 2 else "fr", f"page-{number}", id=number, title=f"Page {number}", body=body)
+    for number in range(2, 42):
+        tree.add("en" if number % 2 else "fr", f"page-{number}", id=number, title=f"Page {number}")
     site.load()
-    child = _build_process(site, index_dir, workers=2)
+    hold = tmp_path / "hold"  # while it exists, the workers wait before their commit: midway
+    hold.touch()
+    child = _build_process(site, index_dir, workers=2, hold=hold)
     try:
-        wait_for(lambda: len(_children(child.pid)) >= 2, timeout=60)  # the workers are writing
+        # Both workers are writing: each holds its language's write lock in the unfinished build.
+        wait_for(lambda: len(list(index_dir.glob("tmp-*/*_WRITELOCK"))) == 2, timeout=60)
         workers = _children(child.pid)
-        time.sleep(0.5)
+        assert len(workers) == 2
     finally:
         child.send_signal(how)
         child.wait(30)
     assert (index_dir / "CURRENT").read_text() == before
     assert served.search("en", parse_query("router")).total == 1
     assert served.search("en", parse_query("page")).total == 0
-    if how == signal.SIGTERM:  # stopped with the server: its workers stop with it
-        wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=10)
-    else:  # killed outright: a worker notices its parent is gone and stops working for nobody
-        wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=60)
+    # Stopped with the server (SIGTERM), its workers stop with it; killed outright (SIGKILL), a
+    # worker notices its parent is gone and stops working for nobody.
+    wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=10)
+    assert hold.exists()  # they stopped on their own, not because the hold was lifted
     served.rebuild(site)  # the next build clears what the killed one left
-    assert served.search("en", parse_query("page")).total == 749
+    assert served.search("en", parse_query("page")).total == 20
     assert not [p for p in index_dir.iterdir() if p.name.startswith("tmp-")]
     served.close()
     assert os.path.exists(index_dir / "CURRENT")

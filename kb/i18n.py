@@ -43,6 +43,12 @@ def N_(message: str) -> str:
     return message
 
 
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a counted message for extraction (babel.cfg's `keywords = N_plural:1,2`); it is
+    translated later with `ngettext`, where the language and the count are known."""
+    return singular, plural
+
+
 def gettext(lang: str, message: str) -> str:
     return translations(lang).gettext(message)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kb.content.model import Article
-from kb.i18n import N_
+from kb.i18n import N_, translations
 
 # In the order the health page lists them.
 FLAG_LABELS: dict[str, str] = {
@@ -28,15 +28,26 @@ REVIEW_FLAGS = frozenset({"translation_behind", "policy_changed", "reported_inco
 @dataclass(frozen=True)
 class Flag:
     name: str  # one of FLAGS
-    message: str  # an N_ message with %(name)s placeholders, translated where it is shown
+    # An N_ message, or an N_plural pair counting args["count"], with %(name)s placeholders:
+    # translated where it is shown (text).
+    message: str | tuple[str, str]
     args: Mapping[str, Any]
     since: str  # ISO 8601 UTC timestamp
     link: str | None = None  # where the reason shows: the source diff, the analytics drill-down
 
+    def text(self, lang: str) -> str:
+        """The reason in `lang` (the health page, the editor, the article list)."""
+        catalog = translations(lang)
+        if isinstance(self.message, tuple):
+            template = catalog.ngettext(self.message[0], self.message[1], int(self.args["count"]))
+        else:
+            template = catalog.gettext(self.message)
+        return template % dict(self.args)
+
     @property
     def reason(self) -> str:
         """The reason in English (CLI, API, feed)."""
-        return self.message % dict(self.args)
+        return self.text("en")
 
     def export(self) -> dict[str, Any]:
         return {"flag": self.name, "reason": self.reason, "since": self.since, "link": self.link}

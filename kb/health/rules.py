@@ -16,7 +16,7 @@ from kb.analytics.model import ATTENTION_BOUND, FALLING_POINTS, MIN_VOTES
 from kb.content.model import Article
 from kb.feedback import wilson_lower_bound
 from kb.health.model import ArticleHealth, Flag
-from kb.i18n import N_
+from kb.i18n import N_, N_plural
 from kb.policy.document import keys_overlap
 from kb.storage.health import PolicyChange, Times, VoteWindows
 
@@ -94,11 +94,13 @@ def _flags(article: Article, source: Article | None, signals: Signals, due: str)
         yield from _helpfulness(article, votes, signals.now)
     incorrect = signals.incorrect.get(key)
     if incorrect is not None and incorrect[0] >= INCORRECT_REPORTS:
-        yield Flag("reported_incorrect", N_("%(count)s readers said it is incorrect or out of date since it was last revised or reviewed."),
+        yield Flag("reported_incorrect", N_plural("%(count)s reader said it is incorrect or out of date since it was last revised or reviewed.",
+                                                  "%(count)s readers said it is incorrect or out of date since it was last revised or reviewed."),
                    {"count": incorrect[0]}, incorrect[1], _drilldown(article))
     if scan is not None and scan.broken_links:
         line, message = scan.broken_links[0]
-        yield Flag("broken_links", N_("%(count)s broken link(s); line %(line)s: %(problem)s"),
+        yield Flag("broken_links", N_plural("%(count)s broken link; line %(line)s: %(problem)s",
+                                            "%(count)s broken links; first on line %(line)s: %(problem)s"),
                    {"count": len(scan.broken_links), "line": line, "problem": message},
                    signals.broken_since.get(article.key, stamp_of(signals.now)))
     if checked < due:
@@ -131,8 +133,9 @@ def _helpfulness(article: Article, votes: VoteWindows, now: datetime) -> Iterabl
     since = stamp((now - timedelta(days=WINDOW_DAYS - 1)).date())
     bound = wilson_lower_bound(votes.yes, total)
     if bound is not None and bound < ATTENTION_BOUND:
-        yield Flag("helpfulness_fell", N_("Only %(percent)s%% of readers surely helped (Wilson lower bound of %(votes)s votes in the last 30 days)."),
-                   {"percent": round(bound * 100), "votes": total}, since, _drilldown(article))
+        yield Flag("helpfulness_fell", N_plural("Only %(percent)s%% of readers surely helped (Wilson lower bound of %(count)s vote in the last 30 days).",
+                                                "Only %(percent)s%% of readers surely helped (Wilson lower bound of %(count)s votes in the last 30 days)."),
+                   {"percent": round(bound * 100), "count": total}, since, _drilldown(article))
         return
     if previous >= MIN_VOTES:
         rate, before = votes.yes / total, votes.previous_yes / previous

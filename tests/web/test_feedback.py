@@ -227,8 +227,8 @@ def test_the_widget_asks_the_question_with_yes_and_no_buttons(sample_client: Tes
 def test_the_question_is_asked_in_the_readers_language(sample_client: TestClient) -> None:
     pt = soup(sample_client.get("/pt/articles/codigo-de-suporte-e-codigo-vip")).select_one("section.feedback h2")
     fr = soup(sample_client.get("/fr/articles/code-support-et-code-vip")).select_one("section.feedback h2")
-    assert pt.get_text() == "Esta seção de perguntas frequentes foi útil?"
-    assert fr.get_text() == "Cette FAQ vous a-t-elle été utile ?"
+    assert pt.get_text() == "Este artigo foi útil?"
+    assert fr.get_text() == "Cet article vous a-t-il été utile ?"
     buttons = [b.get_text() for b in soup(sample_client.get("/fr/articles/code-support-et-code-vip")).select("section.feedback button[name=helpful]")]
     assert buttons == ["Oui", "Non"]
 

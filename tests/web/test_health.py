@@ -157,7 +157,7 @@ def test_a_broken_link_is_flagged_as_kb_check_reports_it_and_cleared_when_fixed(
     target.unlink()
     site.load()
     broken = flags(app, "en", "refund")["broken_links"]
-    assert broken["reason"] == "1 broken link(s); line 12: link to a missing article or file: ../accounts/sign-in.md"
+    assert broken["reason"] == "1 broken link; line 12: link to a missing article or file: ../accounts/sign-in.md"
     reported = [p for p in site.check() if p.path.endswith("refund.md")]  # what kb check says
     assert [(p.line, p.message) for p in reported] == [(12, "link to a missing article or file: ../accounts/sign-in.md")]
     target.write_text(kept, encoding="utf-8")

@@ -1,0 +1,45 @@
+"""A message that counts something is translated with ngettext, in every plural form each
+language's catalog declares (pt, fr, it and es have three: one, many, other; de has two)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+from kb.config import PROJECT_ROOT
+from kb.i18n import ui_languages
+
+# What a counted message calls its number (ngettext's num, or count in kb's N_plural messages).
+COUNTED = re.compile(r"%\((num|count)\)[sd]")
+
+
+def extracted(tmp_path: Path) -> Catalog:
+    pot = tmp_path / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+                    "-o", str(pot), "--no-location", "."], cwd=PROJECT_ROOT, check=True, capture_output=True)
+    with pot.open("rb") as handle:
+        return read_po(handle)
+
+
+def test_every_counted_message_has_a_plural_form_in_every_catalog(tmp_path: Path) -> None:
+    messages = list(extracted(tmp_path))
+    singular = sorted(m.id for m in messages if isinstance(m.id, str) and COUNTED.search(m.id))
+    assert not singular, f"counted messages built without ngettext / N_plural: {singular}"
+    plural = {m.id[0]: m.id[1] for m in messages if isinstance(m.id, tuple)}
+    assert "%(count)s broken link; line %(line)s: %(problem)s" in plural  # N_plural in kb/health is extracted
+    for lang in (lang for lang in ui_languages() if lang != "en"):
+        path = PROJECT_ROOT / "kb" / "locale" / lang / "LC_MESSAGES" / "messages.po"
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=lang)
+        for one, other in plural.items():
+            entry = catalog.get((one, other)) or catalog.get(one)
+            assert entry is not None, f"{lang}: {one!r} is missing"
+            assert isinstance(entry.id, tuple) and entry.id[1] == other, f"{lang}: {one!r} is not a plural entry"
+            forms = entry.string
+            assert isinstance(forms, tuple) and len(forms) == catalog.num_plurals and all(forms), \
+                f"{lang}: {one!r} needs {catalog.num_plurals} forms, has {forms!r}"

@@ -5,6 +5,8 @@ refuses to run as root), listening on a Unix socket in that folder only, no TCP 
 template database is migrated once; each test gets `CREATE DATABASE ... TEMPLATE` of it, which
 takes milliseconds. The cluster is stopped and its folder removed at the end of the session.
 Durability settings are off (fsync, synchronous_commit): a test never kills the server itself.
+bench/cluster.py starts one too, `durable=True` (PostgreSQL's defaults: a commit waits for the
+disk, as in production), so that its votes/s are those of acknowledged, durable votes.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ def find_binaries() -> Path | None:
 
 
 class Cluster:
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, *, durable: bool = False, options: str = "") -> None:
         self.binaries = binaries
+        self.durable = durable
+        self.options = options
         self.root = Path(tempfile.mkdtemp(prefix="kb-pg-"))
         self.data = self.root / "data"
         self.as_postgres = os.geteuid() == 0
@@ -56,8 +60,9 @@ class Cluster:
 
     def start(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "kb", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
-        options = (f"-k {self.root} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=300")
+        options = f"-k {self.root} -c listen_addresses='' -c max_connections=300 {self.options}"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start")
         with self.admin() as conn:
             conn.execute(f"CREATE DATABASE {TEMPLATE}")

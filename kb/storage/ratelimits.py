@@ -1,8 +1,9 @@
 """Rate limits (votes, logins) counted where every node sees them.
 
-On PostgreSQL each hit is one call of kb_rate_hit (migration 0008): it locks the keys, drops
+On PostgreSQL each hit is one call of kb_rate_hit (migrations 0008, 0010): it locks the keys, drops
 their events older than the window, and counts the new event only if no key is at its limit,
-so N nodes together allow the limit, not N times it. The hit runs outside the writer's batches
+so N nodes together allow the limit, not N times it. A count per key (rate_counts) makes a hit
+cost the events it drops plus one lookup, however many events a busy key has in its window. The hit runs outside the writer's batches
 and its commit does not wait for the disk (a lost rate-limit event is harmless).
 
 On SQLite the limits stay in memory (kb.ratelimit.RateLimiter): a SQLite file is served by one

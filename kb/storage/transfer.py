@@ -6,6 +6,7 @@ the triggers off (the aggregates are copied as they are, not recounted: a vote's
 and every past day stay as they were); its identity sequences continue after the copied ids.
 Before committing, each table's row count must equal the source's, and the vote tallies must
 equal the source's and the target's own recount of its counted votes; otherwise nothing is kept.
+The copied tables are then analyzed, so the first queries on them are planned with statistics.
 """
 
 from __future__ import annotations
@@ -59,7 +60,11 @@ async def copy_to_postgresql(source: Path, target: str,
         except psycopg.Error as exc:
             raise KBError(f"cannot connect to {redacted(target)}: {str(exc).strip()}") from exc
         try:
-            return await _copy(reader, conn, target, progress)
+            report = await _copy(reader, conn, target, progress)
+            # Statistics for the planner now, not at autovacuum's leisure: a fresh table without
+            # them can get a plan that scans millions of rows on the first dashboard.
+            await conn.execute(pgsql.SQL("ANALYZE {}").format(pgsql.SQL(", ").join(map(pgsql.Identifier, TABLES))))
+            return report
         finally:
             await conn.close()
 

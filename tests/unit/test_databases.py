@@ -154,3 +154,29 @@ def test_a_session_made_on_one_node_works_on_another_until_logout(
     page = a.get("/admin/articles")
     assert a.post("/admin/logout", data={"csrf_token": csrf(page.text)}).status_code == 303
     assert b.get("/admin/articles").status_code in (302, 303)  # the session ended on every node
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_shared_rate_limit_admits_exactly_its_limit_across_nodes_and_again_once_events_expire(
+        database_url: str) -> None:
+    from kb.storage import ratelimits
+
+    nodes = [Database(database_url), Database(database_url)]
+    for node in nodes:
+        await node.open()
+    try:
+        limiters = [ratelimits.limiter_for(node, "votes", 40, 1.0) for node in nodes]
+        waits = await asyncio.gather(*(ratelimits.hit(limiters[n % 2], "address:10.0.0.7") for n in range(120)))
+        assert waits.count(0) == 40 and all(0 < wait <= 1 for wait in waits if wait)
+        busy = ratelimits.limiter_for(nodes[0], "logins", 100_000, 60.0)  # thousands of events in the window
+        assert await asyncio.gather(*(ratelimits.hit(busy, "address:10.0.0.8") for _ in range(1500))) == [0] * 1500
+        await asyncio.sleep(1.1)
+        assert await ratelimits.hit(limiters[1], "address:10.0.0.7") == 0  # the window moved on
+        counts = await nodes[0].fetch_all(
+            "SELECT c.key, c.hits, (SELECT count(*) FROM rate_events AS e WHERE e.key = c.key) FROM rate_counts AS c")
+        assert sorted((row[0], row[1]) for row in counts) == [("logins:address:10.0.0.8", 1500),
+                                                               ("votes:address:10.0.0.7", 1)]
+        assert all(row[1] == row[2] for row in counts)  # the count is the events' own
+    finally:
+        for node in nodes:
+            await node.close()

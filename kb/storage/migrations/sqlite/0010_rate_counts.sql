@@ -1,0 +1,3 @@
+-- PostgreSQL's 0010 keeps a count per rate-limit key for its shared limits. SQLite's rate
+-- limits are in memory (kb.storage.ratelimits): nothing changes here, the number keeps the two
+-- dialects' schema versions equal.

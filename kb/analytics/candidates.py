@@ -47,14 +47,17 @@ def _phrase(query: str) -> bool:
     return 0 < len(query) <= MAX_CHARS and len(query.split()) <= MAX_WORDS
 
 
-async def synonym_candidates(db: Database, site: Site, period: Period, filters: Filters, *,
-                             limit: int = LIMIT) -> list[Candidate]:
-    """The candidates of the period (the day of the search whose result was opened), most
-    frequent first. Only the language filter applies: a reformulation is the visitor's, not an
-    article's, so category and type filters do not narrow it."""
+async def reformulations(db: Database, period: Period, filters: Filters) -> list[store.Reformulation]:
+    """The pairs of the period (the day of the search whose result was opened), most frequent
+    first, dismissed ones left out. Only the language filter applies: a reformulation is the
+    visitor's, not an article's, so category and type filters do not narrow it."""
     before = (period.until + timedelta(days=1)).isoformat()
-    found = await store.reformulations(db, period.since.isoformat(), before, filters.lang,
-                                       window=WINDOW_MINUTES * 60)
+    return await store.reformulations(db, period.since.isoformat(), before, filters.lang,
+                                      window=WINDOW_MINUTES * 60)
+
+
+def candidates(found: list[store.Reformulation], site: Site, limit: int = LIMIT) -> list[Candidate]:
+    """The first `limit` pairs that synonyms.yaml does not already join (as loaded now)."""
     synonyms = site.content.synonyms
     result: list[Candidate] = []
     for row in found:

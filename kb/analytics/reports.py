@@ -185,12 +185,16 @@ class Analytics:
 
     async def synonym_candidates(self, period: Period, filters: Filters, *, limit: int = candidates.LIMIT
                                  ) -> list[Candidate]:
-        """Reformulations of the search log (kb.analytics.candidates). Not cached: an accepted or
-        dismissed candidate leaves the list at once."""
-        return await candidates.synonym_candidates(self.db, self.site, period, filters, limit=limit)
+        """Reformulations of the search log (kb.analytics.candidates), read from the raw log at
+        most every `cache_seconds` like the other reports. A dismissal forgets them; an accepted
+        one leaves at once (synonyms.yaml is checked on every call)."""
+        found = await self._cached(("candidates", period.since, period.until, filters.lang),
+                                   lambda: candidates.reformulations(self.db, period, filters))
+        return candidates.candidates(found, self.site, limit)
 
     async def dismiss_candidate(self, lang: str, first: str, second: str, by: str) -> None:
         await candidates.dismiss(self.db, lang, first, second, by)
+        self._cache = {key: value for key, value in self._cache.items() if key[0] != "candidates"}
 
     # --- exports --------------------------------------------------------------------------------
 

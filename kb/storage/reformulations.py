@@ -56,9 +56,11 @@ async def reformulations(db: Database, since: str, before: str, lang: str | None
                   AND t.created_at >= {d.seconds_before("f.created_at", window)} AND t.created_at <= c.created_at
                   AND length(t.query) > length(f.query) AND substr(t.query, 1, length(f.query)) = f.query)
               AND NOT EXISTS (
-                SELECT 1 FROM clicked e
+                SELECT 1 FROM searches e
                 WHERE e.visitor = f.visitor AND e.lang = f.lang
-                  AND (e.created_at, e.id) > (f.created_at, f.id) AND (e.created_at, e.id) < (c.created_at, c.id)))
+                  AND e.created_at >= f.created_at AND e.created_at <= c.created_at
+                  AND (e.created_at, e.id) > (f.created_at, f.id) AND (e.created_at, e.id) < (c.created_at, c.id)
+                  AND EXISTS (SELECT 1 FROM search_clicks k WHERE k.search_id = e.id)))
         SELECT lang, first, second, count(DISTINCT clicked_id) AS n, count(DISTINCT visitor) AS visitors
         FROM pairs p
         WHERE NOT EXISTS (

@@ -21,6 +21,12 @@ from starlette.testclient import TestClient
 from kb.analytics.periods import Filters, Period, today
 from kb.storage import db as storage_db
 from kb.storage import searchlog
+from tests.conftest import DIALECTS, database_for
+
+# The tests through the app (`client`) run on SQLite and on PostgreSQL: what counts is decided in
+# SQL (the triggers of 0007 and their plpgsql twins). The migration and property tests build
+# their own SQLite file.
+database_url = pytest.fixture(params=DIALECTS)(database_for)
 
 HEADLESS = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36"
 

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
 from starlette.testclient import TestClient
@@ -281,6 +282,23 @@ def test_every_accepted_version_is_stored_with_history_and_diff(
     assert main(["policy", "diff", second, "file", *common]) == 0
     assert capsys.readouterr().out.splitlines() == ["- premium.commitment.months = 12",
                                                     "+ premium.commitment.months = 24"]
+
+
+def test_two_nodes_on_one_postgresql_accepting_the_same_version_store_it_once(
+        make_client: Any, sample_tree: Path, tmp_path: Path, pg_url: str) -> None:
+    """Each node watches its own policy.yaml (the same file in every clone) and accepts each new
+    version by itself; the history is the site's, not one per node."""
+    a = make_client(sample_tree, database=pg_url, **FAST)
+    b = make_client(sample_tree, database=pg_url, index_dir=tmp_path / "index-b", data_dir=tmp_path / "data-b",
+                    **FAST)
+    first = a.get("/api/v1/policies").json()["version"]
+    assert b.get("/api/v1/policies").json()["version"] == first
+    edit_policy(sample_tree, "    months: 6\n", "    months: 12\n")
+    second = eventually(lambda: {n.get("/api/v1/policies").json()["version"] for n in (a, b)} - {first})
+    assert len(second) == 1 and all("12 months" in body_text(n, COMMITMENT["en"]) for n in (a, b))
+    with psycopg.connect(pg_url) as conn:
+        stored = [row[0] for row in conn.execute("SELECT version FROM policy_versions ORDER BY id")]
+    assert stored == [first, *second]
 
 
 def test_kb_policy_show_reads_the_file_before_any_site_ran(sample_tree: Path, tmp_path: Path, capsys: Any) -> None:

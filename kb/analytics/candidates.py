@@ -3,7 +3,8 @@ whose results nobody opened, followed within WINDOW_MINUTES by the same visitor'
 result was opened. Listed with their counts over a report's period; an editor accepts one (it
 becomes an equivalent group of synonyms.yaml) or dismisses it (hidden from then on).
 
-The pairs come from kb.storage.reformulations; this module leaves out what synonyms.yaml
+The pairs come from kb.storage.reformulations (kept at write time, so a report reads only
+the period's pairs); this module leaves out what synonyms.yaml
 already says (the two in one group, or a one-way expansion between them) and queries too long
 to be a synonym.
 """
@@ -19,7 +20,9 @@ from kb.content.site import Site
 from kb.storage import reformulations as store
 from kb.storage.db import Database
 
-WINDOW_MINUTES = 5  # "within a few minutes": the second search came at most this long after the first
+# "within a few minutes": the second search came at most this long after the first (the window
+# the reformulations table is kept for, migration 0011)
+WINDOW_MINUTES = store.WINDOW_SECONDS // 60
 MAX_WORDS = 6  # a longer query is a sentence, not a phrase to keep as a synonym
 MAX_CHARS = 100  # kb.content.synonyms.MAX_PHRASE_CHARS
 LIMIT = 20  # candidates the dashboard lists

@@ -10,6 +10,13 @@ search of theirs whose result was opened. What the log holds shapes the rules:
   visitor types ("ref", "refu", "refund"): a pair where one query starts with the other is
   typing, not a reformulation, and a failed query that another search of the visitor extends
   (typed on, or deleted back from, within the window) is a step of typing, not the query meant.
+
+The pairs of the kept window (WINDOW_SECONDS) are maintained at write time in the
+reformulations table by triggers on searches and search_clicks (migration 0011, both dialects):
+each write that can change a visitor's pairs recomputes that visitor's pairs in that language
+from the write's time on, so a report is an indexed aggregate of the period's rows. `scanned`
+is the same definition read from the log at report time: it answers any other window, and the
+tests and bench/synonym_candidates.py hold the table to it.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import dataclass
 from kb.storage.db import Conn, Database, WriteOp
 
 SCAN_LIMIT = 1000  # candidate pairs read per report, most frequent first
+WINDOW_SECONDS = 300  # the window the reformulations table is kept for (migration 0011 says 300 s)
 
 
 @dataclass(frozen=True)
@@ -30,10 +38,39 @@ class Reformulation:
     visitors: int
 
 
-async def reformulations(db: Database, since: str, before: str, lang: str | None, *, window: int,
-                         limit: int = SCAN_LIMIT) -> list[Reformulation]:
+_NOT_DISMISSED = """NOT EXISTS (
+            SELECT 1 FROM synonym_dismissals x
+            WHERE x.lang = p.lang AND ((x.first_query = p.first AND x.second_query = p.second)
+                                       OR (x.first_query = p.second AND x.second_query = p.first)))"""
+
+
+async def reformulations(db: Database, since: str, before: str, lang: str | None, *,
+                         window: int = WINDOW_SECONDS, limit: int = SCAN_LIMIT) -> list[Reformulation]:
     """Pairs whose clicked search was made in [since, before) (ISO times or dates), most
-    frequent first, dismissed ones left out. `window`: seconds between the two searches."""
+    frequent first, dismissed ones left out. `window`: seconds between the two searches; the
+    kept one is read from the reformulations table, any other from the log (`scanned`)."""
+    if window != WINDOW_SECONDS:
+        return await scanned(db, since, before, lang, window=window, limit=limit)
+    in_lang = "AND r.lang = ?4" if lang else ""
+    rows = await db.fetch_all(
+        f"""WITH p AS (
+            SELECT r.lang, r.first_query AS first, r.second_query AS second,
+                   count(DISTINCT r.clicked_id) AS n, count(DISTINCT r.visitor) AS visitors
+            FROM reformulations r
+            WHERE r.clicked_at >= ?1 AND r.clicked_at < ?2 {in_lang}
+            GROUP BY r.lang, r.first_query, r.second_query)
+        SELECT lang, first, second, n, visitors FROM p
+        WHERE {_NOT_DISMISSED}
+        ORDER BY n DESC, visitors DESC, first, second, lang
+        LIMIT ?3""",
+        [since, before, limit, *([lang] if lang else [])])
+    return [Reformulation(str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+
+async def scanned(db: Database, since: str, before: str, lang: str | None, *, window: int,
+                  limit: int = SCAN_LIMIT) -> list[Reformulation]:
+    """`reformulations` read from the raw log at report time: one index probe per opened search
+    of the period (4.9 s at 330,000 searches in 30 days). The definition the table is kept to."""
     d = db.dialect
     in_lang = "AND s.lang = ?4" if lang else ""
     rows = await db.fetch_all(
@@ -63,10 +100,7 @@ async def reformulations(db: Database, since: str, before: str, lang: str | None
                   AND EXISTS (SELECT 1 FROM search_clicks k WHERE k.search_id = e.id)))
         SELECT lang, first, second, count(DISTINCT clicked_id) AS n, count(DISTINCT visitor) AS visitors
         FROM pairs p
-        WHERE NOT EXISTS (
-            SELECT 1 FROM synonym_dismissals x
-            WHERE x.lang = p.lang AND ((x.first_query = p.first AND x.second_query = p.second)
-                                       OR (x.first_query = p.second AND x.second_query = p.first)))
+        WHERE {_NOT_DISMISSED}
         GROUP BY lang, first, second
         ORDER BY n DESC, visitors DESC, first, second, lang
         LIMIT ?3""",

@@ -28,7 +28,7 @@ from kb.storage.postgres import connect
 # Parents first; every table of the schema (tests check the list against both schemas).
 TABLES = ("kv", "votes", "vote_tallies", "searches", "search_clicks", "policy_versions", "users", "revisions",
           "pending_edits", "page_views", "article_daily", "vote_reasons", "vote_revisions", "search_daily",
-          "api_tokens", "synonym_dismissals")
+          "api_tokens", "synonym_dismissals", "reformulations")
 PAGE = 5_000
 _TALLIES = "SELECT article_id, lang, yes, no FROM vote_tallies WHERE yes != 0 OR no != 0 ORDER BY 1, 2"
 _RECOUNT = ("SELECT article_id, lang, sum(helpful), sum(1 - helpful) FROM votes WHERE counted = 1 "

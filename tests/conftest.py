@@ -369,5 +369,8 @@ def page_without_js(browser: Browser) -> Iterator[Page]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop in the main thread
-    for the whole session, which the async tests must not share."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    for the whole session, which the async tests must not share (each xdist worker runs what it
+    is sent in collection order). A group of tests pinned to one worker (the wheel's: the
+    longest fixture of the suite) starts first, so the other worker's share hides it."""
+    items.sort(key=lambda item: (item.get_closest_marker("browser") is not None,
+                                 item.get_closest_marker("xdist_group") is None))

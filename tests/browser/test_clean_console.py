@@ -18,10 +18,13 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.browser
 
 LANGS = ["en", "pt", "fr", "de", "it", "es"]
+VIDEO_LANGS = {"en", "pt", "fr"}  # the sample's video (id 7) exists in these
 
 
 def public_pages(lang: str) -> list[str]:
-    return [f"/{lang}/", f"/{lang}/premium-support/", f"/faq/3?lang={lang}", f"/{lang}/search?q=premium"]
+    """Home, a category, an FAQ, a tutorial, the video where it exists, a search."""
+    pages = [f"/{lang}/", f"/{lang}/premium-support/", f"/faq/3?lang={lang}", f"/faq/4?lang={lang}"]
+    return pages + ([f"/faq/7?lang={lang}"] if lang in VIDEO_LANGS else []) + [f"/{lang}/search?q=premium"]
 
 
 @pytest.mark.parametrize("sized_page", VIEWPORTS, indirect=True)
@@ -74,3 +77,16 @@ def _status(response: Response, problems: list[str]) -> None:
 def _issue(event: dict[str, Any], problems: list[str]) -> None:
     issue = event.get("issue", {})
     problems.append(f"DevTools issue {issue.get('code')}: {issue.get('details')}")
+
+
+@pytest.mark.parametrize("sized_page", [VIEWPORTS[0]], indirect=True)
+def test_a_video_is_downloaded_only_when_the_reader_plays_it(live_server: LiveServer, sized_page: Page) -> None:
+    """Most readers of a video article read its transcript: on a phone, arriving on the page
+    costs no video data, and a video host that is slow or down cannot make the page fail."""
+    asked: list[str] = []
+    sized_page.on("request", lambda request: asked.append(request.url))
+    sized_page.goto(live_server.url + "/en/articles/video-support-code-and-vip-code", wait_until="networkidle")
+    video = sized_page.locator("figure.video video")
+    source = video.get_attribute("src")
+    assert source and video.get_attribute("preload") == "none"
+    assert source not in asked

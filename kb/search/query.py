@@ -2,7 +2,9 @@
 
 Compiling is where the ranking rules live: every word must match (in any of its stemmed
 forms), a word the index does not have is replaced by its nearest spellings ("did you mean"),
-and constant bonuses put an exact title first and titles with every word next.
+and constant bonuses put an exact title first and titles with every word next. Among the
+rest, articles that have neighbouring query words side by side ("start stopped services" in a
+summary) rank higher than articles that only mention them apart (`_proximity`).
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
-from whoosh.query import And, AndNot, ConstantScoreQuery, NullQuery, Phrase, Query, Term
+from whoosh.query import And, AndMaybe, AndNot, ConstantScoreQuery, NullQuery, Phrase, Query, Term
 from whoosh.query import DefaultOr as Or  # binary union trees; the "preloaded" Or is slow to set up
 
 from kb.search.analysis import (
@@ -33,6 +36,11 @@ RARE_FREQUENCY = 2  # a word in at most this many articles may still be a typo
 EXACT_TITLE_SCORE = 10_000.0
 TITLE_WORDS_SCORE = 1_000.0
 CORRECTION_WEIGHT = 0.2  # a rare word's likely correction, searched alongside it
+# Two query words next to each other in an article (in this order, at most PROXIMITY_SLOP - 1
+# words apart, stop words not counted) score their BM25F again, times PROXIMITY_WEIGHT: the
+# ordered pairs of the sequential dependence model (Metzler and Croft 2005).
+PROXIMITY_WEIGHT = 1.0
+PROXIMITY_SLOP = 1
 
 _WORD_RE = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE)
 # A "-" that starts a word and is followed by a letter excludes it; "--dns", "-1" are words.
@@ -140,6 +148,7 @@ class QueryCompiler:
             clause, word_terms = self._word_clause(raw, reader, {} if index in covered else replacements)
             per_word.append(clause)
             terms.update(word_terms)
+        pairs = _proximity([_lead(clause) for clause in per_word if clause is not None])
         if synonyms is not None:  # a run of words that is a synonym: it or what it also finds
             per_word, synonym_terms = synonyms.apply(parsed.words, per_word)
             terms.update(synonym_terms)
@@ -163,6 +172,8 @@ class QueryCompiler:
         excluded = Or(excluded_parts) if excluded_parts else None
         ranked = ([clauses[0] if len(clauses) == 1 else And(clauses)] if clauses else []) + tiers
         query: Query = (ranked[0] if len(ranked) == 1 else Or(ranked)) if ranked else NullQuery
+        if pairs is not None and ranked:
+            query = AndMaybe(query, pairs)
         if excluded is not None and ranked:
             query = AndNot(query, excluded)
         if exact is not None:
@@ -300,6 +311,27 @@ def _word(forms: list[str], boost: float = 1.0, fieldname: str = "text") -> Quer
 
 def _phrase(words: list[str]) -> Query:
     return Phrase("text", words)
+
+
+def _lead(clause: Query) -> str | None:
+    """The term a word's clause searches first: its form as typed, or its correction when it
+    replaced an unknown word (None for a hyphenated word's phrase)."""
+    while not isinstance(clause, Term):
+        children = getattr(clause, "subqueries", None)
+        if not children or isinstance(clause, Phrase):
+            return None
+        clause = children[0]
+    return str(clause.text) if clause.fieldname == "text" else None
+
+
+def _proximity(leads: list[str | None]) -> Query | None:
+    """Each pair of neighbouring query words as a phrase: a bonus for the articles that say them
+    together (the query's words have matched already; this only reorders)."""
+    pairs = [Phrase("text", [a, b], slop=PROXIMITY_SLOP, boost=PROXIMITY_WEIGHT)
+             for a, b in pairwise(leads) if a is not None and b is not None and a != b]
+    if not pairs:
+        return None
+    return pairs[0] if len(pairs) == 1 else Or(pairs)
 
 
 def _replace_words(text: str, replacements: dict[str, str]) -> str:

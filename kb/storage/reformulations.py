@@ -14,7 +14,10 @@ search of theirs whose result was opened. What the log holds shapes the rules:
 The pairs of the kept window (WINDOW_SECONDS) are maintained at write time in the
 reformulations table by triggers on searches and search_clicks (migration 0011, both dialects):
 each write that can change a visitor's pairs recomputes that visitor's pairs in that language
-from the write's time on, so a report is an indexed aggregate of the period's rows. `scanned`
+from the write's time on, so a report is an indexed aggregate of the period's rows. A row is
+one opened search and one failed query (count(*) is the count of opened searches), and carries
+the time of the visitor's previous row of the pair (`prev_at`): a visitor is counted at their
+first row of the period, so no count(DISTINCT) has to sort the period's rows. `scanned`
 is the same definition read from the log at report time: it answers any other window, and the
 tests and bench/synonym_candidates.py hold the table to it.
 """
@@ -54,8 +57,8 @@ async def reformulations(db: Database, since: str, before: str, lang: str | None
     in_lang = "AND r.lang = ?4" if lang else ""
     rows = await db.fetch_all(
         f"""WITH p AS (
-            SELECT r.lang, r.first_query AS first, r.second_query AS second,
-                   count(DISTINCT r.clicked_id) AS n, count(DISTINCT r.visitor) AS visitors
+            SELECT r.lang, r.first_query AS first, r.second_query AS second, count(*) AS n,
+                   sum(CASE WHEN r.prev_at IS NULL OR r.prev_at < ?1 THEN 1 ELSE 0 END) AS visitors
             FROM reformulations r
             WHERE r.clicked_at >= ?1 AND r.clicked_at < ?2 {in_lang}
             GROUP BY r.lang, r.first_query, r.second_query)

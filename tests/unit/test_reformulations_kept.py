@@ -116,6 +116,23 @@ async def test_a_search_written_late_joins_or_breaks_the_pairs_around_it(db: Dat
     assert await kept(db) == [("en", "cashback", "refund", 1, 1)] == await read_from_the_log(db)
 
 
+async def test_a_visitor_who_repeats_a_pair_counts_once_in_each_period_that_holds_it(db: Database) -> None:
+    day = 86_400
+    await write_searches(db, [(1, Step("cashback", 0, results=0)), (2, Step("refund", 20)),
+                              (3, Step("cashback", day, results=0)), (4, Step("refund", day + 20)),
+                              (5, Step("cashback", day + 100, results=0)), (6, Step("refund", day + 120))])
+    for search_id in (6, 2, 4):  # opened out of order too
+        await click(db, search_id)
+
+    async def on(since: str, before: str) -> list[tuple[int, int]]:
+        return [(r.count, r.visitors) for r in await reformulations(db, since, before, "en")]
+
+    assert await on("2026-03-10", "2026-03-12") == [(3, 1)]
+    assert await on("2026-03-11", "2026-03-12") == [(2, 1)]  # their earlier pair is outside the period
+    assert await on("2026-03-10", "2026-03-11") == [(1, 1)]
+    assert await on("2026-03-10T09:00:30Z", "2026-03-11T09:01:00Z") == [(1, 1)]
+
+
 # --- generated logs, written in any order, against the definition --------------------------------
 
 @st.composite

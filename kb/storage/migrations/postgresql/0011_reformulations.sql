@@ -14,10 +14,11 @@ CREATE TABLE reformulations (
     first_query TEXT NOT NULL,
     second_query TEXT NOT NULL,
     clicked_at TEXT NOT NULL,
-    PRIMARY KEY (clicked_id, failed_id)
+    prev_at TEXT,
+    PRIMARY KEY (clicked_id, first_query)
 );
 CREATE INDEX reformulations_period ON reformulations (clicked_at, lang, first_query, second_query)
-    INCLUDE (clicked_id, visitor);
+    INCLUDE (prev_at);
 CREATE INDEX reformulations_visitor ON reformulations (visitor, lang, clicked_at);
 
 CREATE FUNCTION kb_reformulations_refresh(p_visitor text, p_lang text, p_since text) RETURNS void
@@ -25,7 +26,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM reformulations AS r WHERE r.visitor = p_visitor AND r.lang = p_lang AND r.clicked_at >= p_since;
     INSERT INTO reformulations AS r (failed_id, clicked_id, lang, visitor, first_query, second_query, clicked_at)
-    SELECT f.id, c.id, c.lang, c.visitor, f.query, c.query, c.created_at
+    SELECT min(f.id), c.id, c.lang, c.visitor, f.query, c.query, c.created_at
     FROM searches AS c JOIN searches AS f
       ON f.visitor = c.visitor AND f.lang = c.lang
      AND f.created_at >= to_char((c.created_at)::timestamptz AT TIME ZONE 'UTC' - interval '300 seconds',
@@ -50,8 +51,15 @@ BEGIN
           AND e.created_at >= f.created_at AND e.created_at <= c.created_at
           AND (e.created_at, e.id) > (f.created_at, f.id) AND (e.created_at, e.id) < (c.created_at, c.id)
           AND EXISTS (SELECT 1 FROM search_clicks AS k WHERE k.search_id = e.id))
+    GROUP BY c.id, c.lang, c.visitor, f.query, c.query, c.created_at
     -- another node recomputing the same visitor at the same time wrote the same pair
-    ON CONFLICT (clicked_id, failed_id) DO NOTHING;
+    ON CONFLICT (clicked_id, first_query) DO NOTHING;
+    UPDATE reformulations SET prev_at = (
+        SELECT max(p.clicked_at) FROM reformulations AS p
+        WHERE p.visitor = reformulations.visitor AND p.lang = reformulations.lang
+          AND p.first_query = reformulations.first_query AND p.second_query = reformulations.second_query
+          AND (p.clicked_at, p.clicked_id) < (reformulations.clicked_at, reformulations.clicked_id))
+    WHERE visitor = p_visitor AND lang = p_lang AND clicked_at >= p_since;
 END
 $$;
 

@@ -23,10 +23,13 @@ CREATE TABLE reformulations (
     first_query TEXT NOT NULL,  -- the failed search's query, as logged
     second_query TEXT NOT NULL,  -- the opened search's query
     clicked_at TEXT NOT NULL,  -- the opened search's created_at: a report's period applies to it
-    PRIMARY KEY (clicked_id, failed_id)
+    -- clicked_at of this visitor's previous row of the same pair (NULL: none): a report counts a
+    -- visitor once, at their first row of the period, without count(DISTINCT visitor)
+    prev_at TEXT,
+    PRIMARY KEY (clicked_id, first_query)  -- one row per opened search and failed query: count(*)
 );
 -- A report: the period's rows, grouped by pair, read from the index alone.
-CREATE INDEX reformulations_period ON reformulations (clicked_at, lang, first_query, second_query, clicked_id, visitor);
+CREATE INDEX reformulations_period ON reformulations (clicked_at, lang, first_query, second_query, prev_at);
 -- A recomputation: this visitor's pairs in this language from a time on.
 CREATE INDEX reformulations_visitor ON reformulations (visitor, lang, clicked_at);
 
@@ -37,7 +40,7 @@ CREATE VIEW reformulation_refresh AS SELECT '' AS visitor, '' AS lang, '' AS sin
 CREATE TRIGGER reformulation_refresh_run INSTEAD OF INSERT ON reformulation_refresh BEGIN
     DELETE FROM reformulations WHERE visitor = NEW.visitor AND lang = NEW.lang AND clicked_at >= NEW.since;
     INSERT INTO reformulations (failed_id, clicked_id, lang, visitor, first_query, second_query, clicked_at)
-    SELECT f.id, c.id, c.lang, c.visitor, f.query, c.query, c.created_at
+    SELECT min(f.id), c.id, c.lang, c.visitor, f.query, c.query, c.created_at
     FROM searches AS c JOIN searches AS f
       ON f.visitor = c.visitor AND f.lang = c.lang
      AND f.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', c.created_at, '-300 seconds') AND f.created_at <= c.created_at
@@ -58,7 +61,14 @@ CREATE TRIGGER reformulation_refresh_run INSTEAD OF INSERT ON reformulation_refr
         WHERE e.visitor = f.visitor AND e.lang = f.lang
           AND e.created_at >= f.created_at AND e.created_at <= c.created_at
           AND (e.created_at, e.id) > (f.created_at, f.id) AND (e.created_at, e.id) < (c.created_at, c.id)
-          AND EXISTS (SELECT 1 FROM search_clicks AS k WHERE k.search_id = e.id));
+          AND EXISTS (SELECT 1 FROM search_clicks AS k WHERE k.search_id = e.id))
+    GROUP BY c.id, c.lang, c.visitor, f.query, c.query, c.created_at;
+    UPDATE reformulations SET prev_at = (
+        SELECT max(p.clicked_at) FROM reformulations AS p
+        WHERE p.visitor = reformulations.visitor AND p.lang = reformulations.lang
+          AND p.first_query = reformulations.first_query AND p.second_query = reformulations.second_query
+          AND (p.clicked_at, p.clicked_id) < (reformulations.clicked_at, reformulations.clicked_id))
+    WHERE visitor = NEW.visitor AND lang = NEW.lang AND clicked_at >= NEW.since;
 END;
 
 -- A search written (or deleted) changes pairs only if the visitor has an opened search in

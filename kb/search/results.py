@@ -10,16 +10,18 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
-from whoosh.query import And, Query, Term
 from whoosh.query import DefaultOr as Or
+from whoosh.query import Query
 
 from kb.content.site import article_path
 from kb.search.analysis import fold
+from kb.search.matches import matching
 
 HIGHLIGHT_CHARS = 600  # highlighting re-analyses the text: give it a window around the first match
 
@@ -69,16 +71,16 @@ class SearchResults:
 # --- collecting ------------------------------------------------------------------------------
 
 
-def _facet_columns(searcher: Any) -> tuple[list[str], list[str]]:
-    """Category and type of every document as plain lists, read once per searcher.
+def _facet_pairs(searcher: Any) -> list[tuple[str, str]]:
+    """(category, type) of every document as a plain list, read once per searcher.
 
     A column reader costs microseconds per lookup; facet counts look up every match, so a
     list index (nanoseconds) is what keeps uncached searches of common words fast.
     """
-    cached = getattr(searcher, "_kb_facets", None)
+    cached: list[tuple[str, str]] | None = getattr(searcher, "_kb_facets", None)
     if cached is None:
         reader = searcher.reader()
-        cached = (list(reader.column_reader("category")), list(reader.column_reader("type")))
+        cached = list(zip(reader.column_reader("category"), reader.column_reader("type"), strict=True))
         searcher._kb_facets = cached
     return cached
 
@@ -87,16 +89,17 @@ def collect(searcher: Any, query: Query, category: str | None, type: str | None,
             top: int) -> tuple[list[Any], FacetPairs]:
     """The best `top` hits under the filters, and how many matches each (category, type)
     has without them."""
-    categories, types = _facet_columns(searcher)
-    counts: FacetPairs = {}
-    for docnum in searcher.docs_for_query(query):
-        pair = (categories[docnum], types[docnum])
-        counts[pair] = counts.get(pair, 0) + 1
-    wanted = [Term(name, value) for name, value in (("category", category), ("type", type)) if value]
-    if not any((category is None or c == category) and (type is None or t == type) for c, t in counts):
+    pairs = _facet_pairs(searcher)
+    matched = matching(searcher, query)  # sets, not a walk of the matcher: see kb.search.matches
+    counts: FacetPairs = dict(Counter(pairs[docnum] for docnum in matched))
+    allowed = matched if category is None and type is None else {
+        docnum for docnum in matched
+        if (category is None or pairs[docnum][0] == category) and (type is None or pairs[docnum][1] == type)}
+    if not allowed:
         return [], counts
-    restrict = (And(wanted) if len(wanted) > 1 else wanted[0]) if wanted else None
-    return searcher.search(query, limit=top, filter=restrict)[:top], counts
+    # Always through `allowed`: Whoosh's AndNot lets through its first document when the
+    # excluded word's first document comes before it ("login -phone" found "login phone").
+    return searcher.search(query, limit=top, filter=allowed)[:top], counts
 
 
 def any_of(searcher: Any, clauses: list[Query]) -> Query:

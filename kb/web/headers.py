@@ -12,10 +12,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No inline script or style anywhere (templates load static/js and static/css only; JSON-LD is
-# data, not script, so CSP does not apply to it). Images and videos of articles may be remote.
+# data, not script, so CSP does not apply to it). Images and videos of articles may be remote; a
+# video article's player page (its `video:` when not a file) is framed, sandboxed: a site path or https.
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "media-src 'self' https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "media-src 'self' https:; frame-src 'self' https:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
 # JSON and other API bodies never load anything.
 API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -7,13 +7,14 @@ Lighthouse's best-practices audits `errors-in-console` and `inspector-issues` re
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, Request, Response
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, Route
 
 from tests.browser.test_accessibility import VIEWPORTS
-from tests.conftest import LiveServer
+from tests.conftest import ContentTree, LiveServer, settings_for
 
 pytestmark = pytest.mark.browser
 
@@ -90,3 +91,23 @@ def test_a_video_is_downloaded_only_when_the_reader_plays_it(live_server: LiveSe
     source = video.get_attribute("src")
     assert source and video.get_attribute("preload") == "none"
     assert source not in asked
+
+
+@pytest.mark.parametrize("sized_page", VIEWPORTS, indirect=True)
+def test_a_video_hosted_elsewhere_plays_in_its_frame(tmp_path: Path, tree: ContentTree, sized_page: Page) -> None:
+    """A `video:` that is a player page (not a file) is embedded in a sandboxed frame: the page's
+    Content-Security-Policy lets it load, with no error."""
+    player = "https://videos.example.net/embed/support-codes"
+    tree.add("en", "video-codes", type="video", video=player, body="**Narrator:** Hello.")
+    problems: list[str] = []
+    sized_page.on("console", lambda message: _console(message, problems))
+    sized_page.route(player, lambda route: _player(route))  # the closed network has no video host
+    with LiveServer(settings_for(tmp_path, tree.root)) as server:
+        sized_page.goto(server.url + "/en/articles/video-codes", wait_until="networkidle")
+        frame = sized_page.frame_locator("figure.video iframe")
+        assert frame.locator("p").inner_text() == "the player"
+    assert not problems, problems
+
+
+def _player(route: Route) -> None:
+    route.fulfill(status=200, content_type="text/html", body="<!doctype html><title>Player</title><p>the player</p>")

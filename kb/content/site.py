@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 import posixpath
 import threading
+from bisect import bisect_left, insort
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import quote
 
 from kb.content import stored
-from kb.content.loader import ParseCache, load_content
+from kb.content.loader import ParseCache, load_content, update_content
 from kb.content.model import Article, Category, ContentSet, Problem, display_path
 from kb.content.synonyms import load_into
 from kb.errors import NotFound
@@ -67,11 +69,11 @@ class _Catalog:
     versions: dict[int, dict[str, Article]]  # id -> lang -> published article (internal too)
     counts: dict[tuple[str, str], int]  # (lang, category) -> public published articles
     internal_counts: dict[str, int]  # category -> internal published articles, any language
+    by_path: dict[str, Article]  # file (relative, posix) -> article, drafts too: links
 
     @classmethod
     def build(cls, content: ContentSet) -> _Catalog:
-        live = sorted((a for a in content.articles.values() if a.published),
-                      key=lambda a: (-a.updated.toordinal(), a.title.lower(), a.lang))
+        live = sorted((a for a in content.articles.values() if a.published), key=_listed)
         published: dict[str | None, list[Article]] = {None: [a for a in live if not a.internal]}
         staff: dict[str | None, list[Article]] = {None: live}
         versions: dict[int, dict[str, Article]] = defaultdict(dict)
@@ -86,7 +88,82 @@ class _Catalog:
             published.setdefault(article.lang, []).append(article)
             counts[(article.lang, article.category)] += 1
         return cls(tuple(sorted(k for k in published if k is not None)), published, staff,
-                   dict(versions), dict(counts), dict(internal_counts))
+                   dict(versions), dict(counts), dict(internal_counts),
+                   {a.path.as_posix(): a for a in content.articles.values()})
+
+    def updated(self, old: dict[tuple[str, str], Article], new: dict[tuple[str, str], Article],
+                keys: Collection[tuple[str, str]]) -> _Catalog:
+        """This catalog with the articles of `keys` as in `new` instead of `old`: what build(new)
+        gives, in time proportional to the change (the lists touched are copied, not sorted)."""
+        published, staff = dict(self.published), dict(self.staff)
+        versions, counts, internal = dict(self.versions), dict(self.counts), dict(self.internal_counts)
+        by_path = dict(self.by_path)
+        copied: set[tuple[bool, str | None]] = set()
+
+        def lists(article: Article) -> list[list[Article]]:
+            found = []
+            for public, target in ((False, staff), (True, published)):
+                if public and article.internal:
+                    continue
+                for lang in (None, article.lang):
+                    if (public, lang) not in copied:
+                        copied.add((public, lang))
+                        target[lang] = list(target.get(lang, []))
+                    found.append(target[lang])
+            return found
+
+        for key in keys:
+            before, after = old.get(key), new.get(key)
+            if before is not None:
+                by_path.pop(before.path.as_posix(), None)
+                if before.published:
+                    for listed in lists(before):
+                        _take_out(listed, before)
+                    _count(versions, counts, internal, before, -1)
+            if after is not None:
+                by_path[after.path.as_posix()] = after
+                if after.published:
+                    for listed in lists(after):
+                        insort(listed, after, key=_listed)
+                    _count(versions, counts, internal, after, 1)
+        for target in (published, staff):
+            for lang in [lang for lang, listed in target.items() if lang is not None and not listed]:
+                del target[lang]
+        return _Catalog(tuple(sorted(k for k in published if k is not None)), published, staff,
+                        versions, counts, internal, by_path)
+
+
+def _listed(article: Article) -> tuple[int, str, str, tuple[str, ...]]:
+    """The order of lists: newest first, then by title and language (then by file, so that a
+    catalog updated in place orders equal titles as a full build does)."""
+    return (-article.updated.toordinal(), article.title.lower(), article.lang, article.path.parts)
+
+
+def _take_out(listed: list[Article], article: Article) -> None:
+    at = bisect_left(listed, _listed(article), key=_listed)
+    while at < len(listed) and listed[at] is not article:
+        at += 1
+    if at < len(listed):
+        del listed[at]
+
+
+def _count(versions: dict[int, dict[str, Article]], counts: dict[tuple[str, str], int],
+           internal: dict[str, int], article: Article, step: int) -> None:
+    """Add (step 1) or take out (step -1) a published article's share of the catalog's maps."""
+    langs = dict(versions.get(article.id, {}))
+    if step > 0:
+        langs[article.lang] = article
+    elif langs.get(article.lang) is article:
+        del langs[article.lang]
+    if langs:
+        versions[article.id] = langs
+    else:
+        versions.pop(article.id, None)
+    table: dict[Any, int] = internal if article.internal else counts
+    name: Any = article.category if article.internal else (article.lang, article.category)
+    table[name] = table.get(name, 0) + step
+    if not table[name]:
+        del table[name]
 
 
 def article_path(lang: str, slug: str) -> str:
@@ -112,7 +189,6 @@ class Site:
         self._cache: dict[tuple[str, str], tuple[tuple[str, str], Rendered]] = {}
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        self._by_path: dict[PurePosixPath, Article] = {}
         self._parsed = ParseCache()  # only files that changed are parsed again on reload
         self._load_lock = threading.RLock()  # one reload at a time (watcher, editor, policy)
         self._catalog = _Catalog.build(self.content)
@@ -128,29 +204,38 @@ class Site:
         with self._load_lock:
             if self.cache_file is not None and self._parsed.categories is None:
                 stored.restore(self._parsed, self.cache_file, self.content_dir)
-            fresh = load_content(self.content_dir, self._parsed, changed_files)
-            if changed_files is None and self.cache_file is not None and self._parsed.parsed:
-                try:
-                    stored.save(self._parsed, self.cache_file, self.content_dir)
-                except OSError as exc:  # a start without it is slower, nothing else
-                    log.warning("cannot store the content cache %s: %s", self.cache_file, exc)
-            load_into(fresh)  # synonyms.yaml: its problems join the content's
+            # Files a watcher named: only those, when nothing else can have changed with them.
+            updated = None if changed_files is None else update_content(self.content, self._parsed, changed_files)
+            fresh, keys = updated if updated is not None else (self._load_all(changed_files), None)
             with self._lock:
                 old = self.content.articles
                 self.content = fresh
-                self._catalog = _Catalog.build(fresh)
-                self._by_path = {PurePosixPath(a.path.as_posix()): a for a in fresh.articles.values()}
-                self._cache = {k: v for k, v in self._cache.items() if k in fresh.articles}
-            changed = frozenset(
-                key for key, article in fresh.articles.items()
-                if key not in old or old[key].revision != article.revision
-            )
-            removed = frozenset(set(old) - set(fresh.articles))
+                if keys is None:
+                    self._catalog = _Catalog.build(fresh)
+                    self._cache = {k: v for k, v in self._cache.items() if k in fresh.articles}
+                else:
+                    self._catalog = self._catalog.updated(old, fresh.articles, keys)
+                    self._cache = {k: v for k, v in self._cache.items() if k not in keys or k in fresh.articles}
+            looked_at = fresh.articles.keys() if keys is None else [k for k in keys if k in fresh.articles]
+            changed = frozenset(key for key in looked_at
+                                if key not in old or old[key].revision != fresh.articles[key].revision)
+            removed = frozenset(set(old) - set(fresh.articles)) if keys is None else \
+                frozenset(k for k in keys if k in old and k not in fresh.articles)
             for problem in fresh.problems:
                 log.warning("content problem: %s", problem)
             change = Change(changed, removed, everything=changed_files is None)
             self.announce(change)
             return change
+
+    def _load_all(self, changed_files: Collection[Path] | None) -> ContentSet:
+        fresh = load_content(self.content_dir, self._parsed, changed_files)
+        if changed_files is None and self.cache_file is not None and self._parsed.parsed:
+            try:
+                stored.save(self._parsed, self.cache_file, self.content_dir)
+            except OSError as exc:  # a start without it is slower, nothing else
+                log.warning("cannot store the content cache %s: %s", self.cache_file, exc)
+        load_into(fresh)  # synonyms.yaml: its problems join the content's
+        return fresh
 
     def on_change(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -323,7 +408,7 @@ class Site:
         target = PurePosixPath(joined)
         suffix = f"#{fragment}" if hash_mark else ""
         if target.suffix == ".md":
-            linked = self._by_path.get(target)
+            linked = self._catalog.by_path.get(target.as_posix())
             return article_url(linked) + suffix if linked else None
         if target.suffix.lower() in SERVED_SUFFIXES and (self.content_dir / target).is_file():
             return "/content/" + quote(target.as_posix())

@@ -60,6 +60,7 @@ PREVIOUS_FILE = "PREVIOUS"
 MANIFEST_FILE = "kb-index.json"
 LOCK_FILE = ".rebuild.lock"
 WRITE_TIMEOUT = 10.0  # seconds to wait for another writer's lock (another process)
+MAX_SEGMENTS = 8  # per language index, before an incremental commit merges some (_merge_small)
 _TOC_RE = re.compile(r"^_([a-z]{2})_(\d+)\.toc$")
 _BUILD_NAME_RE = re.compile(r"b-[\w.-]+")
 _PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -363,12 +364,18 @@ def write_changes(build: Build, lang: str, docs: list[dict[str, Any]], removed: 
 
 
 def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
-    """Merge policy of incremental updates: fold every segment but the largest into the new
-    one, so searches open at most two segments and a commit rewrites only small ones."""
-    if len(segments) <= 1:
+    """Merge policy of incremental updates. A commit writes its own documents only (an edit is
+    searchable in milliseconds) until there are more than MAX_SEGMENTS segments; then the
+    smaller half of them is folded into the new one, so each document is rewritten a few times
+    at most (sizes grow geometrically) and searches open few segments. When the small segments
+    hold more than half as many documents as the largest, everything is folded into one."""
+    if len(segments) <= MAX_SEGMENTS:
         return segments
     ordered = sorted(segments, key=lambda segment: segment.doc_count_all(), reverse=True)
-    keep = [] if sum(seg.doc_count_all() for seg in ordered[1:]) * 2 > ordered[0].doc_count_all() else ordered[:1]
+    if sum(seg.doc_count_all() for seg in ordered[1:]) * 2 > ordered[0].doc_count_all():
+        keep = []
+    else:
+        keep = ordered[:len(ordered) - len(ordered) // 2]
     for segment in ordered[len(keep):]:
         reader = SegmentReader(writer.storage, writer.schema, segment)
         writer.add_reader(reader)

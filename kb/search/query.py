@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from whoosh.codec.base import Automata
 from whoosh.query import And, AndMaybe, AndNot, ConstantScoreQuery, NullQuery, Phrase, Query, Term
 from whoosh.query import DefaultOr as Or  # binary union trees; the "preloaded" Or is slow to set up
 
@@ -294,11 +296,20 @@ def swap_distance(a: str, b: str) -> int:
 
 def _terms_within(reader: Any, fieldname: str, word: str, maxdist: int, prefix: int) -> set[str]:
     """Terms within `maxdist` edits, looked up segment by segment: only a segment's reader
-    walks its word graph; a multi-segment reader would compare every term (2.6-6x slower)."""
+    walks its word graph; a multi-segment reader would compare every term (2.6-6x slower).
+    The automaton is built once for every segment (building it is most of the cost)."""
     found: set[str] = set()
+    dfa = _levenshtein_dfa(word, maxdist, prefix)
     for leaf, _ in reader.leaf_readers():
-        found.update(leaf.terms_within(fieldname, word, maxdist, prefix=prefix))
+        cursor = leaf.cursor(leaf.schema[fieldname].spelling_fieldname(fieldname))
+        found.update(Automata.find_matches(dfa, cursor))
     return found
+
+
+@lru_cache(maxsize=256)
+def _levenshtein_dfa(word: str, maxdist: int, prefix: int) -> Any:
+    """Read only once built: shared by threads, kept for the typos people repeat."""
+    return Automata.levenshtein_dfa(word, maxdist, prefix)
 
 
 def _word(forms: list[str], boost: float = 1.0, fieldname: str = "text") -> Query:

@@ -301,7 +301,7 @@ def _questions(value: Any, line: int, problem: Callable[[int, str], None]) -> tu
 Stamp = tuple[int, int, int]  # (inode, mtime in ns, size): changes whenever the file does
 
 
-def _stamp(path: Path | str) -> Stamp | None:
+def file_stamp(path: Path | str) -> Stamp | None:
     """The file's stamp; None when it is not a regular file (gone, a folder)."""
     try:
         found = os.stat(path)
@@ -321,7 +321,7 @@ def scan_article_files(root: Path) -> dict[Path, Stamp]:
     for folder, _dirs, names in os.walk(top, followlinks=True):
         for name in names:
             if name.endswith(".md"):
-                stamp = _stamp(os.path.join(folder, name))
+                stamp = file_stamp(os.path.join(folder, name))
                 if stamp is not None:
                     found[Path(os.path.relpath(os.path.join(folder, name), top))] = stamp
     return found
@@ -424,7 +424,7 @@ def load_content(root: Path, cache: ParseCache | None = None,
     else:
         stamps = {relative: entry[0] for relative, entry in cache.files.items()}
         for relative in changed:
-            stamps[relative] = _stamp(root / relative)
+            stamps[relative] = file_stamp(root / relative)
     addresses = Addresses(root)
     cache.addresses, cache.clashes = None, 0
     seen: set[Path] = set()
@@ -449,48 +449,6 @@ def load_content(root: Path, cache: ParseCache | None = None,
     content.problems.sort()
     cache.addresses = addresses
     return content
-
-
-def update_content(previous: ContentSet, cache: ParseCache,
-                   changed: Collection[Path]) -> tuple[ContentSet, frozenset[tuple[str, str]]] | None:
-    """`previous` (what load_content gave with `cache`, synonyms included) with only the
-    `changed` .md files (relative) read again, and the keys of the articles they held or hold:
-    load_content's result in time proportional to the change (a watcher's reload at 50,000
-    articles). None when only a full load can tell: a new file or one newly valid (where it
-    sorts), the categories changed, or an address (slug or id) is or was disputed."""
-    root, addresses = previous.root, cache.addresses
-    if addresses is None or cache.clashes or cache.categories is None:
-        return None
-    if any(relative not in cache.files for relative in changed):
-        return None
-    categories = load_categories(root, [])
-    if categories != cache.categories:
-        return None
-    articles = dict(previous.articles)
-    shown = {display_path(root, relative) for relative in changed}
-    problems = [problem for problem in previous.problems if problem.path not in shown]
-    keys: set[tuple[str, str]] = set()
-    for relative in changed:
-        old = cache.files[relative][1]
-        stamp = _stamp(root / relative)
-        article, found = cache.parse(root, relative, categories, stamp) if stamp else (None, [])
-        if stamp is None:
-            del cache.files[relative]
-        if old is None and article is not None:
-            return None
-        problems.extend(found)
-        if old is not None:
-            keys.add(old.key)
-            addresses.remove(old)
-            if article is None:
-                articles.pop(old.key, None)
-        if article is not None:
-            if addresses.clash(article.lang, article.slug, article.id) is not None:
-                return None
-            addresses.add(article)
-            articles[article.key] = article  # the same key (the file's place): the same position
-    return ContentSet(root=root, categories=previous.categories, articles=articles,
-                      problems=sorted(problems), synonyms=previous.synonyms), frozenset(keys)
 
 
 def next_free_id(root: Path) -> int:

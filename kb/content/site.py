@@ -20,9 +20,10 @@ from typing import Any
 from urllib.parse import quote
 
 from kb.content import stored
-from kb.content.loader import ParseCache, load_content, update_content
+from kb.content.loader import ParseCache, load_content
 from kb.content.model import Article, Category, ContentSet, Problem, display_path
 from kb.content.synonyms import load_into
+from kb.content.update import update_content
 from kb.errors import NotFound
 from kb.policy.document import Policy, keys_overlap
 from kb.policy.holder import PolicyHolder
@@ -166,6 +167,19 @@ def _count(versions: dict[int, dict[str, Article]], counts: dict[tuple[str, str]
         del table[name]
 
 
+def _load_all(site: Site, changed_files: Collection[Path] | None) -> ContentSet:
+    """Site.load's full load (the stat of every file unless `changed_files`), stored for the
+    next start when every file was looked at."""
+    fresh = load_content(site.content_dir, site._parsed, changed_files)
+    if changed_files is None and site.cache_file is not None and site._parsed.parsed:
+        try:
+            stored.save(site._parsed, site.cache_file, site.content_dir)
+        except OSError as exc:  # a start without it is slower, nothing else
+            log.warning("cannot store the content cache %s: %s", site.cache_file, exc)
+    load_into(fresh)  # synonyms.yaml: its problems join the content's
+    return fresh
+
+
 def article_path(lang: str, slug: str) -> str:
     return f"/{lang}/articles/{quote(slug)}"
 
@@ -206,7 +220,7 @@ class Site:
                 stored.restore(self._parsed, self.cache_file, self.content_dir)
             # Files a watcher named: only those, when nothing else can have changed with them.
             updated = None if changed_files is None else update_content(self.content, self._parsed, changed_files)
-            fresh, keys = updated if updated is not None else (self._load_all(changed_files), None)
+            fresh, keys = updated if updated is not None else (_load_all(self, changed_files), None)
             with self._lock:
                 old = self.content.articles
                 self.content = fresh
@@ -226,16 +240,6 @@ class Site:
             change = Change(changed, removed, everything=changed_files is None)
             self.announce(change)
             return change
-
-    def _load_all(self, changed_files: Collection[Path] | None) -> ContentSet:
-        fresh = load_content(self.content_dir, self._parsed, changed_files)
-        if changed_files is None and self.cache_file is not None and self._parsed.parsed:
-            try:
-                stored.save(self._parsed, self.cache_file, self.content_dir)
-            except OSError as exc:  # a start without it is slower, nothing else
-                log.warning("cannot store the content cache %s: %s", self.cache_file, exc)
-        load_into(fresh)  # synonyms.yaml: its problems join the content's
-        return fresh
 
     def on_change(self, listener: Listener) -> None:
         self._listeners.append(listener)

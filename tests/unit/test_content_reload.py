@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import kb.content.site as site_module
-from kb.content import loader
+from kb.content import update
 from kb.content.site import Change, Site
 from tests.conftest import ContentTree
 
@@ -57,7 +57,7 @@ def test_a_reload_of_named_files_leaves_the_site_as_a_full_load_would(
     in_place: list[bool] = []
 
     def counted(*args: Any) -> Any:
-        found = loader.update_content(*args)
+        found = update.update_content(*args)
         in_place.append(found is not None)
         return found
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from kb.content.files import FileChanged, exclusive_lock, replace_if_unchanged
-from kb.content.watch import changed_files
+from kb.content.watch import changed_files, stop_task
 from kb.errors import ConfigError, KBError
 
 log = logging.getLogger("kb.remote")
@@ -336,13 +336,8 @@ class DatabaseNotifier:
                 await asyncio.sleep(1)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
 
 class RemoteFollower:
@@ -366,13 +361,8 @@ class RemoteFollower:
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         await self.notifier.close()
 
     async def pushed(self) -> None:

@@ -47,6 +47,16 @@ def tree_signature(root: Path) -> Signature:
     return frozenset(entries)
 
 
+async def stop_task(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task of ours and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+
 def changed_files(root: Path, paths: Iterable[str]) -> frozenset[Path] | None:
     """What a reload must look at, from the paths notifications named: the .md files
     (relative), or None when something else changed (categories.yaml, a folder moved in or
@@ -110,13 +120,8 @@ class TreeWatcher:
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
             self._thread = None
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         self.mode = "stopped"
 
     def _listen(self, notifier: RustNotify) -> None:

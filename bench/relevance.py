@@ -19,6 +19,7 @@ Queries, per language (a fixed-seed sample of at most --limit pages):
   key, a dropped, doubled or swapped letter) in a word of 5 letters or more. The rates and
   their sources are given next to TYPED_WORDS below; each page's query is seeded by its slug,
   so it does not change with --limit;
+- no typo: the typed queries without their typos (how much of kb's lead the typos make);
 - title: the command name as typed.
 The relevant result is that page; any platform's copy of the same command counts. Prints top-1
 and MRR@10 per language and kind for kb and FTS5, kb's lead in top-1 points, and the goal of
@@ -171,9 +172,10 @@ def typed_words(description: str, lang: str, seed: str) -> list[str]:
     return words[: rng.randint(*TYPED_WORDS)]
 
 
-def typed_query(description: str, lang: str, seed: str) -> str:
+def typed_query(description: str, lang: str, seed: str, typos: bool = True) -> str:
     """The description as a person types it: the first few content words, sometimes another form
-    of one word, sometimes one typo. The same page and seed always give the same query."""
+    of one word, sometimes one typo (never with `typos` False; the rest is the same). The same
+    page and seed always give the same query."""
     words = typed_words(description, lang, seed)
     rng = random.Random(f"{seed}:changes")
     if rng.random() < FORM_RATE:
@@ -181,7 +183,7 @@ def typed_query(description: str, lang: str, seed: str) -> str:
         if options:
             i = rng.choice(options)
             words[i] = other_form(words[i], lang) or words[i]
-    if rng.random() < TYPO_RATE:
+    if typos and rng.random() < TYPO_RATE:
         options = [i for i, w in enumerate(words) if len(w) >= TYPO_MIN_LETTERS and w.isalpha()]
         if options:
             i = rng.choice(options)
@@ -314,6 +316,8 @@ def queries_of(pages: list[Page], lang: str, limit: int, seed: int) -> dict[str,
     return {
         "verbatim": [(typed(p.description), by_command[p.command.lower()]) for p in sample],
         "typed": [(typed_query(p.description, lang, _seed(seed, p)), by_command[p.command.lower()]) for p in sample],
+        "no typo": [(typed_query(p.description, lang, _seed(seed, p), typos=False), by_command[p.command.lower()])
+                    for p in sample],
         "title": [(t, by_command[t]) for t in title_sample],
     }
 

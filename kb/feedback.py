@@ -142,6 +142,42 @@ def _own_copy(exc: Exception) -> Exception:
     return exc
 
 
+def _rate_keys(visitor: str, address: str | None) -> list[str]:
+    return [f"visitor:{visitor}"] + ([f"address:{address}"] if address else [])
+
+
+def _too_many(wait: int) -> TooManyRequests:
+    return TooManyRequests(f"Too many votes in a short time; try again in {wait} seconds.", retry_after=wait)
+
+
+def _new_vote(article: Article, visitor: str, choice: Choice, counted: bool) -> votes.NewVote:
+    return votes.NewVote(article.id, article.lang, article.slug, visitor, choice.helpful,
+                         choice.reason, choice.comment, article.revision, counted)
+
+
+_Queued = tuple[votes.NewVote, list[str] | None, asyncio.Future[Cast]]
+
+
+def _fail(group: list[_Queued], exc: Exception) -> None:
+    for _, _, future in group:
+        if not future.done():
+            future.set_exception(_own_copy(exc))
+
+
+def _settle(group: list[_Queued], stored: Mapping[tuple[str, str, int], Vote],
+            tallies: Mapping[tuple[int, str], Tally], refused: Mapping[tuple[str, str, int], float]) -> None:
+    """Answer each waiting caller of a committed group: its vote and tally, or a 429."""
+    for new, _, future in group:
+        if future.done():  # the client may have gone away meanwhile
+            continue
+        if new.key in refused:
+            future.set_exception(_too_many(ratelimits.seconds_to_wait(refused[new.key])))
+            continue
+        vote = stored[new.key]
+        tally = tallies.get((new.article_id, new.lang), Tally(0, 0))
+        future.set_result(Cast(vote, tally, created=vote.changes == 0))
+
+
 class Feedback:
     """The feedback use cases, shared by the HTML form, the JSON API and the page routes."""
 
@@ -150,18 +186,30 @@ class Feedback:
         self.db = db
         self.show_counts = show_counts
         self.limiter = ratelimits.limiter_for(db, "votes", rate_limit, RATE_WINDOW_SECONDS)
-        self._pending: deque[tuple[votes.NewVote, asyncio.Future[Cast]]] = deque()
+        # Each queued vote with its shared rate-limit keys (None: not limited, or limited already).
+        self._pending: deque[_Queued] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._answering: set[asyncio.Task[None]] = set()
 
     async def check_rate(self, visitor: str, address: str | None) -> None:
         """Count one vote for the visitor and the client address (shared by every node on
         PostgreSQL, in memory on SQLite: kb.storage.ratelimits)."""
-        keys = [f"visitor:{visitor}"] + ([f"address:{address}"] if address else [])
-        wait = await ratelimits.hit(self.limiter, *keys)
+        wait = await ratelimits.hit(self.limiter, *_rate_keys(visitor, address))
         if wait:
-            raise TooManyRequests(f"Too many votes in a short time; try again in {wait} seconds.",
-                                  retry_after=wait)
+            raise _too_many(wait)
+
+    async def vote(self, article: Article, visitor: str, address: str | None, choice: Choice, *,
+                   counted: bool = True) -> Cast:
+        """A vote from the web: rate-limited per visitor and per client address (429), then cast.
+
+        With limits shared through PostgreSQL the hit is made in the vote's own transaction, by
+        the same call that writes its group (kb.storage.votes.cast_many): no round trip of its own.
+        """
+        if isinstance(self.limiter, ratelimits.SharedRateLimiter):
+            return await self._queue(_new_vote(article, visitor, choice, counted),
+                                     self.limiter.keys(*_rate_keys(visitor, address)))
+        await self.check_rate(visitor, address)
+        return await self.cast(article, visitor, choice, counted=counted)
 
     async def cast(self, article: Article, visitor: str, choice: Choice, *, counted: bool = True) -> Cast:
         """Record (or replace) the visitor's vote; returns once it is committed to disk.
@@ -172,50 +220,67 @@ class Feedback:
         Votes that arrive while a group is being written wait for the next group, which is
         written as one op of the database writer (one statement for the whole group).
         """
-        new = votes.NewVote(article.id, article.lang, article.slug, visitor, choice.helpful,
-                            choice.reason, choice.comment, article.revision, counted)
+        return await self._queue(_new_vote(article, visitor, choice, counted), None)
+
+    async def _queue(self, new: votes.NewVote, rate_keys: list[str] | None) -> Cast:
         future: asyncio.Future[Cast] = asyncio.get_running_loop().create_future()
-        self._pending.append((new, future))
+        self._pending.append((new, rate_keys, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="kb-feedback-votes")
         return await future
 
     async def _flush(self) -> None:
         while self._pending:
-            group: list[tuple[votes.NewVote, asyncio.Future[Cast]]] = []
+            group: list[_Queued] = []
             keys: set[tuple[str, str, int]] = set()
             # A visitor's second vote on the same article waits for the next group, so each
             # answer reports exactly its own vote.
             while self._pending and len(group) < MAX_GROUP and self._pending[0][0].key not in keys:
                 keys.add(self._pending[0][0].key)
                 group.append(self._pending.popleft())
-            write = functools.partial(votes.upsert_many, new=[new for new, _ in group])
-            try:
-                stored = await self.db.write(write)
-            except Exception as exc:  # noqa: BLE001 - the group failed: each caller gets the error
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(_own_copy(exc))
-                continue
-            # The tallies are read once committed, by a reader, while the next group is written.
-            answer = asyncio.create_task(self._answer(group, stored))
-            self._answering.add(answer)
-            answer.add_done_callback(self._answering.discard)
+            if self.db.dialect.name == "postgresql":
+                await self._cast_in_one_call(group)
+            else:
+                await self._upsert(group)
 
-    async def _answer(self, group: list[tuple[votes.NewVote, asyncio.Future[Cast]]],
+    async def _cast_in_one_call(self, group: list[_Queued]) -> None:
+        """PostgreSQL: the group's rate-limit hits, votes and tallies in one call of the
+        writer's transaction (kb_cast_votes); nothing is read after the commit."""
+        shared = self.limiter if isinstance(self.limiter, ratelimits.SharedRateLimiter) else None
+        cast_all = functools.partial(
+            votes.cast_many, new=[new for new, _, _ in group],
+            rate_keys=[limited or [] for _, limited, _ in group],
+            limit=shared.limit if shared else 0, window_seconds=shared.window if shared else 0.0)
+        try:
+            outcome = await self.db.write(cast_all)
+        except Exception as exc:  # noqa: BLE001 - the group failed: each caller gets the error
+            _fail(group, exc)
+            return
+        _settle(group, outcome.stored, outcome.tallies, outcome.refused)
+
+    async def _upsert(self, group: list[_Queued]) -> None:
+        """SQLite: one statement for the group; the tallies are read once committed, by a
+        reader, while the next group is written."""
+        write = functools.partial(votes.upsert_many, new=[new for new, _, _ in group])
+        try:
+            stored = await self.db.write(write)
+        except Exception as exc:  # noqa: BLE001 - the group failed: each caller gets the error
+            _fail(group, exc)
+            return
+        answer = asyncio.create_task(self._answer(group, stored))
+        self._answering.add(answer)
+        answer.add_done_callback(self._answering.discard)
+
+    async def _answer(self, group: list[_Queued],
                       stored: dict[tuple[str, str, int], Vote]) -> None:
         try:
-            counts = await votes.tallies_of(self.db, {(new.article_id, new.lang) for new, _ in group})
+            counts = await votes.tallies_of(self.db, {(new.article_id, new.lang) for new, _, _ in group})
         except Exception as exc:  # noqa: BLE001 - committed, yet no answer: each caller gets the error
-            for _, future in group:
+            for _, _, future in group:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for new, future in group:
-            if not future.done():  # the client may have gone away meanwhile
-                vote = stored[new.key]
-                tally = counts.get((new.article_id, new.lang), Tally(0, 0))
-                future.set_result(Cast(vote, tally, created=vote.changes == 0))
+        _settle(group, stored, counts, {})
 
     async def tally(self, article: Article) -> Tally:
         return await votes.tally(self.db, article.id, article.lang)

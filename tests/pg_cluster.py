@@ -80,6 +80,10 @@ class Cluster:
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
+    def postmaster(self) -> int:
+        """The server's process id (bench/cluster.py measures the CPU of it and its children)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def url(self, name: str) -> str:
         return f"postgresql://kb@/{name}?host={self.root}"
 

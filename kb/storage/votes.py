@@ -85,6 +85,41 @@ async def upsert_many(conn: Conn, new: list[NewVote]) -> dict[tuple[str, str, in
     return {(str(row[0]), str(row[2]), int(row[1])): _vote(tuple(row)[1:]) for row in rows}
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What cast_many did with a group: the votes stored, the tallies they left (read in the
+    same transaction), and the seconds to wait of each vote the rate limit refused."""
+
+    stored: dict[tuple[str, str, int], VoteRow]
+    tallies: dict[tuple[int, str], TallyRow]
+    refused: dict[tuple[str, str, int], float]
+
+
+async def cast_many(conn: Conn, new: list[NewVote], rate_keys: list[list[str]], limit: int,
+                    window_seconds: float) -> Outcome:
+    """PostgreSQL: a group of votes (distinct keys) in one call of kb_cast_votes (0012): each
+    vote's shared rate-limit keys (`rate_keys[i]`, none for an unlimited vote) hit in order,
+    the admitted votes upserted, the group's tallies read, all in the writer's transaction."""
+    keys = [(key, index) for index, vote_keys in enumerate(rate_keys, 1) for key in vote_keys]
+    rows = await conn.fetch_all(
+        "SELECT * FROM kb_cast_votes(?::bigint[], ?::text[], ?::text[], ?::text[], ?::integer[], ?::text[], "
+        "?::text[], ?::text[], ?::integer[], ?::text[], ?::integer[], ?, ?)",
+        ([v.article_id for v in new], [v.lang for v in new], [v.slug for v in new], [v.visitor for v in new],
+         [int(v.helpful) for v in new], [v.reason for v in new], [v.comment for v in new],
+         [v.revision for v in new], [int(v.counted) for v in new], [key for key, _ in keys],
+         [index for _, index in keys], limit, float(window_seconds)))
+    outcome = Outcome({}, {}, {})
+    for row in rows:
+        if row[0] == "vote":
+            outcome.stored[(str(row[5]), str(row[4]), int(row[3]))] = _vote(
+                (row[3], row[4], row[6], row[7], row[8], row[9], row[10], row[11], row[12]))
+        elif row[0] == "tally":
+            outcome.tallies[(int(row[3]), str(row[4]))] = TallyRow(int(row[13]), int(row[14]))
+        else:
+            outcome.refused[new[int(row[1]) - 1].key] = float(row[2])
+    return outcome
+
+
 async def tallies_of(db: Database, articles: Iterable[tuple[int, str]]) -> dict[tuple[int, str], TallyRow]:
     """The tallies of (article id, lang) pairs, any languages mixed."""
     keys = sorted(set(articles))

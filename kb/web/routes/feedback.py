@@ -111,8 +111,7 @@ async def vote_form(request: Request) -> Response:
         raise ValidationFailed(f"The answer is not valid ({problems}).", details=exc.details) from None
     service = feedback_service(request)
     visitor = hashed_visitor(request)
-    await service.check_rate(visitor, _address(request))
-    await service.cast(article, visitor, choice, counted=_counted(request))
+    await service.vote(article, visitor, _address(request), choice, counted=_counted(request))
     back = fields["next"]
     target = back if isinstance(back, str) and _LOCAL_PATH.match(back) else article_url(article)
     return RedirectResponse(f"{target}#feedback-{article.id}", status_code=303)
@@ -134,8 +133,7 @@ async def post_votes(request: Request) -> Response:
     choice = parse_vote(data)
     service = feedback_service(request)
     visitor = hashed_visitor(request)
-    await service.check_rate(visitor, _address(request))
-    cast: Cast = await service.cast(article, visitor, choice, counted=_counted(request))
+    cast: Cast = await service.vote(article, visitor, _address(request), choice, counted=_counted(request))
     return JSONResponse({**votes_json(article, cast.tally, cast.vote), "created": cast.created},
                         status_code=201 if cast.created else 200, headers={"Cache-Control": "no-store"})
 

@@ -1,0 +1,3 @@
+-- PostgreSQL's 0012 writes a group of votes, their shared rate-limit hits and their tallies in
+-- one call (kb_cast_votes). SQLite's writer is in the process and its rate limits in memory:
+-- nothing changes here, the number keeps the two dialects' schema versions equal.

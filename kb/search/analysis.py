@@ -18,9 +18,10 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.lang import NoStemmer, NoStopWords, stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
 
+# 8: one-letter words and digits indexed, stop words added (EXTRA_STOPWORDS);
 # 7: `questions:` in the text; 5: the analyzers moved to kb.search.analysis; 4: to kb.search.*;
 # 3: "_" splits words.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 NGRAM_MAX = 24  # longest prefix a suggestion matches
 
 # Ranking is BM25F: the sections of an article go into one field, each occurrence of a word
@@ -46,13 +47,27 @@ def fold(text: str) -> str:
     return text.lower().translate(accent_map)
 
 
+# Whoosh's lists are Snowball's, which lack some articles and prepositions (French "les") and
+# the letters left by an elision ("I'm", "d'accordo", "geht's"): a one-letter word is otherwise
+# a word ("package manager c", "z shell", "windows 7").
+EXTRA_STOPWORDS: dict[str, tuple[str, ...]] = {
+    "en": ("onto", "d", "m", "ll", "ve", "re"),
+    "fr": ("les", "chez", "vers"),
+    "de": ("neben", "seit", "wegen", "s"),
+    "pt": ("uns", "umas", "dum", "duma", "sob", "sobre", "d"),
+    "es": ("unas", "hacia", "según", "tras"),
+    "it": ("fra", "coll", "d", "m", "n", "s", "t"),
+}
+
+
 @cache
 def stopwords(lang: str) -> frozenset[str]:
     """The language's stop words, folded (none for a language Whoosh has no list for)."""
     try:
-        return frozenset(fold(w) for w in stopwords_for_language(lang))
+        words = set(stopwords_for_language(lang))
     except NoStopWords:
-        return frozenset()
+        words = set()
+    return frozenset(fold(w) for w in words.union(EXTRA_STOPWORDS.get(lang[:2], ())))
 
 
 @cache
@@ -84,8 +99,9 @@ class LanguageFilter(Filter):  # type: ignore[misc]
 
     Positions are renumbered over removed stop words, so "cancel the offer" matches the
     phrase "cancel offer" the same way at index and at query time (gaps between sections stay).
-    With keep_stops (titles), stop words and one-letter words are kept, marked `stop_word`:
-    "until", "vi", "q" or "C++" are whole titles.
+    With keep_stops (titles), stop words are kept, marked `stop_word`: "until" or "about if"
+    are whole titles. One-letter words and digits that are not stop words are words ("q",
+    "C++", "package manager c", "windows 7").
     """
 
     is_morph = True
@@ -107,7 +123,7 @@ class LanguageFilter(Filter):  # type: ignore[misc]
         removed = 0
         for token in tokens:
             text = token.text
-            stopped = len(text) < 2 or text.translate(accent_map) in stops
+            stopped = text.translate(accent_map) in stops
             if stopped and not self.keep_stops:
                 if not token.removestops:
                     token.stopped = True

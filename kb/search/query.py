@@ -180,6 +180,9 @@ class QueryCompiler:
             query = AndNot(query, excluded)
         if exact is not None:
             query = Or([query, exact]) if ranked else exact
+        # For "any of them" (no article has all): a hyphenated word's parts count apart ("vip-kode").
+        hyphenated = [clause for raw, clause in zip(parsed.words, per_word, strict=True) if "-" in raw]
+        clauses = [part for clause in clauses for part in _parts_of(clause, hyphenated)]
         suggestion = _replace_words(parsed.text, replacements) if replacements else None
         return Compiled(query, frozenset(terms), suggestion, clauses, excluded)
 
@@ -189,7 +192,7 @@ class QueryCompiler:
         if not forms:
             return None, []
         if len(forms) > 1:  # "e-mail", "support-code": the parts, in this order
-            return _phrase([f[0] for f in forms]), [t for f in forms for t in f]
+            return self._parts_clause(raw, reader, replacements)
         word_terms = list(forms[0])
         plain = plain_words(raw)
         folded = plain[0] if len(plain) == 1 else ""
@@ -206,6 +209,33 @@ class QueryCompiler:
         else:  # unknown: replaced (kept, a typo found nowhere would only narrow the search)
             clause = _word(corrected) if corrected else _word(word_terms)
         return clause, word_terms + corrected
+
+    def _parts_clause(self, raw: str, reader: Any, replacements: dict[str, str]) -> tuple[Query, list[str]]:
+        """A hyphenated word as the phrase of its parts, each part corrected like a word: an
+        unknown part replaced ("Suport-Code" is "support code"), a rare one searched as typed
+        and corrected, the corrected phrase weighted far below."""
+        typed: list[str] = []  # the folded parts, corrected
+        leads: list[str] = []  # the phrase as typed
+        fixed: list[str] = []  # the phrase corrected
+        terms: list[str] = []
+        unknown = False
+        for part in plain_words(raw):
+            forms = [f for group in self.forms(part) for f in group]
+            found = typo_corrections(reader, part, forms) if forms else []
+            typed.append(found[0] if found else part)
+            if not forms:  # a stop word: not in the phrase, as at index time
+                continue
+            corrected = [f for group in self.forms(found[0]) for f in group] if found else []
+            unknown = unknown or bool(corrected and not reader.doc_frequency("words", part))
+            leads.append(forms[0])
+            fixed.append((corrected or forms)[0])
+            terms.extend(forms + corrected)
+        if fixed == leads:
+            return _phrase(leads), terms
+        replacements[raw] = "-".join(typed)
+        if unknown:
+            return _phrase(fixed), terms
+        return Or([_phrase(leads), Phrase("text", fixed, boost=CORRECTION_WEIGHT)]), terms
 
     def _title_tiers(self, parsed: ParsedQuery, only_stops: bool) -> list[Query]:
         """A constant bonus that puts the articles whose title has every word first (below an
@@ -322,6 +352,14 @@ def _word(forms: list[str], boost: float = 1.0, fieldname: str = "text") -> Quer
 
 def _phrase(words: list[str]) -> Query:
     return Phrase("text", words)
+
+
+def _parts_of(clause: Query, hyphenated: list[Query | None]) -> list[Query]:
+    """A hyphenated word's phrase as its words; anything else as it is ("title:premium" stays
+    a phrase: no typed separator but "-" reads as one)."""
+    if isinstance(clause, Phrase) and any(clause is word for word in hyphenated):
+        return [Term(clause.fieldname, word) for word in clause.words]
+    return [clause]
 
 
 def _lead(clause: Query) -> str | None:

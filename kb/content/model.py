@@ -139,15 +139,24 @@ class ContentSet:
     articles: dict[tuple[str, str], Article] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     synonyms: SynonymSet = field(default_factory=SynonymSet)  # applied by searches, no re-index
+    _revision: tuple[tuple[int, int], str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def revision(self) -> str:
-        """Changes whenever any article or the category file changes."""
+        """Changes whenever any article or the category file changes.
+
+        Hashed once (every /healthz and page key asks; 10,000 articles take milliseconds): a
+        loaded set is never changed in place (kb.content.update makes a new one), and the sizes
+        guard against asking while a loader still fills it."""
+        sizes = (len(self.articles), len(self.categories))
+        if self._revision is not None and self._revision[0] == sizes:
+            return self._revision[1]
         digest = hashlib.sha256()
         for key in sorted(self.articles):
             digest.update(f"{key}:{self.articles[key].revision};".encode())
         digest.update(repr(sorted(self.categories.items())).encode())
-        return digest.hexdigest()[:16]
+        self._revision = (sizes, digest.hexdigest()[:16])
+        return self._revision[1]
 
 
 def check_filters(categories: Collection[str], category: str | None = None, kind: str | None = None,

@@ -221,7 +221,7 @@ class SearchIndex:
         compiled = compiler.compile(parsed, searcher.reader(), expansion(lang, synonyms) if synonyms else None)
         if compiled is None:
             return SearchResults(parsed.text, lang, 0, took_ms=results.elapsed_ms(started))
-        found, pairs = results.collect(searcher, compiled.query, category, type, offset + limit)
+        found, pairs = results.collect(searcher, compiled.query, category, type, offset + limit, compiled.pairs)
         partial = False
         if not pairs and len(compiled.clauses) > 1:  # no article has every word: the closest
             query = results.any_of(searcher, compiled.clauses)

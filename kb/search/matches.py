@@ -11,11 +11,14 @@ asked of Whoosh itself.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import FilterMatcher
 from whoosh.query import And, AndMaybe, AndNot, ConstantScoreQuery, NullQuery, Or, Query, Term
+
+T = TypeVar("T")
 
 
 def matching(searcher: Any, query: Query) -> set[int]:
@@ -89,6 +92,26 @@ def _deleted(searcher: Any, leaf: Any, offset: int) -> frozenset[int]:
     cache: dict[int, frozenset[int]] = searcher.__dict__.setdefault("_kb_deleted", {})
     found = cache.get(offset)
     if found is None:
-        found = cache[offset] = frozenset(offset + docnum for docnum in range(leaf.doc_count_all())
-                                          if leaf.is_deleted(docnum))
+        local = per_segment(leaf, "deleted", lambda: frozenset(leaf.segment().deleted_docs()))
+        found = cache[offset] = frozenset(offset + docnum for docnum in local) if offset else local
+    return found
+
+
+_SEGMENT_CACHE: dict[tuple[str, str, int, int], Any] = {}
+_SEGMENT_CACHE_SIZE = 256
+
+
+def per_segment(leaf: Any, what: str, make: Callable[[], T]) -> T:
+    """`make()` for one segment, made once for every searcher that opens it: a commit opens new
+    searchers, but the segments it did not write are the same (their documents and columns never
+    change; their deletions only grow, so the count tells them apart). Shared by threads: two
+    making the same value at once is only wasted work."""
+    segment = leaf.segment()
+    key = (what, segment.segment_id(), segment.doc_count_all(), segment.deleted_count())
+    found: T | None = _SEGMENT_CACHE.get(key)
+    if found is None:
+        found = make()
+        if len(_SEGMENT_CACHE) >= _SEGMENT_CACHE_SIZE:
+            _SEGMENT_CACHE.pop(next(iter(_SEGMENT_CACHE)), None)  # the oldest
+        _SEGMENT_CACHE[key] = found
     return found

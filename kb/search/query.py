@@ -4,7 +4,8 @@ Compiling is where the ranking rules live: every word must match (in any of its 
 forms), a word the index does not have is replaced by its nearest spellings ("did you mean"),
 and constant bonuses put an exact title first and titles with every word next. Among the
 rest, articles that have neighbouring query words side by side ("start stopped services" in a
-summary) rank higher than articles that only mention them apart (`_proximity`).
+summary) rank higher than articles that only mention them apart (`_proximity`): that bonus is
+not part of the query but `Compiled.pairs`, added to the best BM25 hits only (kb.search.proximity).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from itertools import pairwise
 from typing import Any
 
 from whoosh.codec.base import Automata
-from whoosh.query import And, AndMaybe, AndNot, ConstantScoreQuery, NullQuery, Phrase, Query, Term
+from whoosh.query import And, AndNot, ConstantScoreQuery, NullQuery, Phrase, Query, Term
 from whoosh.query import DefaultOr as Or  # binary union trees; the "preloaded" Or is slow to set up
 
 from kb.search.analysis import (
@@ -113,6 +114,7 @@ class Compiled:
     suggestion: str | None
     clauses: list[Query]  # one per word or phrase: any of them, when no article has all
     excluded: Query | None
+    pairs: tuple[Phrase, ...] = ()  # neighbouring words: a bonus for the best hits (kb.search.proximity)
 
 
 class QueryCompiler:
@@ -174,8 +176,6 @@ class QueryCompiler:
         excluded = Or(excluded_parts) if excluded_parts else None
         ranked = ([clauses[0] if len(clauses) == 1 else And(clauses)] if clauses else []) + tiers
         query: Query = (ranked[0] if len(ranked) == 1 else Or(ranked)) if ranked else NullQuery
-        if pairs is not None and ranked:
-            query = AndMaybe(query, pairs)
         if excluded is not None and ranked:
             query = AndNot(query, excluded)
         if exact is not None:
@@ -184,7 +184,7 @@ class QueryCompiler:
         hyphenated = [clause for raw, clause in zip(parsed.words, per_word, strict=True) if "-" in raw]
         clauses = [part for clause in clauses for part in _parts_of(clause, hyphenated)]
         suggestion = _replace_words(parsed.text, replacements) if replacements else None
-        return Compiled(query, frozenset(terms), suggestion, clauses, excluded)
+        return Compiled(query, frozenset(terms), suggestion, clauses, excluded, pairs if ranked else ())
 
     def _word_clause(self, raw: str, reader: Any, replacements: dict[str, str]) -> tuple[Query | None, list[str]]:
         """One typed word, with its corrections when it looks misspelled (noted in `replacements`)."""
@@ -373,14 +373,11 @@ def _lead(clause: Query) -> str | None:
     return str(clause.text) if clause.fieldname == "text" else None
 
 
-def _proximity(leads: list[str | None]) -> Query | None:
+def _proximity(leads: list[str | None]) -> tuple[Phrase, ...]:
     """Each pair of neighbouring query words as a phrase: a bonus for the articles that say them
     together (the query's words have matched already; this only reorders)."""
-    pairs = [Phrase("text", [a, b], slop=PROXIMITY_SLOP, boost=PROXIMITY_WEIGHT)
-             for a, b in pairwise(leads) if a is not None and b is not None and a != b]
-    if not pairs:
-        return None
-    return pairs[0] if len(pairs) == 1 else Or(pairs)
+    return tuple(Phrase("text", [a, b], slop=PROXIMITY_SLOP, boost=PROXIMITY_WEIGHT)
+                 for a, b in pairwise(leads) if a is not None and b is not None and a != b)
 
 
 def _replace_words(text: str, replacements: dict[str, str]) -> str:

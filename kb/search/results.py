@@ -12,16 +12,17 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
 from whoosh.query import DefaultOr as Or
-from whoosh.query import Query
+from whoosh.query import Phrase, Query
 
 from kb.content.site import article_path
 from kb.search.analysis import fold
-from kb.search.matches import matching
+from kb.search.matches import matching, per_segment
+from kb.search.proximity import RESCORED, rescore
 
 HIGHLIGHT_CHARS = 600  # highlighting re-analyses the text: give it a window around the first match
 
@@ -78,17 +79,22 @@ def _facet_pairs(searcher: Any) -> list[tuple[str, str]]:
     list index (nanoseconds) is what keeps uncached searches of common words fast.
     """
     cached: list[tuple[str, str]] | None = getattr(searcher, "_kb_facets", None)
-    if cached is None:
-        reader = searcher.reader()
-        cached = list(zip(reader.column_reader("category"), reader.column_reader("type"), strict=True))
+    if cached is None:  # each segment's read once (a commit leaves most of them as they were)
+        cached = []
+        for leaf, _ in searcher.reader().leaf_readers():
+            cached.extend(per_segment(leaf, "facets", partial(_segment_facets, leaf)))
         searcher._kb_facets = cached
     return cached
 
 
+def _segment_facets(leaf: Any) -> list[tuple[str, str]]:
+    return list(zip(leaf.column_reader("category"), leaf.column_reader("type"), strict=True))
+
+
 def collect(searcher: Any, query: Query, category: str | None, type: str | None,
-            top: int) -> tuple[list[Any], FacetPairs]:
-    """The best `top` hits under the filters, and how many matches each (category, type)
-    has without them."""
+            top: int, proximity: tuple[Phrase, ...] = ()) -> tuple[list[Any], FacetPairs]:
+    """The best `top` hits under the filters (`proximity`'s bonus added to the best RESCORED), and
+    how many matches each (category, type) has without them."""
     pairs = _facet_pairs(searcher)
     matched = matching(searcher, query)  # sets, not a walk of the matcher: see kb.search.matches
     counts: FacetPairs = dict(Counter(pairs[docnum] for docnum in matched))
@@ -99,7 +105,10 @@ def collect(searcher: Any, query: Query, category: str | None, type: str | None,
         return [], counts
     # Always through `allowed`: Whoosh's AndNot lets through its first document when the
     # excluded word's first document comes before it ("login -phone" found "login phone").
-    return searcher.search(query, limit=top, filter=allowed)[:top], counts
+    if not proximity:
+        return searcher.search(query, limit=top, filter=allowed)[:top], counts
+    best = searcher.search(query, limit=max(top, RESCORED), filter=allowed)
+    return rescore(searcher, best[:], proximity)[:top], counts  # not list(): len() counts every match
 
 
 def any_of(searcher: Any, clauses: list[Query]) -> Query:

@@ -14,7 +14,7 @@ Queries, per language (a fixed-seed sample of at most --limit pages):
   shared by several commands ("This command is an alias of ...") are left out, since no single
   page is the answer;
 - typed: the same line as a person types it into a help center's search box (issue 13): the
-  first 3-5 content words (no stop words), in a quarter of the queries one word in its other
+  first 3-5 content words (no stop words: Snowball's lists, not kb's), in a quarter of the queries one word in its other
   number (plural/singular by each language's simple rules), in 12% one typo (a neighbouring
   key, a dropped, doubled or swapped letter) in a word of 5 letters or more. The rates and
   their sources are given next to TYPED_WORDS below; each page's query is seeded by its slug,
@@ -40,15 +40,17 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import yaml
+from whoosh.lang import stopwords_for_language
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kb.content.model import slugify
 from kb.content.site import Site
-from kb.search.analysis import fold, stopwords
+from kb.search.analysis import fold
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
 
@@ -164,10 +166,17 @@ def misspelt(word: str, rng: random.Random, near: dict[str, str]) -> str:
     return word[:i] + word[i + 1:]  # dropped (also what a key or swap falls back to)
 
 
+@cache
+def snowball_stops(lang: str) -> frozenset[str]:
+    """Snowball's stop words (as Whoosh ships them), folded: what a person leaves out. Not kb's
+    list, so that a change of kb's list does not change the queries it is measured with."""
+    return frozenset(fold(w) for w in stopwords_for_language(lang))
+
+
 def typed_words(description: str, lang: str, seed: str) -> list[str]:
     """The first few content words of the description: what a person starts typing."""
     rng = random.Random(seed)
-    stops = stopwords(lang)
+    stops = snowball_stops(lang)
     words = [w for w in typed(description).split() if fold(w) not in stops] or typed(description).split()
     return words[: rng.randint(*TYPED_WORDS)]
 

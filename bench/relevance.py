@@ -14,11 +14,11 @@ Queries, per language (a fixed-seed sample of at most --limit pages):
   shared by several commands ("This command is an alias of ...") are left out, since no single
   page is the answer;
 - typed: the same line as a person types it into a help center's search box (issue 13): the
-  first 3-5 content words (no stop words: Snowball's lists, not kb's), in a quarter of the queries one word in its other
-  number (plural/singular by each language's simple rules), in 12% one typo (a neighbouring
-  key, a dropped, doubled or swapped letter) in a word of 5 letters or more. The rates and
-  their sources are given next to TYPED_WORDS below; each page's query is seeded by its slug,
-  so it does not change with --limit;
+  first 3-5 content words (no stop words: Snowball's lists, not kb's), in a quarter of the
+  queries one word in its other number (plural/singular by each language's simple rules), in
+  12% one typo (a neighbouring key, a dropped, doubled or swapped letter) in a word of 5
+  letters or more. The rates and their sources are given next to TYPED_WORDS below; each
+  page's query is seeded by its slug, so it does not change with --limit;
 - no typo: the typed queries without their typos (how much of kb's lead the typos make);
 - title: the command name as typed.
 The relevant result is that page; any platform's copy of the same command counts. Prints top-1

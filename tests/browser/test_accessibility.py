@@ -18,6 +18,7 @@ from playwright.sync_api import Page
 
 from kb.cli.main import main
 from tests.admin_support import PASSWORD
+from tests.browser.support import sign_in
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -59,10 +60,7 @@ def test_admin_pages_have_no_axe_violation(live_server: LiveServer, sized_page: 
 
     page.goto(live_server.url + "/admin/login")
     check("login")
-    page.get_by_label("User name").fill("boss")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin**")
+    sign_in(page, "boss", then="**/admin**")
     page.goto(live_server.url + "/admin/articles")
     check("articles list")
     page.goto(live_server.url + "/admin/articles/en/how-to-search")

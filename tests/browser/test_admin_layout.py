@@ -6,19 +6,16 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from tests.admin_support import PASSWORD
+from tests.browser.support import sign_in
 from tests.browser.test_accessibility import VIEWPORTS, add_admin
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page: Page, live_server: LiveServer) -> None:
+def sign_in_as_admin(page: Page, live_server: LiveServer) -> None:
     page.goto(live_server.url + "/admin/login")
-    page.get_by_label("User name").fill("boss")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin**")
+    sign_in(page, "boss", then="**/admin**")
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
@@ -26,7 +23,7 @@ def test_admin_filters_align_categories_show_titles_and_chart_labels_are_readabl
         live_server: LiveServer, page: Page, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]) -> None:
     page.set_viewport_size({"width": size[0], "height": size[1]})
     add_admin(live_server, monkeypatch)
-    sign_in(page, live_server)
+    sign_in_as_admin(page, live_server)
     page.goto(live_server.url + "/admin/articles")
     controls = page.locator("form.filters input, form.filters select, form.filters button")
     boxes = [b for b in (controls.nth(i).bounding_box() for i in range(controls.count())) if b]

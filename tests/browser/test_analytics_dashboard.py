@@ -17,6 +17,7 @@ from kb.content.site import Site
 from kb.storage.db import Database
 from tests.admin_support import PASSWORD
 from tests.analytics_data import load, write_content
+from tests.browser.support import sign_in
 from tests.conftest import ContentTree, LiveServer, settings_for
 
 pytestmark = pytest.mark.browser
@@ -61,10 +62,7 @@ def test_an_analyst_reads_the_dashboard_and_an_articles_drill_down(server: LiveS
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(f"{server.url}/admin/analytics?{WEEK}")
     page.wait_for_url("**/admin/login?next=**")
-    page.get_by_label("User name").fill("ann")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/analytics?**")
+    sign_in(page, "ann", then="**/admin/analytics?**")
 
     assert page.locator("h1").inner_text() == "Analytics"
     assert page.locator('[data-figure="views"] .figure-value').inner_text() == "94"

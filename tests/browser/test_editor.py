@@ -12,6 +12,7 @@ from playwright.sync_api import Page
 
 from kb.cli.main import main
 from tests.admin_support import PASSWORD
+from tests.browser.support import sign_in
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -40,10 +41,7 @@ def test_an_editor_writes_previews_publishes_and_finds_an_article(live_server: L
 
     page.goto(live_server.url + "/admin/articles/new")
     page.wait_for_url("**/admin/login?next=/admin/articles/new")
-    page.get_by_label("User name").fill("writer")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/articles/new")
+    sign_in(page, "writer", then="**/admin/articles/new")
 
     page.get_by_label("Title", exact=True).fill("Where do quokkaberry orders ship from?")
     page.get_by_label("Summary", exact=False).fill("The warehouse that ships quokkaberry orders.")
@@ -77,10 +75,7 @@ def test_the_editor_previews_without_javascript(live_server: LiveServer, page_wi
     add_editor(live_server.settings, monkeypatch)
     page = page_without_js
     page.goto(live_server.url + "/admin/login?next=/admin/articles/en/how-to-search")
-    page.get_by_label("User name").fill("writer")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/articles/en/how-to-search")
+    sign_in(page, "writer", then="**/admin/articles/en/how-to-search")
     page.get_by_label("Body (Markdown)").fill("## Tip\n\nType two words, not one.\n")
     page.get_by_role("button", name="Preview").click()
     page.locator("#preview-body h2#tip").wait_for()

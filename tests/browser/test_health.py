@@ -11,7 +11,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from tests.admin_support import PASSWORD
+from tests.browser.support import sign_in
 from tests.browser.test_editor import add_editor
 from tests.conftest import LiveServer, settings_for
 
@@ -34,10 +34,7 @@ def test_the_health_page_lists_flagged_articles_and_passes_axe(stale_server: Liv
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     add_editor(stale_server.settings, monkeypatch)
     page.goto(stale_server.url + "/admin/login?next=/admin/articles")
-    page.get_by_label("User name").fill("writer")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/articles")
+    sign_in(page, "writer", then="**/admin/articles")
     page.get_by_role("navigation", name="Administration").get_by_role("link", name="Content health").click()
     page.wait_for_url("**/admin/health")
     assert page.locator("h1").inner_text() == "Content health"

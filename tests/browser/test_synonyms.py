@@ -8,7 +8,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
-from tests.admin_support import PASSWORD
+from tests.browser.support import sign_in
 from tests.browser.test_editor import add_editor
 from tests.conftest import LiveServer
 
@@ -23,10 +23,7 @@ def test_an_editor_previews_and_saves_synonyms_without_javascript(
     page.set_default_timeout(10_000)
     try:
         page.goto(live_server.url + "/admin/login?next=/admin/articles")
-        page.get_by_label("User name").fill("writer")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/admin/articles")
+        sign_in(page, "writer", then="**/admin/articles")
         page.get_by_role("navigation", name="Administration").get_by_role("link", name="Synonyms").click()
         page.wait_for_url("**/admin/synonyms")
         page.get_by_role("link", name="Français").click()
@@ -54,10 +51,7 @@ def test_the_synonyms_page_and_its_preview_have_no_axe_violation(live_server: Li
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     add_editor(live_server.settings, monkeypatch)
     page.goto(live_server.url + "/admin/login?next=/admin/synonyms?lang=fr")
-    page.get_by_label("User name").fill("writer")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/synonyms?lang=fr")
+    sign_in(page, "writer", then="**/admin/synonyms?lang=fr")
     results = Axe().run(page)
     assert results.violations_count == 0, results.generate_report()
     page.get_by_label("Try a query").fill("numéro vip")

@@ -11,6 +11,7 @@ from playwright.sync_api import Page
 
 from kb.cli.main import main
 from tests.admin_support import PASSWORD
+from tests.browser.support import sign_in
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -43,10 +44,7 @@ def test_staff_see_the_internal_badge_and_customers_see_nothing(live_server: Liv
 
     add_analyst(live_server, monkeypatch)
     page.goto(live_server.url + "/admin/login?next=" + GUIDE)
-    page.get_by_label("User name").fill("ana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**" + GUIDE)
+    sign_in(page, "ana", then="**" + GUIDE)
     assert page.locator("h1").inner_text() == "How to write and publish an article"
     badge = page.locator(".article-header .badge-internal")
     assert badge.is_visible() and badge.inner_text().strip().lower() == "internal"

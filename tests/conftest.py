@@ -16,7 +16,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 
@@ -31,6 +31,7 @@ from starlette.testclient import TestClient
 
 import kb.auth
 from kb.config import PROJECT_ROOT, Settings, load_settings
+from kb.storage.db import Database
 from kb.web.app import create_app
 from kb.web.services import Services
 from tests.pg_cluster import INSTALL_HINT, Cluster, find_binaries
@@ -188,6 +189,17 @@ def database_for(request: pytest.FixtureRequest) -> str | None:
 def database_url() -> str | None:
     """The database of the test's apps (make_client); None is SQLite in the data folder."""
     return None
+
+
+@pytest.fixture
+async def db(database_url: str | None, tmp_path: Path) -> AsyncIterator[Database]:
+    """An opened, migrated Database of the test's dialect (see `database_url`), closed after."""
+    database = Database(database_url or tmp_path / "kb.sqlite3")
+    await database.open()
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import asyncio
 import random
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
@@ -33,16 +33,6 @@ from tests.unit.test_synonym_candidates import WINDOW, Step, expected, stamp, st
 database_url = pytest.fixture(params=DIALECTS)(database_for)
 BEFORE_0011 = 10  # the schema version of a site that logged searches before the table existed
 Found = list[tuple[str, str, str, int, int]]
-
-
-@pytest.fixture
-async def db(database_url: str | None, tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(database_url or tmp_path / "kb.sqlite3")
-    await database.open()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def write_searches(db: Database, steps: Sequence[tuple[int, Step]]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,16 +29,6 @@ database_url = pytest.fixture(params=DIALECTS)(database_for)
 WINDOW = WINDOW_MINUTES * 60
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-async def db(database_url: str | None, tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(database_url or tmp_path / "kb.sqlite3")
-    await database.open()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,11 @@ class Checker:
     default_lang: str = "en"
 
     def check(self, form: ArticleForm, *, existing: Article | None = None, status: str = "draft",
-              article_id: int | None = None, render: bool = True) -> Checked:
-        """Every problem `kb check` would report for this form's file, plus duplicates."""
+              article_id: int | None = None, render: bool = True, base_text: str | None = None) -> Checked:
+        """Every problem `kb check` would report for this form's file, plus duplicates.
+
+        `base_text`: the version of `existing` the form was opened from, when the site may have
+        loaded a newer one since (the form's text is patched from it)."""
         problems: list[tuple[int, str]] = []
         fatal = False  # problems that leave no safe file name to write to
         categories = self.site.content.categories
@@ -62,7 +65,7 @@ class Checker:
             relative = Path(lang) / folder / f"{slug}.md"
             if article_id is None:
                 article_id = self.translation_id(form) or self._next_id_guess()
-        text = form.text(article_id, status, self._base_text(form, existing))
+        text = form.text(article_id, status, base_text if base_text is not None else self._base_text(form, existing))
         found: list[Problem] = []
         article = parse_article(self.site.content_dir, relative, text.encode("utf-8"), categories, found)
         problems.extend((p.line, p.message) for p in found)

@@ -19,6 +19,7 @@ from kb.content.loader import next_free_id
 from kb.content.model import LANG_RE, SLUG_RE, Article, slugify
 from kb.content.remote import RemoteFollower
 from kb.content.site import Site
+from kb.editing.bases import BaseTexts
 from kb.editing.checks import Checked, Checker
 from kb.editing.forms import ArticleForm, ListFilter
 from kb.editing.frontmatter import set_status
@@ -76,11 +77,13 @@ class Editor:
     workspace: Workspace = field(init=False)
     checker: Checker = field(init=False)
     history: History = field(init=False)
+    bases: BaseTexts = field(init=False)
 
     def __post_init__(self) -> None:
         self.workspace = Workspace(self.site, self.db, self.lock_file, self.follower)
         self.checker = Checker(self.site, self.default_lang)
         self.history = History(self.workspace)
+        self.bases = BaseTexts(self.site, self.db, self.workspace)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -191,9 +194,13 @@ class Editor:
             pending = await store.pending_edit(self.db, lang, article.id)
             keep_live = article.published and action != "publish"
             status = "published" if action == "publish" or keep_live else "draft"
-            checked = self.checker.check(form, existing=article, status=status)
+            # Patched from the version the form was opened from, not from a reload since.
+            base = await self.bases.text_of(article, form.base_revision)
+            checked = self.checker.check(form, existing=article, status=status, base_text=base)
             if not checked.allows(action):
                 return Outcome("invalid", lang, slug, checked)
+            if base is None:  # a version known nowhere: the file has changed since
+                return await self._stale(article, checked.text, checked)
             if form.base_pending != pending_stamp(pending) and form.base_revision == article.revision:
                 mine = pending.text if pending is not None and pending.text is not None else article.source
                 return Outcome("conflict", lang, slug, checked, message="pending",
@@ -205,7 +212,7 @@ class Editor:
                 on_disk = await self.workspace.replace(article.path, checked.text, form.base_revision, author=author,
                                                        message=form.message)
             except FileChanged as exc:
-                return conflict(exc, checked.text, lang, slug, checked)
+                return self._refused(exc, checked.text, lang, slug, checked)
             revisions = await self.workspace.catch_up(article, on_disk)
             revisions.append(new_revision(article.id, lang, slug, article.path, checked.text, author,
                                           form.message, "publish" if action == "publish" else "save"))
@@ -220,7 +227,7 @@ class Editor:
         """A published article's draft goes to SQLite; the live file stays as it is."""
         current = await self.workspace.read(article.path)
         if current is None or text_revision(current) != form.base_revision:
-            return conflict(FileChanged(current), checked.text, article.lang, article.slug, checked)
+            return self._refused(FileChanged(current), checked.text, article.lang, article.slug, checked)
         key = (article.lang, article.id)
         revisions = await self.workspace.catch_up(article, current)
         if checked.text == current and action == "draft":  # back to the live text: nothing pending
@@ -241,12 +248,15 @@ class Editor:
     async def unpublish(self, lang: str, slug: str, base_revision: str, author: str) -> Outcome:
         async with self.workspace.lock:
             article = self.article(lang, slug)
-            text = set_status(article.source, "draft")
+            base = await self.bases.text_of(article, base_revision)
+            if base is None:
+                return await self._stale(article, set_status(article.source, "draft"))
+            text = set_status(base, "draft")
             try:
                 on_disk = await self.workspace.replace(article.path, text, base_revision, author=author,
                                                        message=f"Unpublish {lang}/{slug}")
             except FileChanged as exc:
-                return conflict(exc, text, lang, slug)
+                return self._refused(exc, text, lang, slug)
             revisions = await self.workspace.catch_up(article, on_disk)
             revisions.append(new_revision(article.id, lang, slug, article.path, text, author, "", "unpublish"))
             await store.record(self.db, revisions)
@@ -257,17 +267,33 @@ class Editor:
         """Remove the file; its full text stays in history, from where it can be restored."""
         async with self.workspace.lock:
             article = self.article(lang, slug)
+            base = await self.bases.text_of(article, base_revision)
+            if base is None:
+                return await self._stale(article, article.source)
             try:
                 on_disk = await self.workspace.replace(article.path, None, base_revision, author=author,
                                                        message=f"Delete {lang}/{slug}")
             except FileChanged as exc:
-                return conflict(exc, article.source, lang, slug)
+                return self._refused(exc, base, lang, slug)
             assert on_disk is not None
             revisions = await self.workspace.catch_up(article, on_disk)
             revisions.append(new_revision(article.id, lang, slug, article.path, on_disk, author, "", "delete"))
             await store.record(self.db, revisions, clear_pending=(lang, article.id))
             await self.workspace.reload()
         return Outcome("saved", lang, slug)
+
+    def _refused(self, exc: FileChanged, mine: str, lang: str, slug: str, checked: Checked | None = None) -> Outcome:
+        """The diff from the form's version (`mine` is built from it) to the file on disk now,
+        which becomes the form's base: kept, so a later refusal can still show it."""
+        if exc.current is not None:
+            self.bases.remember(text_revision(exc.current), exc.current)
+        return conflict(exc, mine, lang, slug, checked)
+
+    async def _stale(self, article: Article, mine: str, checked: Checked | None = None) -> Outcome:
+        """Refused without a write: the form's version is known nowhere, so the file changed
+        since; `mine` is the best guess there is (built from the loaded article)."""
+        return self._refused(FileChanged(await self.workspace.read(article.path)), mine, article.lang,
+                             article.slug, checked)
 
 
 def _check_action(action: str) -> None:

@@ -237,6 +237,32 @@ def test_delete_and_unpublish_refuse_a_stale_page(editor: TestClient, tree: Cont
     assert path.exists() and "status: published" in path.read_text()
 
 
+@pytest.mark.parametrize(("slug", "folder", "action"), [
+    ("refund-policy", "billing", "delete"), ("refund-policy", "billing", "unpublish"),
+    ("refund-policy", "billing", "publish"), ("refund-policy", "billing", "draft"),  # the live file / a pending draft
+    ("account-basics", "accounts", "draft"),  # a draft article's own file
+])
+def test_a_stale_page_shows_the_outside_change_even_once_the_site_has_reloaded_it(
+        editor: TestClient, tree: ContentTree, slug: str, folder: str, action: str) -> None:
+    """The conflict diff is from the version the page was opened from to the file on disk now,
+    whether or not the content watcher reloaded the site between the outside edit and the POST."""
+    url = f"/admin/articles/en/{slug}"
+    page = editor.get(url)
+    path = tree.root / "en" / folder / f"{slug}.md"
+    outside = path.read_text().replace("---\n", "---\n# Checked by legal.\n", 1) + "\nAdded outside.\n"
+    path.write_text(outside, encoding="utf-8")
+    editor.app.state.kb.site.load()  # what the watcher does, at the worst moment
+    if action in ("delete", "unpublish"):
+        base = soup(page).select_one(f"form[action$='/{action}'] input[name=base_revision]")["value"]
+        response = editor.post(f"{url}/{action}", data={"csrf_token": csrf(page.text), "base_revision": base})
+    else:
+        response = save(editor, url, action, form_fields(page.text))
+    assert response.status_code == 409
+    removed = [d.get_text() for d in soup(response).select("del")]
+    assert "-# Checked by legal." in removed and "-Added outside." in removed
+    assert path.read_text() == outside  # nothing written
+
+
 # --- history ---------------------------------------------------------------------------------------
 
 

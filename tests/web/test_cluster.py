@@ -4,7 +4,11 @@ within 5 s, and a commit pushed from a third clone shows on both. The nodes shar
 database (real, the session's throwaway cluster): a push is announced by NOTIFY, and a session
 made on one node works on the other. Votes and the login limit are shared through the database: a
 vote on one node is counted on the other at once, and a `kill -9` of a node in the middle of a
-stream of votes loses none that was acknowledged."""
+stream of votes loses none that was acknowledged.
+
+Starting a pair of nodes is most of this module's time: the tests that only need a fresh article,
+account or visitor share one pair (module-scoped, on one xdist worker); the two that need their
+own settings, a node killed or a database nobody else wrote to start their own."""
 
 from __future__ import annotations
 
@@ -22,8 +26,9 @@ from itsdangerous import Signer
 from kb.content.remote import git
 from kb.web.security import VISITOR_COOKIE, visitor_hash
 from tests.admin_support import form_fields
-from tests.cluster_support import Node, wait_for
+from tests.cluster_support import Node, running, wait_for
 from tests.conftest import ContentTree
+from tests.pg_cluster import Cluster
 from tests.web.test_content_remote import BRANCH, commit_all, make_remote
 
 VISIBLE_WITHIN = 5.0  # seconds, the issue's figure
@@ -34,16 +39,34 @@ def two_nodes(tmp_path: Path, tree: ContentTree, pg_url: str, **settings: str) -
     remote = make_remote(tmp_path, tree)
     shared = {"KB_CONTENT_REMOTE": str(remote), "KB_SECRET_KEY": secrets.token_urlsafe(32),
               "KB_CONTENT_POLL_SECONDS": "1", "KB_DATABASE": pg_url, **settings}
-    with Node(tmp_path, "a", shared) as a, Node(tmp_path, "b", shared) as b:
+    a, b = Node(tmp_path, "a", shared), Node(tmp_path, "b", shared)
+    with running(a, b):
         yield a, b, remote
 
 
+@pytest.fixture(scope="module")
+def shared_pair(tmp_path_factory: pytest.TempPathFactory, pg_cluster: Cluster) -> Iterator[tuple[Node, Node, Path]]:
+    folder = tmp_path_factory.mktemp("cluster")
+    url = pg_cluster.create_database()
+    try:
+        with two_nodes(folder, ContentTree(folder / "articles"), url) as started:
+            yield started
+    finally:
+        pg_cluster.drop_database(url)
+
+
 @pytest.fixture
-def nodes(tmp_path: Path, tree: ContentTree, pg_url: str) -> Iterator[tuple[Node, Node, Path]]:
-    with two_nodes(tmp_path, tree, pg_url) as started:
-        yield started
+def nodes(shared_pair: tuple[Node, Node, Path]) -> tuple[Node, Node, Path]:
+    """The module's two nodes, seen by new browsers (no cookie of an earlier test)."""
+    for node in shared_pair[:2]:
+        node.new_browser()
+    return shared_pair
 
 
+shared = pytest.mark.xdist_group("cluster")  # the pair is started once, on one worker
+
+
+@shared
 def test_a_publish_on_one_node_shows_on_the_others_page_and_search_within_5_s(nodes: tuple[Node, Node, Path]) -> None:
     a, b, remote = nodes
     a.sign_in("dana")
@@ -59,6 +82,7 @@ def test_a_publish_on_one_node_shows_on_the_others_page_and_search_within_5_s(no
              VISIBLE_WITHIN)
 
 
+@shared
 def test_a_commit_pushed_from_a_third_clone_shows_on_both_nodes(tmp_path: Path, nodes: tuple[Node, Node, Path]) -> None:
     a, b, remote = nodes
     laptop = tmp_path / "laptop"
@@ -73,9 +97,10 @@ def test_a_commit_pushed_from_a_third_clone_shows_on_both_nodes(tmp_path: Path, 
                  VISIBLE_WITHIN)
 
 
+@shared
 def test_a_session_made_on_one_node_works_on_the_other(nodes: tuple[Node, Node, Path]) -> None:
     a, b, _ = nodes
-    a.sign_in("dana")
+    a.sign_in("eli")  # each test of the pair its own account
     b.http.cookies = a.http.cookies
     assert b.http.get("/admin/articles/en/refund-policy").status_code == 200
 
@@ -88,6 +113,7 @@ BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KH
 VOTES = "/api/v1/articles/en/{slug}/votes"
 
 
+@shared
 def test_a_vote_on_one_node_is_counted_on_the_other_at_once(nodes: tuple[Node, Node, Path]) -> None:
     a, b, _ = nodes
     url = VOTES.format(slug="refund-policy")
@@ -106,7 +132,7 @@ def test_a_vote_on_one_node_is_counted_on_the_other_at_once(nodes: tuple[Node, N
 
 def test_the_login_limit_counts_attempts_made_on_both_nodes(tmp_path: Path, tree: ContentTree, pg_url: str) -> None:
     with two_nodes(tmp_path, tree, pg_url, KB_LOGIN_RATE_LIMIT="3") as (a, b, _):
-        a.kb("user", "add", "dana", "--role", "editor", "--password-stdin", stdin="a long password 42\n")
+        a.add_user("dana", password="a long password 42")
         assert [node.log_in("dana", "wrong password").status_code for node in (a, b, a)] == [403, 403, 403]
         refused = b.log_in("dana", "a long password 42")  # the right password, past the limit
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0

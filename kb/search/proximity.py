@@ -10,14 +10,14 @@ for those documents: a pair's phrase matcher scores as its two terms' matchers t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from whoosh.query import Phrase, Term
 
 RESCORED = 300  # the best hits by BM25F given the bonus (at 10,000: top-1 as before for 498 of 500 queries)
 
-Postings = dict[int, tuple[frozenset[int], float]]  # a segment's docnum -> (positions, score)
+T = TypeVar("T")
 
 
 def rescore(searcher: Any, hits: Sequence[Any], pairs: Sequence[Phrase]) -> list[Any]:
@@ -33,7 +33,8 @@ def rescore(searcher: Any, hits: Sequence[Any], pairs: Sequence[Phrase]) -> list
 
 def pair_bonus(searcher: Any, docnums: Sequence[int], pairs: Sequence[Phrase]) -> dict[int, float]:
     """For each of `docnums` (searcher-wide) that has a pair's words in order within its slop:
-    the sum of their term scores, times the pair's boost (what `Phrase` would add)."""
+    the sum of their term scores, times the pair's boost (what `Phrase` would add). Positions
+    are read for every document, scores only for those with a pair."""
     wanted = sorted(docnums)
     words = {(pair.fieldname, word) for pair in pairs for word in pair.words}
     bonus: dict[int, float] = {}
@@ -42,22 +43,36 @@ def pair_bonus(searcher: Any, docnums: Sequence[int], pairs: Sequence[Phrase]) -
         local = [docnum - offset for docnum in wanted if offset <= docnum < end]
         if not local:
             continue
-        postings = {key: _postings_at(leaf, *key, local) for key in words}
+        positions = {key: _at(leaf, key, local, _positions) for key in words}
+        together: list[tuple[int, tuple[str, str], tuple[str, str], float]] = []
         for pair in pairs:
-            first, second = (postings[(pair.fieldname, word)] for word in pair.words[:2])
-            for docnum in first.keys() & second.keys():
-                (positions_a, score_a), (positions_b, score_b) = first[docnum], second[docnum]
-                if _near(positions_a, positions_b, pair.slop):
-                    at = docnum + offset
-                    bonus[at] = bonus.get(at, 0.0) + (score_a + score_b) * pair.boost
+            a, b = ((pair.fieldname, word) for word in pair.words[:2])
+            together.extend((docnum, a, b, pair.boost) for docnum in positions[a].keys() & positions[b].keys()
+                            if _near(positions[a][docnum], positions[b][docnum], pair.slop))
+        scored: dict[tuple[str, str], set[int]] = {}
+        for docnum, a, b, _ in together:
+            scored.setdefault(a, set()).add(docnum)
+            scored.setdefault(b, set()).add(docnum)
+        scores = {key: _at(leaf, key, sorted(found), _score) for key, found in scored.items()}
+        for docnum, a, b, boost in together:
+            at = docnum + offset
+            bonus[at] = bonus.get(at, 0.0) + (scores[a][docnum] + scores[b][docnum]) * boost
     return bonus
 
 
-def _postings_at(leaf: Any, fieldname: str, word: str, docnums: list[int]) -> Postings:
-    """A term's positions and score in each of a segment's `docnums` (ascending) that has it:
-    its posting list skipped through, a block at a time, not walked."""
-    matcher = Term(fieldname, word).matcher(leaf)
-    found: Postings = {}
+def _positions(matcher: Any) -> frozenset[int]:
+    return frozenset(matcher.value_as("positions"))
+
+
+def _score(matcher: Any) -> float:
+    return float(matcher.score())
+
+
+def _at(leaf: Any, key: tuple[str, str], docnums: list[int], read: Callable[[Any], T]) -> dict[int, T]:
+    """`read(matcher)` at each of a segment's `docnums` (ascending) that has the term: its posting
+    list skipped through, a block at a time, not walked."""
+    matcher = Term(*key).matcher(leaf)
+    found: dict[int, T] = {}
     for docnum in docnums:
         if not matcher.is_active():
             break
@@ -66,7 +81,7 @@ def _postings_at(leaf: Any, fieldname: str, word: str, docnums: list[int]) -> Po
             if not matcher.is_active():
                 break
         if matcher.id() == docnum:
-            found[docnum] = (frozenset(matcher.value_as("positions")), float(matcher.score()))
+            found[docnum] = read(matcher)
     return found
 
 

@@ -43,6 +43,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.query import Term
 from whoosh.reading import SegmentReader
+from whoosh.writing import NO_MERGE
 
 import kb
 from kb.content.files import exclusive_lock, write_atomically
@@ -356,6 +357,25 @@ def write_changes(build: Build, lang: str, docs: list[dict[str, Any]], removed: 
             writer.delete_by_term("key", slug)
         for doc in docs:
             writer.update_document(**doc)
+        writer.commit(mergetype=NO_MERGE)  # searchable at once; folding segments is fold_segments'
+    except BaseException:
+        writer.cancel()
+        raise
+    return ix
+
+
+def fold_segments(build: Build, lang: str) -> Any | None:
+    """A commit of its own that folds segments when a language has more than MAX_SEGMENTS
+    (_merge_small), made after the commit that added one is searchable: folding takes ~100 ms
+    at 10,000 articles, which an edit no longer waits for. Returns the index when it folded."""
+    ix = build.indexes.get(lang)
+    if ix is None or len(ix._segments()) <= MAX_SEGMENTS:
+        return None
+    try:
+        writer = ix.writer(timeout=WRITE_TIMEOUT)
+    except whoosh_index.LockError as exc:
+        raise SearchBusy(f"the {lang} search index is locked by another writer") from exc
+    try:
         writer.commit(mergetype=_merge_small)
     except BaseException:
         writer.cancel()

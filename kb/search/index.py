@@ -192,6 +192,7 @@ class SearchIndex:
             if self._fingerprints is None:
                 self._fingerprints = builds.load_fingerprints(build)
             written = 0
+            folded: list[str] = []
             for change in changes(site, self._fingerprints, keys):
                 docs = [document(site, a) for a in change.changed]  # render before taking the lock
                 ix = builds.write_changes(build, change.lang, docs, change.removed)
@@ -205,6 +206,13 @@ class SearchIndex:
                     build.generations[change.lang] = ix.latest_generation()
                 log.info("search index %s: %d updated, %d removed", change.lang, len(docs), len(change.removed))
                 written += len(docs) + len(change.removed)
+                folded.append(change.lang)
+            for lang in folded:  # once every change is searchable
+                ix = builds.fold_segments(build, lang)
+                if ix is not None:
+                    with self._state_lock:
+                        build.indexes[lang] = ix
+                        build.generations[lang] = ix.latest_generation()
             return written
 
     # --- queries --------------------------------------------------------------------------

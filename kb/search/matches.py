@@ -128,7 +128,7 @@ def _deleted(searcher: Any, leaf: Any, offset: int) -> frozenset[int]:
     cache: dict[int, frozenset[int]] = searcher.__dict__.setdefault("_kb_deleted", {})
     found = cache.get(offset)
     if found is None:
-        local = per_segment(leaf, "deleted", lambda: frozenset(leaf.segment().deleted_docs()))
+        local = per_segment(leaf, "deleted", lambda: frozenset(leaf.segment().deleted_docs()), deletions=True)
         found = cache[offset] = frozenset(offset + docnum for docnum in local) if offset else local
     return found
 
@@ -137,13 +137,14 @@ _SEGMENT_CACHE: dict[tuple[str, str, int, int], Any] = {}
 _SEGMENT_CACHE_SIZE = 256
 
 
-def per_segment(leaf: Any, what: str, make: Callable[[], T]) -> T:
+def per_segment(leaf: Any, what: str, make: Callable[[], T], deletions: bool = False) -> T:
     """`make()` for one segment, made once for every searcher that opens it: a commit opens new
     searchers, but the segments it did not write are the same (their documents and columns never
-    change; their deletions only grow, so the count tells them apart). Shared by threads: two
-    making the same value at once is only wasted work."""
+    change; their deletions only grow, so the count tells them apart when `make` reads them: an
+    edit deletes the old version from a large segment). Shared by threads: two making the same
+    value at once is only wasted work."""
     segment = leaf.segment()
-    key = (what, segment.segment_id(), segment.doc_count_all(), segment.deleted_count())
+    key = (what, segment.segment_id(), segment.doc_count_all(), segment.deleted_count() if deletions else 0)
     found: T | None = _SEGMENT_CACHE.get(key)
     if found is None:
         found = make()

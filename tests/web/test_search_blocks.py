@@ -1,5 +1,6 @@
-"""Decoded posting blocks are kept for the process (kb.search.matches): two indexes, or two
-builds of one index, whose blocks sit at the same offsets must still each find their own words."""
+"""What a search keeps between commits (kb.search.matches): decoded posting blocks, for the
+process (two indexes whose blocks sit at the same offsets still find their own words), and
+segments, folded after the edit that added one is searchable."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from kb.content.site import Site
 from kb.search import matches
+from kb.search.builds import MAX_SEGMENTS
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
 from tests.conftest import ContentTree
@@ -35,3 +37,23 @@ def test_two_indexes_searched_in_turn_each_find_their_own_articles(tmp_path: Pat
     finally:
         for _, index in indexes:
             index.close()
+
+
+def test_edits_one_after_another_keep_few_segments_and_each_is_found(tmp_path: Path, tree: ContentTree) -> None:
+    for number in range(1, 6):
+        tree.add("en", f"page-{number}", id=number, title=f"Page {number}", body="The router restarts.")
+    site = Site(tree.root)
+    site.load()
+    index = SearchIndex(tmp_path / "index")
+    index.rebuild(site)
+    try:
+        for edit in range(MAX_SEGMENTS * 3):  # each edit a commit of its own, folded when too many
+            tree.add("en", "page-1", id=1, title="Page 1", body=f"The router restarts. Marker{edit}word.")
+            site.load()
+            assert index.sync(site) == 1
+            assert [h.slug for h in index.search("en", parse_query(f"marker{edit}word")).hits] == ["page-1"]
+            assert index.search("en", parse_query("router")).total == 5  # the old version gone
+            searcher = index._searcher("en")
+            assert searcher is not None and len(searcher.reader().leaf_readers()) <= MAX_SEGMENTS
+    finally:
+        index.close()

@@ -263,6 +263,22 @@ def test_a_stale_page_shows_the_outside_change_even_once_the_site_has_reloaded_i
     assert path.read_text() == outside  # nothing written
 
 
+def test_a_node_that_never_loaded_the_pages_version_finds_it_in_history(
+        editor: TestClient, make_client: MakeClient, tree: ContentTree, tmp_path: Path) -> None:
+    url = "/admin/articles/en/refund-policy"
+    assert save(editor, url, "publish", body="## Policy\n\nVersion two.\n").status_code == 303
+    page = editor.get(url)  # opened from version two, which the editor wrote (so it is in history)
+    path = tree.root / "en" / "billing" / "refund-policy.md"
+    path.write_text(path.read_text() + "\nAdded outside.\n", encoding="utf-8")
+    other = make_client(tree.root, index_dir=tmp_path / "other-index")  # another node: same database
+    other.cookies = editor.cookies  # and the same signed-in editor, sent there
+    base = soup(page).select_one("form[action$='/delete'] input[name=base_revision]")["value"]
+    response = other.post(f"{url}/delete", data={"csrf_token": csrf(page.text), "base_revision": base})
+    assert response.status_code == 409
+    assert "-Added outside." in [d.get_text() for d in soup(response).select("del")]
+    assert path.exists()
+
+
 # --- history ---------------------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from kb.policy.holder import PolicyHolder
 from kb.policy.live import PolicyService
 from kb.policy.sources import POLICY_FILE
 from kb.storage.db import Database
-from tests.conftest import ContentTree, settings_for
+from tests.conftest import DIALECTS, ContentTree, database_for, settings_for
 from tests.unit.test_policy import SAMPLE_POLICY, write_policy
 
 LIVE_SECONDS = 5.0
@@ -235,6 +235,13 @@ def test_a_new_version_from_the_live_source_shows_within_5_seconds_and_failures_
     eventually(lambda: "18 months" in body_text(client, COMMITMENT["en"]))
 
 
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """SQLite, unless a test asks for each dialect (`parametrize("database_url", DIALECTS, indirect=True)`)."""
+    return database_for(request) if hasattr(request, "param") else None
+
+
+@pytest.mark.parametrize("database_url", DIALECTS, indirect=True)
 def test_an_unreachable_source_at_start_serves_the_last_stored_version(
         make_client: Any, sample_tree: Path, policy_server: PolicyServer, tmp_path: Path) -> None:
     policy_server.serve(with_months(4))

@@ -45,7 +45,6 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from bs4 import BeautifulSoup
 from itsdangerous import Signer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +57,7 @@ from kb.config import load_settings
 from kb.storage.db import Database
 from kb.storage.transfer import CopyReport, copy_to_postgresql
 from kb.web.app import create_app
+from tests.admin_support import form_fields
 from tests.pg_cluster import INSTALL_HINT, Cluster, find_binaries
 
 PASSWORD = "bench password 123"
@@ -80,23 +80,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def form_fields(html: str) -> dict[str, str]:
-    form = BeautifulSoup(html, "html.parser").find("form", id="article-form")
-    values: dict[str, str] = {}
-    for field in form.find_all(["input", "textarea", "select"]):  # type: ignore[union-attr]
-        name = field.get("name")
-        if not name or field.get("type") in ("submit", "button"):
-            continue
-        if field.name == "textarea":
-            values[name] = field.get_text().removeprefix("\n")
-        elif field.name == "select":
-            chosen = field.find("option", selected=True) or field.find("option")
-            values[name] = chosen.get("value", "") if chosen else ""
-        else:
-            values[name] = field.get("value", "")
-    return values
 
 
 class Node:

@@ -8,12 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import ContentTree, MakeClient
-
-
-def search(client: Any, q: str, lang: str = "en", **params: Any) -> dict[str, Any]:
-    response = client.get("/api/v1/search", params={"q": q, "lang": lang, **params})
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+from tests.search_support import search
 
 
 def slugs(body: dict[str, Any]) -> list[str]:

@@ -16,17 +16,7 @@ from kb.content.site import Site
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
 from tests.conftest import ContentTree, MakeClient
-
-
-def search(client: Any, q: str, lang: str = "en") -> dict[str, Any]:
-    response = client.get("/api/v1/search", params={"q": q, "lang": lang})
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-def slugs(client: Any, q: str, lang: str = "en") -> list[str]:
-    return [r["slug"] for r in search(client, q, lang)["results"]]
-
+from tests.search_support import search, slugs
 
 # --- a page whose title is the query comes first ------------------------------------------------
 

@@ -9,13 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import ContentTree, MakeClient
-
-
-def slugs(client: TestClient, q: str, lang: str = "en") -> list[str]:
-    response = client.get("/api/v1/search", params={"q": q, "lang": lang})
-    assert response.status_code == 200, response.text
-    return [r["slug"] for r in response.json()["results"]]
-
+from tests.search_support import slugs
 
 # --- words said together rank above words said apart ---------------------------------------------
 

@@ -4,24 +4,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from starlette.testclient import TestClient
 
 from kb.search.analysis import stopwords
 from tests.conftest import ContentTree, MakeClient
-
-
-def search(client: Any, q: str, lang: str = "en") -> dict[str, Any]:
-    response = client.get("/api/v1/search", params={"q": q, "lang": lang})
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-def slugs(client: Any, q: str, lang: str = "en") -> list[str]:
-    return [r["slug"] for r in search(client, q, lang)["results"]]
-
+from tests.search_support import search, slugs
 
 # --- one-letter words and digits ----------------------------------------------------------------
 

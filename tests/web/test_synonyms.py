@@ -11,14 +11,9 @@ from starlette.testclient import TestClient
 
 from tests.admin_support import form_fields, signed_in, soup
 from tests.conftest import ContentTree, MakeClient, services_of
+from tests.search_support import slugs
 
 SYNONYMS = "en:\n  equivalent:\n    - [refund, money back]\n"
-
-
-def slugs(client: TestClient, query: str, lang: str = "en") -> list[str]:
-    response = client.get(f"/api/v1/search?lang={lang}&q={query}")
-    assert response.status_code == 200, response.text
-    return [hit["slug"] for hit in response.json()["results"]]
 
 
 def wait_for_search(client: TestClient) -> None:

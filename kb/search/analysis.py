@@ -71,7 +71,7 @@ def stopwords(lang: str) -> frozenset[str]:
 
 
 @cache
-def _stem_pair(lang: str) -> Callable[[str], tuple[str, str | None]]:
+def stem_pair(lang: str) -> Callable[[str], tuple[str, str | None]]:
     """word -> (stem of the folded word, stem of the word folded when it differs).
 
     Folding first makes "codigo" and "código" the same term; the second form keeps what the
@@ -119,7 +119,7 @@ class LanguageFilter(Filter):  # type: ignore[misc]
 
     def __call__(self, tokens: Iterable[Any]) -> Iterator[Any]:
         stops = stopwords(self.lang)
-        pair = _stem_pair(self.lang)
+        pair = stem_pair(self.lang)
         removed = 0
         for token in tokens:
             text = token.text

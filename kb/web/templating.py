@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
+from jinja2.bccache import Bucket
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -32,6 +34,29 @@ class StaticAssets:
         return f"/static/{name}?v={digest}"
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Each template's compiled code, kept for the process and shared by every environment
+    (one per UI language and app): a template is compiled once, not once per language and app
+    (a test session builds hundreds of apps in one process). Keyed by the template's file and
+    checked against its source, so an edited template is compiled again."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, tuple[str, CodeType]] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        found = self._code.get(bucket.key)
+        if found is not None and found[0] == bucket.checksum:
+            bucket.code = found[1]
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if bucket.code is not None:
+            self._code[bucket.key] = (bucket.checksum, bucket.code)
+
+
+# Every environment Templates makes has the same options, which compiled code depends on.
+COMPILED = CompiledTemplates()
+
+
 class Templates:
     def __init__(self, directory: Path, assets: StaticAssets, globals_: Mapping[str, Any],
                  request_context: Callable[[Request], Mapping[str, Any]]) -> None:
@@ -52,6 +77,7 @@ class Templates:
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
                 lstrip_blocks=True,
+                bytecode_cache=COMPILED,
             )
             # Added to the environment at run time by the i18n extension, unknown to jinja2's types.
             env.install_gettext_translations(i18n.translations(ui_lang), newstyle=True)  # type: ignore[attr-defined]

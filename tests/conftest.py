@@ -39,6 +39,8 @@ from tests.pg_cluster import INSTALL_HINT, Cluster, find_binaries
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+    from tests.browser.support import Tabs
+
 SAMPLE_CONTENT = PROJECT_ROOT / "articles"
 
 CATEGORIES = {
@@ -169,11 +171,10 @@ def pg_cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def pg_url(pg_cluster: Cluster) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for one test (dropped after it)."""
-    url = pg_cluster.create_database()
-    yield url
-    pg_cluster.drop_database(url)
+def pg_url(pg_cluster: Cluster) -> str:
+    """A migrated PostgreSQL database without a row for one test: the worker's, emptied before
+    each test (a copy of the template per test cost the server six times the CPU)."""
+    return pg_cluster.empty_database()
 
 
 DIALECTS = ["sqlite", "postgresql"]
@@ -277,6 +278,33 @@ class ReadOnly:
         await self.app(scope, receive, send)
 
 
+AXE_URL = "/__tests__/axe.min.js"
+
+
+class ServedAssets:
+    """ASGI wrapper of every test server: it serves axe-core's script at AXE_URL (the script of
+    axe-playwright-python), so that a browser test adds it to a page as a same-origin, cacheable
+    <script> (the pages' CSP allows 'self'): Chromium then compiles it once, not once per check
+    (tests.browser.support.axe_violations)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.axe = b""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != AXE_URL:
+            await self.app(scope, receive, send)
+            return
+        if not self.axe:
+            from axe_playwright_python.base import AXE_FILE_PATH
+
+            self.axe = AXE_FILE_PATH.read_bytes()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/javascript; charset=utf-8"),
+                                (b"cache-control", b"public, max-age=86400, immutable")]})
+        await send({"type": "http.response.body", "body": self.axe})
+
+
 class LiveServer:
     def __init__(self, settings: Settings, *, read_only: bool = False) -> None:
         self.settings = settings
@@ -288,7 +316,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         app: Any = create_app(settings)
         self.guard = ReadOnly(app) if read_only else None
-        config = uvicorn.Config(self.guard or app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(ServedAssets(self.guard or app), host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
@@ -326,7 +354,8 @@ def shared_sample_server(tmp_path_factory: pytest.TempPathFactory, sample_index:
 def sample_server(shared_sample_server: LiveServer) -> Iterator[LiveServer]:
     """The one server of the session over the sample content, for browser tests that only read
     it (pages, searches, suggestions, axe-core): a write is refused and fails the test that sent
-    it. Each test's browser context is a new visitor; page views and searches it logs are shared."""
+    it. Each test's tab starts without cookies, as a new visitor; page views and searches it logs are
+    shared."""
     guard = shared_sample_server.guard
     assert guard is not None
     guard.refused.clear()
@@ -350,33 +379,51 @@ def browser() -> Iterator[Browser]:
         instance.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+@pytest.fixture(scope="session")
+def tabs(browser: Browser) -> Iterator[Tabs]:
+    """The session's tabs, one with JavaScript and one without, reset between tests
+    (tests.browser.support.Tabs: a new tab costs a renderer process)."""
+    from tests.browser.support import Tabs
+
+    handed = Tabs(browser)
+    yield handed
+    handed.close()
+
+
+TEST_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """Notes a failed setup or call on the test, for fixtures that must not hand its state on."""
+    report = yield
+    if report.failed:
+        item.stash[TEST_FAILED] = True
+    return report
+
+
+def _tab(tabs: Tabs, request: pytest.FixtureRequest, **options: Any) -> Iterator[Page]:
+    page = tabs.take(**options)
     yield page
-    context.close()
+    tabs.give_back(page, failed=request.node.stash.get(TEST_FAILED, False))
 
 
 @pytest.fixture
-def sized_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A page with the viewport (width, height) given by indirect parametrization."""
-    width, height = request.param
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+def page(tabs: Tabs, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A tab with JavaScript, as a new visitor sees it, 1280 x 720."""
+    yield from _tab(tabs, request)
 
 
 @pytest.fixture
-def page_without_js(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+def sized_page(tabs: Tabs, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A tab with the viewport (width, height) given by indirect parametrization."""
+    yield from _tab(tabs, request, viewport=request.param)
+
+
+@pytest.fixture
+def page_without_js(tabs: Tabs, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A tab with JavaScript turned off."""
+    yield from _tab(tabs, request, javascript=False)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,29 +3,13 @@ publishes it, and finds it with the site's search."""
 
 from __future__ import annotations
 
-import io
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 import pytest
 from playwright.sync_api import Page
 
-from kb.cli.main import main
-from tests.admin_support import PASSWORD
-from tests.browser.support import sign_in
+from tests.browser.support import add_user, sign_in
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
-
-
-
-def add_editor(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`kb user add` in its own thread: Playwright keeps an event loop running in this one."""
-    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    args = ["user", "add", "writer", "--role", "editor", "--password-stdin",
-            "--data-dir", str(settings.data_dir), "--content-dir", str(settings.content_dir)]
-    with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(main, args).result() == 0
 
 
 BODY = """## Answer
@@ -37,7 +21,7 @@ Standard support costs: {{ standard.cost }}.
 
 
 def test_an_editor_writes_previews_publishes_and_finds_an_article(live_server: LiveServer, page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
-    add_editor(live_server.settings, monkeypatch)
+    add_user(live_server.settings, "writer", "editor", monkeypatch)
 
     page.goto(live_server.url + "/admin/articles/new")
     page.wait_for_url("**/admin/login?next=/admin/articles/new")
@@ -72,7 +56,7 @@ def test_an_editor_writes_previews_publishes_and_finds_an_article(live_server: L
 
 
 def test_the_editor_previews_without_javascript(live_server: LiveServer, page_without_js: Page, monkeypatch: pytest.MonkeyPatch) -> None:
-    add_editor(live_server.settings, monkeypatch)
+    add_user(live_server.settings, "writer", "editor", monkeypatch)
     page = page_without_js
     page.goto(live_server.url + "/admin/login?next=/admin/articles/en/how-to-search")
     sign_in(page, "writer", then="**/admin/articles/en/how-to-search")

@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from tests.browser.support import sign_in
-from tests.browser.test_editor import add_editor
+from tests.browser.support import add_user, axe_violations, sign_in
 from tests.conftest import LiveServer, settings_for
 
 pytestmark = pytest.mark.browser
@@ -32,7 +30,7 @@ def stale_server(tmp_path: Path, sample_tree: Path) -> Iterator[LiveServer]:
 
 def test_the_health_page_lists_flagged_articles_and_passes_axe(stale_server: LiveServer, page: Page,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    add_editor(stale_server.settings, monkeypatch)
+    add_user(stale_server.settings, "writer", "editor", monkeypatch)
     page.goto(stale_server.url + "/admin/login?next=/admin/articles")
     sign_in(page, "writer", then="**/admin/articles")
     page.get_by_role("navigation", name="Administration").get_by_role("link", name="Content health").click()
@@ -41,8 +39,7 @@ def test_the_health_page_lists_flagged_articles_and_passes_axe(stale_server: Liv
     row = page.locator("tbody tr[data-slug=support-code-and-vip-code]")
     assert "Not reviewed" in row.inner_text()
 
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
+    assert axe_violations(page) == []
 
     page.get_by_label("Flag", exact=True).select_option("broken_links")
     page.get_by_role("button", name="Filter").click()
@@ -55,7 +52,7 @@ def test_the_health_page_lists_flagged_articles_and_passes_axe(stale_server: Liv
     page.locator("tbody tr[data-slug=support-code-and-vip-code] a").first.click()
     page.wait_for_url("**/admin/articles/en/support-code-and-vip-code")
     assert "Not reviewed" in page.locator(".health-panel").inner_text()
-    assert Axe().run(page, context=".health-panel").violations_count == 0
+    assert axe_violations(page, ".health-panel") == []
     page.get_by_label("Review note (optional)").fill("checked against the policy")
     page.get_by_role("button", name="Mark reviewed").click()
     page.wait_for_url("**/admin/articles/en/support-code-and-vip-code?done=reviewed")

@@ -5,11 +5,9 @@ uses at once. With JavaScript, axe-core finds no violation on the page and its p
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
-from tests.browser.support import sign_in
-from tests.browser.test_editor import add_editor
+from tests.browser.support import add_user, axe_violations, sign_in
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -17,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 def test_an_editor_previews_and_saves_synonyms_without_javascript(
         live_server: LiveServer, browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
-    add_editor(live_server.settings, monkeypatch)
+    add_user(live_server.settings, "writer", "editor", monkeypatch)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -49,13 +47,11 @@ def test_an_editor_previews_and_saves_synonyms_without_javascript(
 
 def test_the_synonyms_page_and_its_preview_have_no_axe_violation(live_server: LiveServer, page: Page,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    add_editor(live_server.settings, monkeypatch)
+    add_user(live_server.settings, "writer", "editor", monkeypatch)
     page.goto(live_server.url + "/admin/login?next=/admin/synonyms?lang=fr")
     sign_in(page, "writer", then="**/admin/synonyms?lang=fr")
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
+    assert axe_violations(page) == []
     page.get_by_label("Try a query").fill("numéro vip")
     page.get_by_role("button", name="Preview").click()
     page.get_by_role("region", name="After (this draft)").wait_for()
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
+    assert axe_violations(page) == []

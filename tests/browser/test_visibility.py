@@ -3,29 +3,15 @@
 
 from __future__ import annotations
 
-import io
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from playwright.sync_api import Page
 
-from kb.cli.main import main
-from tests.admin_support import PASSWORD
-from tests.browser.support import sign_in
+from tests.browser.support import add_user, sign_in
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 
 GUIDE = "/en/articles/write-and-publish-an-article"
-
-
-def add_analyst(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`kb user add` in its own thread: Playwright keeps an event loop running in this one."""
-    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    args = ["user", "add", "ana", "--role", "analyst", "--password-stdin",
-            "--data-dir", str(server.settings.data_dir), "--content-dir", str(server.settings.content_dir)]
-    with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(main, args).result() == 0
 
 
 @pytest.mark.parametrize("width", [390, 1280])
@@ -42,7 +28,7 @@ def test_staff_see_the_internal_badge_and_customers_see_nothing(live_server: Liv
     assert page.locator("h1").inner_text() == "Page not found"
     assert page.locator(".badge-internal").count() == 0
 
-    add_analyst(live_server, monkeypatch)
+    add_user(live_server.settings, "ana", "analyst", monkeypatch)
     page.goto(live_server.url + "/admin/login?next=" + GUIDE)
     sign_in(page, "ana", then="**" + GUIDE)
     assert page.locator("h1").inner_text() == "How to write and publish an article"

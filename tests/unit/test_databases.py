@@ -180,3 +180,25 @@ async def test_a_shared_rate_limit_admits_exactly_its_limit_across_nodes_and_aga
     finally:
         for node in nodes:
             await node.close()
+
+
+def test_each_test_gets_a_postgresql_database_without_the_rows_or_schema_changes_of_the_last(
+        pg_cluster: Cluster) -> None:
+    first = pg_cluster.empty_database()
+    with psycopg.connect(first, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (name, password_hash, role) VALUES ('ann', 'x', 'editor')")
+    reused = pg_cluster.empty_database()
+    assert reused == first  # emptied, not copied again
+    with psycopg.connect(reused, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
+        assert conn.execute("INSERT INTO users (name, password_hash, role) VALUES ('bo', 'x', 'editor') "
+                            "RETURNING id").fetchone() == (1,)
+        assert conn.execute("SELECT max(version) FROM kb_schema").fetchone() == (migrations("postgresql")[-1].version,)
+    for change in ("ALTER TABLE votes DISABLE TRIGGER ALL", "ALTER TABLE users ADD COLUMN nickname text",
+                   "DELETE FROM kb_schema WHERE version = 12",
+                   "CREATE OR REPLACE FUNCTION kb_now() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$"):
+        with psycopg.connect(reused, autocommit=True) as conn:
+            conn.execute(change)
+        replaced = pg_cluster.empty_database()
+        assert replaced != reused, change
+        reused = replaced

@@ -20,7 +20,7 @@ from whoosh.scoring import BM25F
 
 from kb.content.model import Synonyms
 from kb.content.site import Site
-from kb.search import builds, results
+from kb.search import builds, mapped, results  # noqa: F401 - mapped: index files read in place
 from kb.search.builds import Build
 from kb.search.documents import Fingerprints, changes, document
 from kb.search.errors import SearchUnavailable

@@ -27,12 +27,15 @@ if TYPE_CHECKING:
     import httpx
 
 POLICY_FILE = "policy.yaml"
+# libyaml's parser when PyYAML has it (as kb.content.loader): a start-up reads a 17 kB policy.yaml
+# in ~2 ms of CPU instead of ~18; same values, the same problem marks.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_yaml(text: str, *, source: str, accepted: date | None = None) -> Policy:
     """Parse policy.yaml; PolicyError problems carry the dotted key (or 'line N')."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""

@@ -30,13 +30,13 @@ def sign_in(page: Page, user: str, *, then: str) -> None:
     page.wait_for_url(then)
 
 
-def add_user(settings: Settings, name: str, role: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def add_user(settings: Settings, name: str, role: str) -> None:
     """`kb user add` (with the test password) in its own thread: Playwright keeps an event loop
     running in this one."""
-    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     args = ["user", "add", name, "--role", role, "--password-stdin",
             "--data-dir", str(settings.data_dir), "--content-dir", str(settings.content_dir)]
-    with ThreadPoolExecutor(1) as pool:
+    with pytest.MonkeyPatch.context() as patch, ThreadPoolExecutor(1) as pool:
+        patch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
         assert pool.submit(main, args).result() == 0
 
 

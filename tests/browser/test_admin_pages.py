@@ -18,12 +18,18 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(scope="module")
+def server(module_server: LiveServer) -> LiveServer:
+    """The module's own server, with the admin account "boss"."""
+    add_user(module_server.settings, "boss", "admin")
+    return module_server
+
+
 @pytest.mark.parametrize("sized_page", VIEWPORTS, indirect=True)
 def test_admin_pages_have_no_axe_violation_aligned_filters_category_titles_and_readable_chart_labels(
-        live_server: LiveServer, sized_page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+        server: LiveServer, sized_page: Page) -> None:
     page = sized_page
     width = page.viewport_size["width"] if page.viewport_size else 0
-    add_user(live_server.settings, "boss", "admin", monkeypatch)
     found: dict[str, list[str]] = {}
 
     def check(name: str) -> None:
@@ -31,13 +37,13 @@ def test_admin_pages_have_no_axe_violation_aligned_filters_category_titles_and_r
         if problems := axe_violations(page):
             found[name] = problems
 
-    page.goto(live_server.url + "/admin/login")
+    page.goto(server.url + "/admin/login")
     check("login")
     sign_in(page, "boss", then="**/admin**")
-    page.goto(live_server.url + "/admin/articles")
+    page.goto(server.url + "/admin/articles")
     check("articles list")
     filters_line_up_and_categories_show_titles(page, width)
-    page.goto(live_server.url + "/admin/articles/en/how-to-search")
+    page.goto(server.url + "/admin/articles/en/how-to-search")
     check("editor")
     page.get_by_label("Body (Markdown)").fill("## Tip\n\nType two words, not one.\n")
     page.get_by_role("button", name="Save draft").click()
@@ -45,17 +51,17 @@ def test_admin_pages_have_no_axe_violation_aligned_filters_category_titles_and_r
     page.get_by_label("Body (Markdown)").fill("## Tip\n\nType three words, not one.\n")
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_url("**/admin/articles/en/how-to-search**")
-    page.goto(live_server.url + "/admin/history/en/4")
+    page.goto(server.url + "/admin/history/en/4")
     check("history")
     page.get_by_role("button", name="Compare the selected revisions").click()
     page.wait_for_url("**/diff?**")
     check("diff")
-    page.goto(live_server.url + "/admin/users")
+    page.goto(server.url + "/admin/users")
     check("users")
-    page.goto(live_server.url + "/admin/analytics")
+    page.goto(server.url + "/admin/analytics")
     check("analytics dashboard")
     chart_labels_are_readable(page, width)
-    page.goto(live_server.url + "/admin/analytics/articles/4")
+    page.goto(server.url + "/admin/analytics/articles/4")
     check("analytics drill-down")
     assert not found, "\n".join(f"{width} px, {name}: {v}" for name, problems in found.items() for v in problems)
 

@@ -12,6 +12,13 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(scope="module")
+def server(module_server: LiveServer) -> LiveServer:
+    """The module's own server, with the editor account "writer"."""
+    add_user(module_server.settings, "writer", "editor")
+    return module_server
+
+
 BODY = """## Answer
 
 Quokkaberry orders ship from our warehouse.
@@ -20,10 +27,8 @@ Standard support costs: {{ standard.cost }}.
 """
 
 
-def test_an_editor_writes_previews_publishes_and_finds_an_article(live_server: LiveServer, page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
-    add_user(live_server.settings, "writer", "editor", monkeypatch)
-
-    page.goto(live_server.url + "/admin/articles/new")
+def test_an_editor_writes_previews_publishes_and_finds_an_article(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/admin/articles/new")
     page.wait_for_url("**/admin/login?next=/admin/articles/new")
     sign_in(page, "writer", then="**/admin/articles/new")
 
@@ -45,7 +50,7 @@ def test_an_editor_writes_previews_publishes_and_finds_an_article(live_server: L
     page.wait_for_url("**/admin/articles/en/where-do-quokkaberry-orders-ship-from?done=publish")
     assert page.get_by_role("status").inner_text() == "Published: the change is live."
 
-    page.goto(live_server.url + "/en/")
+    page.goto(server.url + "/en/")
     page.locator("form[role=search] input[name=q]").first.fill("quokkaberry")
     page.locator("form[role=search] input[name=q]").first.press("Enter")
     page.wait_for_url("**/en/search?q=quokkaberry*")
@@ -55,10 +60,9 @@ def test_an_editor_writes_previews_publishes_and_finds_an_article(live_server: L
     assert "Standard support costs: Free." in page.locator(".article-body").inner_text()
 
 
-def test_the_editor_previews_without_javascript(live_server: LiveServer, page_without_js: Page, monkeypatch: pytest.MonkeyPatch) -> None:
-    add_user(live_server.settings, "writer", "editor", monkeypatch)
+def test_the_editor_previews_without_javascript(server: LiveServer, page_without_js: Page) -> None:
     page = page_without_js
-    page.goto(live_server.url + "/admin/login?next=/admin/articles/en/how-to-search")
+    page.goto(server.url + "/admin/login?next=/admin/articles/en/how-to-search")
     sign_in(page, "writer", then="**/admin/articles/en/how-to-search")
     page.get_by_label("Body (Markdown)").fill("## Tip\n\nType two words, not one.\n")
     page.get_by_role("button", name="Preview").click()
@@ -67,5 +71,5 @@ def test_the_editor_previews_without_javascript(live_server: LiveServer, page_wi
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_url("**/admin/articles/en/how-to-search?done=draft")
     # a published article's draft waits: readers still see the live text
-    page.goto(live_server.url + "/en/articles/how-to-search")
+    page.goto(server.url + "/en/articles/how-to-search")
     assert "Type two words, not one." not in page.locator(".article-body").inner_text()

@@ -16,16 +16,16 @@ ARTICLE = "/en/articles/support-code-and-vip-code"
 WIDGET = "section.feedback#feedback-3"
 
 
-def stored_vote(live_server: LiveServer, page: Page) -> dict[str, Any]:
+def stored_vote(server: LiveServer, page: Page) -> dict[str, Any]:
     """The vote as the API reports it to this browser (same visitor cookie)."""
     cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "kb_visitor")
-    response = httpx.get(live_server.url + "/api/v1/articles/en/support-code-and-vip-code/votes",
+    response = httpx.get(server.url + "/api/v1/articles/en/support-code-and-vip-code/votes",
                          headers={"Cookie": f"kb_visitor={cookie}"})
     return response.json()["vote"]
 
 
-def test_no_reason_and_comment_in_place_with_javascript(live_server: LiveServer, page: Page) -> None:
-    page.goto(live_server.url + ARTICLE)
+def test_no_reason_and_comment_in_place_with_javascript(module_server: LiveServer, page: Page) -> None:
+    page.goto(module_server.url + ARTICLE)
     widget = page.locator(WIDGET)
     page.evaluate("window.notReloaded = true")
     widget.get_by_role("button", name="No").click()
@@ -37,10 +37,10 @@ def test_no_reason_and_comment_in_place_with_javascript(live_server: LiveServer,
     widget.get_by_role("button", name="Send").click()
     status.filter(has_text="Thank you! Your comments will help us improve this article.").wait_for()
     assert page.evaluate("window.notReloaded") is True  # in place: no reload, no navigation
-    assert page.url == live_server.url + ARTICLE
+    assert page.url == module_server.url + ARTICLE
     assert widget.locator("form.feedback-details").is_hidden()
     assert widget.locator(".feedback-summary-comment").inner_text() == "The <b>VIP</b> part lost me."
-    assert stored_vote(live_server, page) | {"revision": "", "created_at": "", "updated_at": ""} == {
+    assert stored_vote(module_server, page) | {"revision": "", "created_at": "", "updated_at": ""} == {
         "helpful": False, "reason": "hard_to_understand", "comment": "The <b>VIP</b> part lost me.",
         "revision": "", "created_at": "", "updated_at": ""}
     # on return the widget shows the visitor's vote
@@ -49,9 +49,9 @@ def test_no_reason_and_comment_in_place_with_javascript(live_server: LiveServer,
     assert "Your comments will help" in widget.get_by_role("status").inner_text()
 
 
-def test_no_reason_and_comment_without_javascript(live_server: LiveServer, page_without_js: Page) -> None:
+def test_no_reason_and_comment_without_javascript(module_server: LiveServer, page_without_js: Page) -> None:
     page = page_without_js
-    page.goto(live_server.url + ARTICLE)
+    page.goto(module_server.url + ARTICLE)
     widget = page.locator(WIDGET)
     assert widget.locator("form.feedback-details").is_hidden()
     widget.get_by_role("button", name="No").click()
@@ -63,12 +63,12 @@ def test_no_reason_and_comment_without_javascript(live_server: LiveServer, page_
     page.wait_for_load_state()
     widget.get_by_role("status").filter(has_text="Thank you! Your comments will help us improve this article.").wait_for()
     assert widget.get_by_role("button", name="No").get_attribute("aria-pressed") == "true"
-    assert stored_vote(live_server, page)["reason"] == "incorrect"
-    assert stored_vote(live_server, page)["comment"] == "The menu is now called Support."
+    assert stored_vote(module_server, page)["reason"] == "incorrect"
+    assert stored_vote(module_server, page)["comment"] == "The menu is now called Support."
 
 
-def test_voting_from_the_keyboard_on_a_category_page(live_server: LiveServer, page: Page) -> None:
-    page.goto(live_server.url + "/en/support-codes/")
+def test_voting_from_the_keyboard_on_a_category_page(module_server: LiveServer, page: Page) -> None:
+    page.goto(module_server.url + "/en/support-codes/")
     page.locator("article.faq-entry summary").first.focus()
     page.keyboard.press("Enter")  # the FAQs are an accordion: open the answer first
     widget = page.locator("article.faq-entry section.feedback").first

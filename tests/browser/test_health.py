@@ -28,9 +28,8 @@ def stale_server(tmp_path: Path, sample_tree: Path) -> Iterator[LiveServer]:
         yield server
 
 
-def test_the_health_page_lists_flagged_articles_and_passes_axe(stale_server: LiveServer, page: Page,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    add_user(stale_server.settings, "writer", "editor", monkeypatch)
+def test_the_health_page_lists_flagged_articles_and_passes_axe(stale_server: LiveServer, page: Page) -> None:
+    add_user(stale_server.settings, "writer", "editor")
     page.goto(stale_server.url + "/admin/login?next=/admin/articles")
     sign_in(page, "writer", then="**/admin/articles")
     page.get_by_role("navigation", name="Administration").get_by_role("link", name="Content health").click()

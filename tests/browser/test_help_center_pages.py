@@ -125,8 +125,8 @@ def _expect_support_link(page: Page) -> None:
     assert href.startswith("mailto:support@example.com?subject=Support%20code%20and%20VIP%20code"), href
 
 
-def test_contact_support_appears_after_no_in_place(live_server: LiveServer, page: Page, width: int) -> None:
-    sized(page, width).goto(live_server.url + FAQ)
+def test_contact_support_appears_after_no_in_place(module_server: LiveServer, page: Page, width: int) -> None:
+    sized(page, width).goto(module_server.url + FAQ)
     support = page.locator("section.feedback").get_by_role("link", name="Contact support")
     expect(support).to_be_hidden()
     page.locator("section.feedback").get_by_role("button", name="No").click()
@@ -135,9 +135,9 @@ def test_contact_support_appears_after_no_in_place(live_server: LiveServer, page
     expect(support).to_be_hidden()
 
 
-def test_contact_support_appears_after_no_without_javascript(live_server: LiveServer, page_without_js: Page, width: int) -> None:
+def test_contact_support_appears_after_no_without_javascript(module_server: LiveServer, page_without_js: Page, width: int) -> None:
     page = sized(page_without_js, width)
-    page.goto(live_server.url + FAQ)
+    page.goto(module_server.url + FAQ)
     page.locator("section.feedback").get_by_role("button", name="No").click()
     page.wait_for_url("**#feedback-3")
     _expect_support_link(page)

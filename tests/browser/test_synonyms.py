@@ -13,14 +13,20 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(scope="module")
+def server(module_server: LiveServer) -> LiveServer:
+    """The module's own server, with the editor account "writer"."""
+    add_user(module_server.settings, "writer", "editor")
+    return module_server
+
+
 def test_an_editor_previews_and_saves_synonyms_without_javascript(
-        live_server: LiveServer, browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
-    add_user(live_server.settings, "writer", "editor", monkeypatch)
+        server: LiveServer, browser: Browser) -> None:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        page.goto(live_server.url + "/admin/login?next=/admin/articles")
+        page.goto(server.url + "/admin/login?next=/admin/articles")
         sign_in(page, "writer", then="**/admin/articles")
         page.get_by_role("navigation", name="Administration").get_by_role("link", name="Synonyms").click()
         page.wait_for_url("**/admin/synonyms")
@@ -39,16 +45,14 @@ def test_an_editor_previews_and_saves_synonyms_without_javascript(
         page.get_by_role("button", name="Save").click()
         page.wait_for_url("**/admin/synonyms?lang=fr&done=synonyms")
         assert "Synonyms saved" in page.get_by_role("status").inner_text()
-        page.goto(live_server.url + "/fr/search?q=bidule")
+        page.goto(server.url + "/fr/search?q=bidule")
         assert "Code support et code VIP" in page.locator("main").inner_text()
     finally:
         context.close()
 
 
-def test_the_synonyms_page_and_its_preview_have_no_axe_violation(live_server: LiveServer, page: Page,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    add_user(live_server.settings, "writer", "editor", monkeypatch)
-    page.goto(live_server.url + "/admin/login?next=/admin/synonyms?lang=fr")
+def test_the_synonyms_page_and_its_preview_have_no_axe_violation(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/admin/login?next=/admin/synonyms?lang=fr")
     sign_in(page, "writer", then="**/admin/synonyms?lang=fr")
     assert axe_violations(page) == []
     page.get_by_label("Try a query").fill("numéro vip")

@@ -14,22 +14,27 @@ pytestmark = pytest.mark.browser
 GUIDE = "/en/articles/write-and-publish-an-article"
 
 
+@pytest.fixture(scope="module")
+def server(module_server: LiveServer) -> LiveServer:
+    """The module's own server, with the analyst account "ana"."""
+    add_user(module_server.settings, "ana", "analyst")
+    return module_server
+
+
 @pytest.mark.parametrize("width", [390, 1280])
-def test_staff_see_the_internal_badge_and_customers_see_nothing(live_server: LiveServer, page: Page,
-                                                                monkeypatch: pytest.MonkeyPatch,
+def test_staff_see_the_internal_badge_and_customers_see_nothing(server: LiveServer, page: Page,
                                                                 width: int) -> None:
     page.set_viewport_size({"width": width, "height": 844})
     # a customer: not on the home page, and the guide's address is a "Page not found"
-    page.goto(live_server.url + "/en/", wait_until="domcontentloaded")
+    page.goto(server.url + "/en/", wait_until="domcontentloaded")
     assert page.get_by_text("How to write and publish an article").count() == 0
     assert page.get_by_role("link", name="Writing articles").count() == 0
-    response = page.goto(live_server.url + GUIDE, wait_until="domcontentloaded")
+    response = page.goto(server.url + GUIDE, wait_until="domcontentloaded")
     assert response is not None and response.status == 404
     assert page.locator("h1").inner_text() == "Page not found"
     assert page.locator(".badge-internal").count() == 0
 
-    add_user(live_server.settings, "ana", "analyst", monkeypatch)
-    page.goto(live_server.url + "/admin/login?next=" + GUIDE)
+    page.goto(server.url + "/admin/login?next=" + GUIDE)
     sign_in(page, "ana", then="**" + GUIDE)
     assert page.locator("h1").inner_text() == "How to write and publish an article"
     badge = page.locator(".article-header .badge-internal")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -40,6 +41,11 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
     from tests.browser.support import Tabs
+
+# pytest keeps each test module's assert-rewritten code in __pycache__ (checked against the
+# source) unless bytecode writing is off, as PYTHONDONTWRITEBYTECODE=1 turns it: then every
+# process (each xdist worker) rewrites every module again, about 4 s of CPU per worker.
+sys.dont_write_bytecode = False
 
 SAMPLE_CONTENT = PROJECT_ROOT / "articles"
 

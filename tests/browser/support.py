@@ -73,8 +73,8 @@ class Tabs:
     """Browser tabs handed from test to test. Opening a tab starts a renderer process (about
     0.15 s of CPU, the largest cost of a short browser test), so each kind of tab (with and
     without JavaScript) is opened once per session and, after each test, reset to what a new tab
-    is: a blank document, no cookie (a new visitor), none of the test's listeners or routes, no
-    media emulation, Playwright's default viewport and the suite's timeout. A tab whose test
+    is: a blank document, no cookie (a new visitor), no permission granted, none of the test's
+    listeners or routes, no media emulation, Playwright's default viewport and the suite's timeout. A tab whose test
     failed, or that cannot be reset, is closed instead: the next test gets a new one."""
 
     def __init__(self, browser: Browser) -> None:
@@ -117,6 +117,7 @@ class Tabs:
         page.emulate_media(media="null")
         page.set_viewport_size(DEFAULT_VIEWPORT)  # type: ignore[arg-type]
         page.context.clear_cookies()
+        page.context.clear_permissions()
 
     def close(self) -> None:
         for page in self.tabs.values():

@@ -5,7 +5,7 @@ axe-core."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.support import axe_violations
 from tests.conftest import LiveServer
@@ -19,39 +19,42 @@ def fits_the_screen(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
+@pytest.fixture
+def phone_page(javascript: bool, request: pytest.FixtureRequest) -> Page:
+    """A tab 390 px wide, with JavaScript or without."""
+    page: Page = request.getfixturevalue("page" if javascript else "page_without_js")
+    page.set_viewport_size(PHONE)
+    return page
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_a_german_reader_finds_the_untranslated_video_labelled_in_english_and_then_what_it_also_answers(
-        sample_server: LiveServer, browser: Browser, javascript: bool) -> None:
-    context = browser.new_context(viewport=PHONE, java_script_enabled=javascript)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    try:
-        # The video exists in en, fr and pt only; its narrator speaks English.
-        page.goto(sample_server.url + "/de/search?q=narrator")
-        section = page.locator("section.elsewhere")
-        expect(section.locator("h2")).to_have_text("Ergebnisse in anderen Sprachen")
-        first = section.locator("li.result").first
-        expect(first.locator(".badge-lang")).to_have_text("English")
-        assert first.locator(".badge-lang").get_attribute("lang") == "en"
-        expect(first.locator(".translation-note")).to_have_text("Noch nicht in Ihre Sprache übersetzt")
-        link = first.locator("h4 a")
-        assert link.get_attribute("hreflang") == "en"
-        expect(section.locator("h3").first).to_have_attribute("lang", "en")  # the default language first
-        fits_the_screen(page)
-        if javascript:
-            assert axe_violations(page, "section.elsewhere") == []
-        link.click()
-        page.wait_for_url("**/en/articles/video-support-code-and-vip-code?from=search")
-        answers = page.locator("section.also-answers")
-        expect(answers.locator("h2")).to_have_text("Also answers")
-        expect(answers.locator("li").first).to_have_text("Is there a video showing where my codes are?")
-        box = answers.bounding_box()
-        assert box is not None and box["y"] < PHONE["height"] * 1.5  # near the top, before the video
-        fits_the_screen(page)
-        if javascript:
-            assert axe_violations(page, "section.also-answers") == []
-    finally:
-        context.close()
+        sample_server: LiveServer, phone_page: Page, javascript: bool) -> None:
+    page = phone_page
+    # The video exists in en, fr and pt only; its narrator speaks English.
+    page.goto(sample_server.url + "/de/search?q=narrator")
+    section = page.locator("section.elsewhere")
+    expect(section.locator("h2")).to_have_text("Ergebnisse in anderen Sprachen")
+    first = section.locator("li.result").first
+    expect(first.locator(".badge-lang")).to_have_text("English")
+    assert first.locator(".badge-lang").get_attribute("lang") == "en"
+    expect(first.locator(".translation-note")).to_have_text("Noch nicht in Ihre Sprache übersetzt")
+    link = first.locator("h4 a")
+    assert link.get_attribute("hreflang") == "en"
+    expect(section.locator("h3").first).to_have_attribute("lang", "en")  # the default language first
+    fits_the_screen(page)
+    if javascript:
+        assert axe_violations(page, "section.elsewhere") == []
+    link.click()
+    page.wait_for_url("**/en/articles/video-support-code-and-vip-code?from=search")
+    answers = page.locator("section.also-answers")
+    expect(answers.locator("h2")).to_have_text("Also answers")
+    expect(answers.locator("li").first).to_have_text("Is there a video showing where my codes are?")
+    box = answers.bounding_box()
+    assert box is not None and box["y"] < PHONE["height"] * 1.5  # near the top, before the video
+    fits_the_screen(page)
+    if javascript:
+        assert axe_violations(page, "section.also-answers") == []
 
 
 def test_a_portuguese_reader_who_searched_sees_also_answers_in_portuguese(sample_server: LiveServer,

@@ -5,11 +5,10 @@ pages, at both widths and with an answer open, is checked on the visits of test_
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.conftest import LiveServer
 
@@ -30,12 +29,10 @@ def sized(page: Page, width: int) -> Page:
 
 
 @pytest.fixture
-def clipboard_page(browser: Browser, sample_server: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+def clipboard_page(page: Page) -> Page:
+    """A tab allowed to read and write the clipboard (the permission ends with the test)."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    return page
 
 
 def test_home_has_one_search_landmark_and_cards_open_as_a_whole(sample_server: LiveServer, page: Page, width: int) -> None:

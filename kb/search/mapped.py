@@ -43,9 +43,9 @@ class ViewFile(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         start = self._pos
-        end = len(self._view) if size is None or size < 0 else min(start + size, len(self._view))
-        self._pos = max(start, end)
-        return bytes(self._view[start:end])
+        data = self._view[start:] if size is None or size < 0 else self._view[start:start + size]
+        self._pos = start + len(data)
+        return data.tobytes()
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(memoryview(buffer)))

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any
 
+import numpy as np
 from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
 from whoosh.query import DefaultOr as Or
 from whoosh.query import Phrase, Query
 
 from kb.content.site import article_path
+from kb.search import vectors
 from kb.search.analysis import fold
 from kb.search.matches import matching, per_segment
 from kb.search.proximity import RESCORED, rescore
@@ -95,6 +98,26 @@ def collect(searcher: Any, query: Query, category: str | None, type: str | None,
             top: int, proximity: tuple[Phrase, ...] = ()) -> tuple[list[Any], FacetPairs]:
     """The best `top` hits under the filters (`proximity`'s bonus added to the best RESCORED), and
     how many matches each (category, type) has without them."""
+    evaluated = vectors.evaluate(searcher, query)  # every match and its score as arrays
+    if evaluated is None:
+        return _collect_walking(searcher, query, category, type, top, proximity)
+    codes = _facet_codes(searcher)
+    found = np.bincount(codes[evaluated.mask], minlength=len(_PAIRS))
+    counts: FacetPairs = {_PAIRS[code]: int(found[code]) for code in np.flatnonzero(found)}
+    allowed = None
+    if category is not None or type is not None:
+        wanted = np.array([(category is None or pair[0] == category) and (type is None or pair[1] == type)
+                           for pair in _PAIRS], dtype=bool)
+        allowed = wanted[codes]
+    if not proximity:
+        return list(evaluated.top(searcher, top, allowed)), counts
+    best = evaluated.top(searcher, max(top, RESCORED), allowed)
+    return rescore(searcher, best, proximity)[:top], counts
+
+
+def _collect_walking(searcher: Any, query: Query, category: str | None, type: str | None,
+                     top: int, proximity: tuple[Phrase, ...] = ()) -> tuple[list[Any], FacetPairs]:
+    """collect() through Whoosh's matchers, for what kb.search.vectors does not score."""
     pairs = _facet_pairs(searcher)
     matched = matching(searcher, query)  # sets, not a walk of the matcher: see kb.search.matches
     counts: FacetPairs = dict(Counter(pairs[docnum] for docnum in matched))
@@ -109,6 +132,39 @@ def collect(searcher: Any, query: Query, category: str | None, type: str | None,
         return searcher.search(query, limit=top, filter=allowed)[:top], counts
     best = searcher.search(query, limit=max(top, RESCORED), filter=allowed)
     return rescore(searcher, best[:], proximity)[:top], counts  # not list(): len() counts every match
+
+
+# Every (category, type) pair seen by this process, numbered: facet counts are a bincount.
+_PAIRS: list[tuple[str, str]] = []
+_PAIR_CODES: dict[tuple[str, str], int] = {}
+_PAIRS_LOCK = threading.Lock()
+
+
+def _pair_code(pair: tuple[str, str]) -> int:
+    code = _PAIR_CODES.get(pair)
+    if code is None:
+        with _PAIRS_LOCK:
+            code = _PAIR_CODES.get(pair)
+            if code is None:
+                _PAIRS.append(pair)
+                code = _PAIR_CODES[pair] = len(_PAIRS) - 1
+    return code
+
+
+def _facet_codes(searcher: Any) -> Any:
+    """Each document's (category, type) as its number in _PAIRS, read once per segment."""
+    cached = getattr(searcher, "_kb_facet_codes", None)
+    if cached is None:
+        parts = [per_segment(leaf, "facet-codes", partial(_segment_codes, leaf))
+                 for leaf, _ in searcher.reader().leaf_readers()]
+        cached = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        searcher._kb_facet_codes = cached
+    return cached
+
+
+def _segment_codes(leaf: Any) -> Any:
+    return np.array([_pair_code(pair) for pair in per_segment(leaf, "facets", partial(_segment_facets, leaf))],
+                    dtype=np.int32)
 
 
 def any_of(searcher: Any, clauses: list[Query]) -> Query:

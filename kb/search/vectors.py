@@ -1,0 +1,302 @@
+"""Queries scored over whole posting lists at once, as arrays: every match and the best page.
+
+Whoosh scores a query by walking a tree of matchers one document at a time: tens of
+microseconds per candidate, and its block-quality skipping is lost under the constant-score
+title tiers and useless for the best 300 the proximity bonus needs. A common word matches
+most of a language at 50,000 articles, so an uncached search spent 50 to 250 ms there. Here
+each term's postings are read once into arrays (kept, bounded, for every searcher of the
+segment), and a query's tree is combined with vector operations over the searcher's
+documents: a mask of the matches (the facet counts and total) and Whoosh's own BM25F score
+(same formula, same statistics; sums may differ from Whoosh's in the last bit). What is not
+plain terms, unions, intersections, differences and constant scores (phrases, coordination
+bonuses, other weightings) returns None: the caller asks Whoosh as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.matching import FilterMatcher
+from whoosh.query import (
+    And,
+    AndMaybe,
+    AndNot,
+    ConstantScoreQuery,
+    DefaultOr,
+    NullQuery,
+    Or,
+    Query,
+    Term,
+)
+from whoosh.scoring import BM25F
+from whoosh.util.numeric import byte_to_length
+
+from kb.search.matches import per_segment
+
+POSTINGS_BYTES = 48 * 1024 * 1024  # term arrays kept for the process, the least recently used dropped
+_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_LENGTHS[0] = 0.0
+
+
+@dataclass
+class Scored:
+    """A hit as Whoosh's Hit gives it to kb: its number, a score the proximity bonus adds to,
+    and its stored fields."""
+
+    searcher: Any
+    docnum: int
+    score: float
+
+    def fields(self) -> dict[str, Any]:
+        return dict(self.searcher.stored_fields(self.docnum))
+
+    def __getitem__(self, name: str) -> Any:
+        return self.searcher.stored_fields(self.docnum)[name]
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """A query over a searcher's documents: which match it, and their scores."""
+
+    mask: Any  # numpy bool array, one per document (deleted ones False)
+    scores: Any  # numpy float64 array, 0 where the mask is False
+
+    def top(self, searcher: Any, limit: int, allowed: Any = None) -> list[Scored]:
+        """The best `limit` of the matches (within `allowed`, a mask), best first, ties by
+        document number as Whoosh orders them."""
+        mask = self.mask if allowed is None else self.mask & allowed
+        docs = np.flatnonzero(mask)
+        scores = self.scores[docs]
+        if len(docs) > limit > 0:
+            kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+            keep = scores > kth
+            ties = np.flatnonzero(scores == kth)[: limit - int(keep.sum())]  # the lowest numbers
+            keep[ties] = True
+            docs, scores = docs[keep], scores[keep]
+        elif limit <= 0:
+            return []
+        order = np.lexsort((docs, -scores))
+        return [Scored(searcher, int(docs[i]), float(scores[i])) for i in order]
+
+
+class _Context:
+    """What one evaluation reads of a searcher: its size, deletions and field lengths."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
+        self.size = int(searcher.doc_count_all())
+        self.leaves = list(searcher.leaf_searchers())
+        weighting = searcher.weighting
+        self.weighting = weighting if type(weighting) is BM25F else None
+
+    def empty(self) -> Evaluated:
+        return Evaluated(np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64))
+
+    def lengths(self, fieldname: str) -> Any:
+        """Each document's length of `fieldname` as BM25F reads it (decoded from its byte)."""
+        cache: dict[str, Any] = self.searcher.__dict__.setdefault("_kb_lengths", {})
+        found = cache.get(fieldname)
+        if found is None:
+            parts = [per_segment(leaf.reader(), "lengths:" + fieldname,
+                                 partial(_segment_lengths, leaf.reader(), fieldname))
+                     for leaf, _ in self.leaves]
+            found = cache[fieldname] = np.concatenate(parts) if parts else np.zeros(0)
+        return found
+
+
+def _segment_lengths(reader: Any, fieldname: str) -> Any:
+    count = reader.doc_count_all()
+    perdoc = getattr(reader, "_perdoc", None)
+    column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN) if perdoc is not None else None
+    if column is None:  # not Whoosh 3's reader: as Whoosh reads them, one by one
+        return np.array([reader.doc_field_length(docnum, fieldname, 0) for docnum in range(count)],
+                        dtype=np.float64)
+    return _LENGTHS[np.fromiter(column, dtype=np.uint8, count=count)]
+
+
+def evaluate(searcher: Any, query: Query) -> Evaluated | None:
+    """The matches and scores of `query` in `searcher`, or None when it is not made of what
+    this module scores as Whoosh does."""
+    context = _Context(searcher)
+    if context.weighting is None:
+        return None
+    return _evaluate(context, query)
+
+
+def _evaluate(context: _Context, query: Query) -> Evaluated | None:
+    if query is NullQuery:
+        return context.empty()
+    if isinstance(query, Term):
+        return _term(context, query)
+    if isinstance(query, ConstantScoreQuery):
+        child = _evaluate(context, query.child)
+        if child is None:
+            return None
+        return Evaluated(child.mask, np.where(child.mask, float(query.score), 0.0))
+    if isinstance(query, AndNot | AndMaybe):
+        a, b = _evaluate(context, query.a), _evaluate(context, query.b)
+        if a is None or b is None:
+            return None
+        if isinstance(query, AndMaybe):
+            return Evaluated(a.mask, a.scores + np.where(a.mask, b.scores, 0.0))
+        mask = a.mask & ~b.mask
+        return Evaluated(mask, np.where(mask, a.scores, 0.0))
+    if type(query) in (And, Or, DefaultOr):
+        if isinstance(query, Or) and (query.minmatch or query.scale):
+            return None
+        children = [_evaluate(context, sub) for sub in query.subqueries]
+        if any(child is None for child in children):
+            return None
+        found = [child for child in children if child is not None]
+        if not found:
+            return context.empty()
+        mask = found[0].mask.copy()
+        scores = found[0].scores.copy()
+        for child in found[1:]:
+            if isinstance(query, And):
+                mask &= child.mask
+            else:
+                mask |= child.mask
+            scores += child.scores
+        if isinstance(query, And):
+            scores[~mask] = 0.0
+        if query.boost != 1.0:
+            scores *= query.boost
+        return Evaluated(mask, scores)
+    return None
+
+
+def _term(context: _Context, term: Term) -> Evaluated | None:
+    searcher = context.searcher
+    schema = searcher.schema
+    found = context.empty()
+    if term.fieldname not in schema:
+        return found
+    field = schema[term.fieldname]
+    try:
+        text = field.to_bytes(term.text)
+    except ValueError:
+        return found
+    if (term.fieldname, text) not in searcher.reader():
+        return found
+    if getattr(term, "minquality", None):
+        return None
+    weighting = context.weighting
+    assert weighting is not None
+    scorable = field.scorable
+    if scorable:
+        idf = searcher.idf(term.fieldname, text)
+        avgfl = searcher.avg_field_length(term.fieldname) or 1
+        b = weighting._field_B.get(term.fieldname, weighting.B)
+        k1 = weighting.K1
+        lengths = context.lengths(term.fieldname)
+    for leaf, offset in context.leaves:
+        reader = leaf.reader()
+        if (term.fieldname, text) not in reader:
+            continue
+        ids, weights = postings(reader, term.fieldname, text)
+        docs = ids + offset
+        if reader.has_deletions():
+            deleted = _deleted_mask(context, leaf, offset)
+            keep = ~deleted[ids]
+            docs, weights = docs[keep], weights[keep]
+        if scorable:
+            # whoosh.scoring.bm25, term for term (the same float operations)
+            scores = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths[docs] / avgfl)))
+        else:
+            scores = weights
+        found.mask[docs] = True
+        found.scores[docs] = scores
+    if term.boost != 1.0:
+        found.scores[:] = found.scores * term.boost
+    return found
+
+
+def _deleted_mask(context: _Context, leaf: Any, offset: int) -> Any:
+    reader = leaf.reader()
+
+    def make() -> Any:
+        mask = np.zeros(reader.doc_count_all(), dtype=bool)
+        deleted = list(reader.segment().deleted_docs())
+        if deleted:
+            mask[np.array(deleted, dtype=np.int64)] = True
+        return mask
+
+    return per_segment(reader, "deleted-mask", make, deletions=True)
+
+
+# --- postings as arrays, kept ----------------------------------------------------------------
+
+_kept: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+_kept_bytes = 0
+_kept_lock = threading.Lock()
+
+
+def postings(reader: Any, fieldname: str, text: bytes) -> tuple[Any, Any]:
+    """A segment's postings of a term: (document numbers as int64, weights as float64), read
+    once for every searcher of the segment (its postings never change; deletions are taken off
+    by the caller)."""
+    global _kept_bytes
+    segment = reader.segment()
+    key = (segment.segment_id(), segment.doc_count_all(), fieldname, text)
+    with _kept_lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+            return found
+    found = _read_postings(reader.postings(fieldname, text))
+    size = found[0].nbytes + found[1].nbytes
+    with _kept_lock:
+        if key not in _kept:
+            _kept[key] = found
+            _kept_bytes += size
+            while _kept_bytes > POSTINGS_BYTES and len(_kept) > 1:
+                _, (ids, weights) = _kept.popitem(last=False)
+                _kept_bytes -= ids.nbytes + weights.nbytes
+    return found
+
+
+def _read_postings(matcher: Any) -> tuple[Any, Any]:
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
+        ids_list: list[int] = []
+        weights_list: list[float] = []
+        while matcher.is_active():
+            ids_list.append(matcher.id())
+            weights_list.append(matcher.weight())
+            matcher.next()
+        return np.array(ids_list, dtype=np.int64), np.array(weights_list, dtype=np.float64)
+    id_parts: list[Any] = []
+    weight_parts: list[Any] = []
+    while matcher.is_active():
+        if matcher._data is None:
+            matcher._read_data()  # kb.search.matches keeps it decoded
+        deltas, weights, _ = matcher._data
+        id_parts.append(np.cumsum(np.array(deltas, dtype=np.int64)))
+        count = len(deltas)
+        if weights is None:
+            weight_parts.append(np.ones(count, dtype=np.float64))
+        elif isinstance(weights, float):  # Whoosh reads a block's one weight as a float32
+            weight_parts.append(np.full(count, float(np.float32(weights)), dtype=np.float64))
+        else:
+            weight_parts.append(np.array(weights, dtype=np.float64))
+        matcher._next_block()
+    if not id_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    return np.concatenate(id_parts), np.concatenate(weight_parts)
+
+
+def clear() -> None:
+    """Forget the kept term arrays (benchmarks measure reading them too)."""
+    global _kept_bytes
+    with _kept_lock:
+        _kept.clear()
+        _kept_bytes = 0
+

@@ -27,6 +27,9 @@ from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.structfile import BufferFile
 
 
+PEEK_BYTES = 512  # a posting block's header is tens of bytes; a larger pickle reads the rest
+
+
 class ViewFile(io.RawIOBase):
     """A read-only, seekable file over a memoryview (no copy; a position of its own)."""
 
@@ -46,6 +49,11 @@ class ViewFile(io.RawIOBase):
         data = self._view[start:] if size is None or size < 0 else self._view[start:start + size]
         self._pos = start + len(data)
         return data.tobytes()
+
+    def peek(self, size: int = 0) -> bytes:
+        """What follows, without moving: pickle.load reads through it (one call for a block's
+        header instead of one per opcode). As io.BufferedReader's, it may give fewer bytes."""
+        return self._view[self._pos:self._pos + min(max(size, 1), PEEK_BYTES)].tobytes()
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(memoryview(buffer)))

@@ -26,7 +26,6 @@ from typing import Any
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.structfile import BufferFile
 
-
 PEEK_BYTES = 512  # a posting block's header is tens of bytes; a larger pickle reads the rest
 
 

@@ -21,14 +21,15 @@ separate spelling fields, no per-document boosts (a `_` field), no existing segm
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from whoosh.analysis import CharsetFilter, LowercaseFilter, NgramFilter, RegexTokenizer
+from whoosh.analysis import CharsetFilter, IDTokenizer, LowercaseFilter, NgramFilter, RegexTokenizer
 from whoosh.codec.whoosh3 import W3PostingsWriter
-from whoosh.formats import Frequency, Positions
+from whoosh.fields import FieldType
+from whoosh.formats import Existence, Frequency, Positions
 from whoosh.support.charset import accent_map
-from whoosh.system import pack_uint
+from whoosh.system import emptybytes, pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -45,8 +46,6 @@ from kb.search.analysis import (
 # A term's postings while the segment is written: document numbers, weights (doubles: Whoosh
 # compares the weights as given, then stores them as floats) and encoded values.
 _Postings = tuple["array[int]", "array[float]", list[bytes]]
-# What field.index gives: (term, frequency, weight, encoded value) per distinct term.
-_Items = Iterable[tuple[bytes, int, float, bytes]]
 _WORD_CACHE = 1_000_000  # word forms remembered per field (a build's vocabulary is far smaller)
 
 
@@ -62,9 +61,10 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
             if field.vector or field.separate_spelling():
                 self.cancel()
                 raise ValueError(f"BulkWriter cannot write the term vectors or spelling of {name!r}")
-        self._analysers = {name: found for name, field in self.schema.items()
-                           if (found := fast_analyser(field)) is not None}
-        self._terms: dict[str, dict[bytes, _Postings]] = {}
+        self._analysers: dict[str, tuple[Analyser | None, Analyser]] = {
+            name: (fast_analyser(field), whoosh_analyser(field))
+            for name, field in self.schema.items() if field.indexed}
+        self._terms: dict[str, dict[bytes, _Postings]] = {name: {} for name in self._analysers}
         # field -> docnum -> the length the lengths column gives back (quantized to a byte)
         self._lengths: dict[str, dict[int, int]] = {}
 
@@ -85,9 +85,13 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
                 field = self.schema[name]
                 length = 0
                 if field.indexed:
-                    analyse = self._analysers.get(name)
-                    items = analyse(value) if analyse and isinstance(value, str) else field.index(value)
-                    length = self._add_postings(name, docnum, items, field.scorable)
+                    fast, whooshs = self._analysers[name]
+                    analyse = fast if fast is not None and isinstance(value, str) else whooshs
+                    length = analyse(value, docnum, self._terms[name])
+                    if not field.scorable:
+                        length = 0
+                    elif length:
+                        self._keep_length(name, docnum, length)
                 perdoc.add_field(name, field, value if field.stored else None, length)
                 column = field.column_type
                 if column:
@@ -99,35 +103,19 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
         self._added = True
         self.docnum += 1
 
-    def _add_postings(self, name: str, docnum: int, items: Any, scorable: bool) -> int:
-        """Keep one field's postings of a document; returns the field's length (its frequencies,
-        0 when the field is not scored)."""
-        terms = self._terms.get(name)
-        if terms is None:
-            terms = self._terms[name] = {}
-        length = 0
-        for tbytes, freq, weight, vbytes in items:
-            length += freq
-            postings = terms.get(tbytes)
-            if postings is None:
-                postings = terms[tbytes] = (array("I"), array("d"), [])
-            postings[0].append(docnum)
-            postings[1].append(weight)
-            postings[2].append(vbytes)
-        if not scorable:
-            return 0
-        if length:
-            stored = length_to_byte(length)
-            read_back = byte_to_length(stored) if stored else 0
-            if read_back:  # add_posting ignores a length of 0 or None
-                self._lengths.setdefault(name, {})[docnum] = read_back
-        return length
+    def _keep_length(self, name: str, docnum: int, length: int) -> None:
+        stored = length_to_byte(length)
+        read_back = byte_to_length(stored) if stored else 0
+        if read_back:  # add_posting ignores a length of 0 or None
+            self._lengths.setdefault(name, {})[docnum] = read_back
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         writer = self.fieldwriter
         for name in sorted(self._terms):
             terms = self._terms[name]
+            if not terms:
+                continue
             lengths = self._lengths.get(name, {})
             writer.start_field(name, self.schema[name])
             for tbytes in sorted(terms):
@@ -160,13 +148,54 @@ def _write_term(writer: W3PostingsWriter, postings: _Postings, lengths: dict[int
 
 
 # --- analysis ---------------------------------------------------------------------------------
+# An analyser adds one document's postings of one field to the field's terms and returns the
+# field's length (the sum of its frequencies), as Whoosh's add_document would from field.index.
+Analyser = Callable[[Any, int, dict[bytes, _Postings]], int]
+_UINTS = [pack_uint(count) for count in range(256)]  # Frequency's values of the usual counts
 
 
-def fast_analyser(field: Any) -> Callable[[str], _Items] | None:
-    """What `field.index(text)` gives, made faster, for the analyzers of kb.search.analysis;
-    None for any other field (Whoosh analyses it)."""
-    steps = getattr(getattr(field, "analyzer", None), "items", None)
-    fmt = getattr(field, "format", None)
+def _posting(terms: dict[bytes, _Postings], term: bytes, docnum: int, weight: float, value: bytes) -> None:
+    postings = terms.get(term)
+    if postings is None:
+        postings = terms[term] = (array("I"), array("d"), [])
+    postings[0].append(docnum)
+    postings[1].append(weight)
+    postings[2].append(value)
+
+
+def whoosh_analyser(field: Any) -> Analyser:
+    """field.index itself; its answers kept for values seen before when they are few (dates,
+    categories, types: not the keys)."""
+    seen: dict[Any, list[tuple[bytes, int, float, bytes]]] = {}
+
+    def analyse(value: Any, docnum: int, terms: dict[bytes, _Postings]) -> int:
+        try:
+            items = seen.get(value)
+        except TypeError:  # a list of words
+            items = None
+        if items is None:
+            items = list(field.index(value))
+            if len(seen) < _WORD_CACHE // 100 and not isinstance(value, list):
+                seen[value] = items
+        length = 0
+        for term, frequency, weight, encoded in items:
+            length += frequency
+            _posting(terms, term, docnum, weight, encoded)
+        return length
+
+    return analyse
+
+
+def fast_analyser(field: Any) -> Analyser | None:
+    """What field.index gives, made faster, for the analyzers of kb.search.analysis; None for
+    any other field (whoosh_analyser). Only for text: a list of words is whoosh_analyser's."""
+    if type(field).index is not FieldType.index:  # NUMERIC, DATETIME...: their own terms
+        return None
+    analyzer = getattr(field, "analyzer", None)
+    fmt: Any = getattr(field, "format", None)
+    if type(analyzer) is IDTokenizer and type(fmt) is Existence:
+        return _id_analyser(fmt.field_boost)
+    steps = getattr(analyzer, "items", None)
     if not steps or type(fmt) not in (Positions, Frequency):
         return None
     tokenizer, filters = steps[0], steps[1:]
@@ -188,43 +217,55 @@ def fast_analyser(field: Any) -> Callable[[str], _Items] | None:
     return None
 
 
+def _id_analyser(field_boost: float) -> Analyser:
+    """IDTokenizer, stored as Existence: the value is the term."""
+
+    def analyse(value: str, docnum: int, terms: dict[bytes, _Postings]) -> int:
+        _posting(terms, value.encode("utf-8"), docnum, field_boost, emptybytes)
+        return 1
+
+    return analyse
+
+
 def _language_analyser(fmt: Any, findall: Callable[[str], list[str]], sections: bool,
-                       positions: bool, lang: str, keep_stops: bool) -> Callable[[str], _Items]:
+                       positions: bool, lang: str, keep_stops: bool) -> Analyser:
     """LowercaseFilter | LanguageFilter after a RegexTokenizer or SectionTokenizer, stored with
     positions (Positions) or frequencies (Frequency)."""
     stops = stopwords(lang)
     pair = stem_pair(lang)
-    forms: dict[str, tuple[str, ...] | None] = {}  # word as written -> its terms (None: dropped)
+    forms: dict[str, tuple[bytes, ...] | None] = {}  # word as written -> its terms (None: dropped)
     boosts = list(FIELD_BOOSTS.values())
     field_boost = fmt.field_boost
+    encode: Any = fmt.encode if positions else None
+    at_one: dict[int, bytes] = {}  # position -> the pickle in Positions' value of a word said once, there
 
-    def terms_of(word: str) -> tuple[str, ...] | None:
+    def terms_of(word: str) -> tuple[bytes, ...] | None:
         text = word.lower()
         if not keep_stops and text.translate(accent_map) in stops:
             return None
         first, second = pair(text)
-        return (first,) if second is None else (first, second)
+        return (first.encode("utf-8"),) if second is None else (first.encode("utf-8"), second.encode("utf-8"))
 
-    def analyse(value: str) -> _Items:
+    def analyse(value: str, docnum: int, terms: dict[bytes, _Postings]) -> int:
         split = sections and SECTION_MARK in value
-        found: dict[str, list[int]] = {}
-        weights: dict[str, float] = {}
+        found: dict[bytes, list[int]] = {}
+        weights: dict[bytes, float] = {}
         pos = removed = 0  # renumbered over removed stop words, as LanguageFilter does
         for index, section in enumerate(value.split(SECTION_MARK) if split else (value,)):
             boost = boosts[index] if split and index < len(boosts) else 1.0
             words = findall(section)
             for offset, word in enumerate(words):
                 if word in forms:
-                    terms = forms[word]
+                    word_terms = forms[word]
                 else:
                     if len(forms) >= _WORD_CACHE:
                         forms.clear()
-                    terms = forms[word] = terms_of(word)
-                if terms is None:
+                    word_terms = forms[word] = terms_of(word)
+                if word_terms is None:
                     removed += 1
                     continue
                 at = pos + offset - removed
-                for term in terms:
+                for term in word_terms:
                     if term in found:
                         found[term].append(at)
                         weights[term] += boost
@@ -232,40 +273,53 @@ def _language_analyser(fmt: Any, findall: Callable[[str], list[str]], sections: 
                         found[term] = [at]
                         weights[term] = 0.0 + boost
             pos += len(words) + SECTION_GAP  # SectionTokenizer's gap (only after a section mark)
-        if positions:
-            encode = fmt.encode
-            return [(term.encode("utf-8"), len(at_list), weights[term] * field_boost, encode(at_list))
-                    for term, at_list in found.items()]
-        return [(term.encode("utf-8"), len(at_list), weights[term] * field_boost, pack_uint(len(at_list)))
-                for term, at_list in found.items()]
+        length = 0
+        for term, at_list in found.items():
+            count = len(at_list)
+            length += count
+            if not positions:
+                encoded = _UINTS[count] if count < 256 else pack_uint(count)
+            elif count == 1:  # Positions.encode([at]), the pickled part made once per position
+                tail = at_one.get(at_list[0])
+                if tail is None:
+                    tail = at_one[at_list[0]] = encode(at_list)[len(_UINTS[1]):]
+                encoded = _UINTS[1] + tail  # a new object, as Whoosh's: pickle would share one
+            else:
+                encoded = encode(at_list)
+            _posting(terms, term, docnum, weights[term] * field_boost, encoded)
+        return length
 
     return analyse
 
 
 def _plain_analyser(fmt: Any, findall: Callable[[str], list[str]], smallest: int,
-                    largest: int) -> Callable[[str], _Items]:
+                    largest: int) -> Analyser:
     """LowercaseFilter | CharsetFilter(accent_map), then, with `largest`, NgramFilter at the
     start (every prefix of `smallest` to `largest` letters), stored with frequencies."""
-    forms: dict[str, tuple[str, ...]] = {}
+    forms: dict[str, tuple[bytes, ...]] = {}
     field_boost = fmt.field_boost
 
-    def terms_of(word: str) -> tuple[str, ...]:
+    def terms_of(word: str) -> tuple[bytes, ...]:
         text = word.lower().translate(accent_map)
         if not largest:
-            return (text,)
-        return tuple(text[:size] for size in range(smallest, min(largest, len(text)) + 1))
+            return (text.encode("utf-8"),)
+        return tuple(text[:size].encode("utf-8") for size in range(smallest, min(largest, len(text)) + 1))
 
-    def analyse(value: str) -> _Items:
-        counts: dict[str, int] = {}
+    def analyse(value: str, docnum: int, terms: dict[bytes, _Postings]) -> int:
+        counts: dict[bytes, int] = {}
         for word in findall(value):
-            terms = forms.get(word)
-            if terms is None:
+            word_terms = forms.get(word)
+            if word_terms is None:
                 if len(forms) >= _WORD_CACHE:
                     forms.clear()
-                terms = forms[word] = terms_of(word)
-            for term in terms:
+                word_terms = forms[word] = terms_of(word)
+            for term in word_terms:
                 counts[term] = counts.get(term, 0) + 1
-        return [(term.encode("utf-8"), count, float(count) * field_boost, pack_uint(count))
-                for term, count in counts.items()]
+        length = 0
+        for term, count in counts.items():
+            length += count
+            _posting(terms, term, docnum, float(count) * field_boost,
+                     _UINTS[count] if count < 256 else pack_uint(count))
+        return length
 
     return analyse

@@ -84,17 +84,22 @@ def test_words_of_every_kind_in_every_language_are_indexed_as_whooshs_writer_ind
 def test_any_text_gives_the_terms_weights_and_positions_whooshs_analysis_gives(text: str) -> None:
     for lang in ("en", "fr", "de"):
         schema = build_schema(lang)
-        for name in ("text", "words", "prefixes", "title_words"):
+        for name in ("text", "words", "prefixes", "title_words", "key", "title_exact"):
             field = schema[name]
             analyse = fast_analyser(field)
             assert analyse is not None
-            assert sorted(analyse(text)) == sorted(field.index(text)), (lang, name)
+            terms: dict[bytes, Any] = {}
+            length = analyse(text, 0, terms)
+            ours = sorted((term, weights[0], values[0]) for term, (_, weights, values) in terms.items())
+            whooshs = sorted(field.index(text))
+            assert ours == [(term, weight, value) for term, _, weight, value in whooshs], (lang, name)
+            assert length == sum(frequency for _, frequency, _, _ in whooshs)
 
 
 def test_only_the_analysers_kb_defines_are_taken_over() -> None:
     schema = build_schema("en")
     assert {name for name in schema.names() if fast_analyser(schema[name])} == {
-        "text", "words", "prefixes", "title_words"}
+        "text", "words", "prefixes", "title_words", "key", "category", "type", "fingerprint", "title_exact"}
 
 
 def test_the_full_build_writer_refuses_an_index_that_has_documents(tmp_path: Path) -> None:

@@ -312,18 +312,23 @@ def file_stamp(path: Path | str) -> Stamp | None:
     return (found.st_ino, found.st_mtime_ns, found.st_size)
 
 
-def scan_article_files(root: Path) -> dict[Path, Stamp]:
-    """The files iter_article_files lists, with their stamps: one stat per file."""
+def scan_article_files(root: Path, known: Iterable[Path] = ()) -> dict[Path, Stamp]:
+    """The files iter_article_files lists, with their stamps: one stat per file. A file among
+    `known` (relative paths, the parse cache's) is keyed by that same Path: building 50,000 Paths
+    anew took half of a start's scan."""
     found: dict[Path, Stamp] = {}
     if not root.is_dir():
         return found
     top = str(root)
+    reuse = {str(path): path for path in known}
     for folder, _dirs, names in os.walk(top, followlinks=True):
+        prefix = os.path.relpath(folder, top) + os.sep if folder != top else ""
         for name in names:
             if name.endswith(".md"):
                 stamp = file_stamp(os.path.join(folder, name))
                 if stamp is not None:
-                    found[Path(os.path.relpath(os.path.join(folder, name), top))] = stamp
+                    relative = prefix + name
+                    found[reuse.get(relative) or Path(relative)] = stamp
     return found
 
 
@@ -402,6 +407,11 @@ class Addresses:
         return None
 
 
+def _path_order(path: Path) -> tuple[str, ...]:
+    """The order of Paths (their parts compared in turn), twice as fast as comparing Paths."""
+    return path.parts
+
+
 def load_content(root: Path, cache: ParseCache | None = None,
                  changed: Collection[Path] | None = None) -> ContentSet:
     """Read the whole tree; never raises for bad content, only reports it.
@@ -420,7 +430,7 @@ def load_content(root: Path, cache: ParseCache | None = None,
         cache.categories, cache.files = content.categories, {}
         changed = None  # every file is parsed again: list them all
     if changed is None:
-        stamps: dict[Path, Stamp | None] = dict(scan_article_files(root))
+        stamps: dict[Path, Stamp | None] = dict(scan_article_files(root, cache.files))
     else:
         stamps = {relative: entry[0] for relative, entry in cache.files.items()}
         for relative in changed:
@@ -428,7 +438,7 @@ def load_content(root: Path, cache: ParseCache | None = None,
     addresses = Addresses(root)
     cache.addresses, cache.clashes = None, 0
     seen: set[Path] = set()
-    for relative in sorted(stamps):
+    for relative in sorted(stamps, key=_path_order):
         stamp = stamps[relative]
         if stamp is None:  # deleted since
             continue

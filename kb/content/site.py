@@ -170,7 +170,8 @@ def _count(versions: dict[int, dict[str, Article]], counts: dict[tuple[str, str]
 def _load_all(site: Site, changed_files: Collection[Path] | None) -> ContentSet:
     """Site.load's full load (the stat of every file unless `changed_files`), stored for the
     next start when every file was looked at."""
-    fresh = load_content(site.content_dir, site._parsed, changed_files)
+    with stored.paused_gc():
+        fresh = load_content(site.content_dir, site._parsed, changed_files)
     if changed_files is None and site.cache_file is not None and site._parsed.parsed:
         try:
             stored.save(site._parsed, site.cache_file, site.content_dir)

@@ -9,9 +9,12 @@ data folder beside it (a pickle runs code when read).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import logging
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 
 from kb.content import loader, model
@@ -42,7 +45,8 @@ def restore(cache: ParseCache, path: Path, root: Path) -> bool:
     except OSError:
         return False
     try:
-        version, stored_root, categories, files = pickle.loads(data)  # our own index folder
+        with paused_gc():
+            version, stored_root, categories, files = pickle.loads(data)  # our own index folder
     except Exception as exc:  # noqa: BLE001 - any damage means: parse again
         log.warning("ignoring the content cache %s (%s)", path, type(exc).__name__)
         return False
@@ -50,3 +54,17 @@ def restore(cache: ParseCache, path: Path, root: Path) -> bool:
         return False
     cache.categories, cache.files, cache.parsed = categories, files, 0
     return True
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: loading 50,000 articles makes millions of objects
+    and none of them garbage, yet the collector would walk them all again and again (a third
+    of the parse cache's unpickling, 0.35 of 1 s CPU)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

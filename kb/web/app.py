@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -49,6 +50,7 @@ from kb.web.urls import support_link
 
 log = logging.getLogger("kb")
 
+FREEZE_MIN_ARTICLES = 2000  # from here the loaded content is kept out of the collector's passes
 TEMPLATES_DIR = resource_dir("templates")
 STATIC_DIR = resource_dir("static")
 
@@ -128,6 +130,11 @@ def create_app(settings: Settings) -> Starlette:
         await run_in_threadpool(svc.policy.read_file)  # before the first renderings
         await run_in_threadpool(site.load)
         log.info("serving %d articles in %s", len(site.content.articles), ", ".join(site.languages) or "no language")
+        if len(site.content.articles) >= FREEZE_MIN_ARTICLES:
+            # What the start loaded stays until the next full reload (then reference counting
+            # frees it: articles hold no cycles): the collector's full passes need not walk it
+            # (0.27 s CPU at 50,000 articles, a stall for whatever search or edit comes then).
+            gc.freeze()
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(db.close)
             await svc.search.start()

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from kb.content import stored
 from kb.content.loader import ParseCache, load_content
 from kb.content.model import Article, Category, ContentSet, Problem, display_path
+from kb.content.renders import RenderCache
 from kb.content.synonyms import load_into
 from kb.content.update import update_content
 from kb.errors import NotFound
@@ -201,7 +202,7 @@ class Site:
         self.renderer = renderer or Renderer()
         self._policy = policy or PolicyHolder()  # without one, snippets render as unavailable
         self.content = ContentSet(root=content_dir)
-        self._cache: dict[tuple[str, str], tuple[tuple[str, str], Rendered]] = {}
+        self._cache = RenderCache()  # bounded by size; the policy keys of each kept apart
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._parsed = ParseCache()  # only files that changed are parsed again on reload
@@ -227,10 +228,10 @@ class Site:
                 self.content = fresh
                 if keys is None:
                     self._catalog = _Catalog.build(fresh)
-                    self._cache = {k: v for k, v in self._cache.items() if k in fresh.articles}
+                    self._cache.keep(fresh.articles.__contains__)
                 else:
                     self._catalog = self._catalog.updated(old, fresh.articles, keys)
-                    self._cache = {k: v for k, v in self._cache.items() if k not in keys or k in fresh.articles}
+                    self._cache.drop(k for k in keys if k not in fresh.articles)
             looked_at = fresh.articles.keys() if keys is None else [k for k in keys if k in fresh.articles]
             changed = frozenset(key for key in looked_at
                                 if key not in old or old[key].revision != fresh.articles[key].revision)
@@ -253,7 +254,7 @@ class Site:
 
     def showing(self, policy_keys: Collection[str]) -> frozenset[tuple[str, str]]:
         """Articles whose rendering shows one of `policy_keys`, a key inside one or around one."""
-        used = {key: self.rendered(article).policy_keys for key, article in self.content.articles.items()}
+        used = {key: self.policy_keys(article) for key, article in self.content.articles.items()}
         return frozenset(key for key, keys in used.items()
                          if any(keys_overlap(u, c) for u in keys for c in policy_keys))
 
@@ -383,13 +384,18 @@ class Site:
     def rendered(self, article: Article) -> Rendered:
         policy = self._policy.current  # once: the stamp and the rendering share one version
         stamp = (article.revision, policy.version if policy is not None else "")
-        cached = self._cache.get(article.key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
+        cached = self._cache.get(article.key, stamp)
+        if cached is not None:
+            return cached
         result = self._render(article.source, article, policy)
-        with self._lock:
-            self._cache[article.key] = (stamp, result)
+        self._cache.put(article.key, stamp, result)
         return result
+
+    def policy_keys(self, article: Article) -> frozenset[str]:
+        """The policy keys the article's page shows (rendered again only when not known)."""
+        policy = self._policy.current
+        found = self._cache.policy_keys(article.key, (article.revision, policy.version if policy is not None else ""))
+        return found if found is not None else self.rendered(article).policy_keys
 
     def render_source(self, source: str, article: Article, *, checking: bool = False) -> Rendered:
         """Render any text as if it were `article`'s file (used by previews too).

@@ -178,7 +178,7 @@ class PolicyService:
             return []
         problems = []
         for article in sorted(self.site.content.articles.values(), key=lambda a: a.path):
-            for key in sorted(self.site.rendered(article).policy_keys):
+            for key in sorted(self.site.policy_keys(article)):
                 if current.resolve(key) is not None and new.resolve(key) is None:
                     shown = display_path(self.settings.content_dir, article.path)
                     problems.append(f"{key}: removed, but {shown} still uses it")

@@ -255,7 +255,7 @@ class SearchIndex:
         if not clauses:
             return []
         # Each title is offered once (results.suggestions), so ask for more than shown.
-        found = searcher.search(And(clauses), limit=limit * 3)
+        found = results.best(searcher, And(clauses), limit * 3)
         if not found and len(clauses) > 1:
-            found = searcher.search(results.any_of(searcher, clauses), limit=limit * 3)
+            found = results.best(searcher, results.any_of(searcher, clauses), limit * 3)
         return results.suggestions(found, lang, limit)

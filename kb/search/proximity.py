@@ -10,79 +10,97 @@ for those documents: a pair's phrase matcher scores as its two terms' matchers t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from whoosh.query import Phrase, Term
+import numpy as np
+from whoosh.query import Phrase
+
+from kb.search import vectors
 
 RESCORED = 300  # the best hits by BM25F given the bonus (at 10,000: top-1 as before for 498 of 500 queries)
+CHUNK = 16  # hits whose positions are read at a time (rescore)
 
-T = TypeVar("T")
 
-
-def rescore(searcher: Any, hits: Sequence[Any], pairs: Sequence[Phrase]) -> list[Any]:
-    """`hits` (Whoosh's, best first) with each pair's bonus added to their scores, best first
-    again (ties by document number, as Whoosh orders them)."""
+def rescore(searcher: Any, hits: Sequence[Any], pairs: Sequence[Phrase], top: int | None = None) -> list[Any]:
+    """`hits` (best first) with each pair's bonus added to their scores, best first again (ties
+    by document number, as Whoosh orders them). With `top`, only the first `top` are exact: a
+    bonus is at most its words' scores (`pair_bonus(..., bound=True)`, no positions read), so
+    hits are looked at by their score plus that bound, and positions are read only until the
+    next one could not enter the best `top` (a few dozen of RESCORED, not all of them)."""
     if not pairs or len(hits) < 2:
         return list(hits)
-    bonus = pair_bonus(searcher, [h.docnum for h in hits], pairs)
-    for found in hits:
-        found.score += bonus.get(found.docnum, 0.0)
-    return sorted(hits, key=lambda found: (-found.score, found.docnum))
+    limit = len(hits) if top is None else max(top, 1)
+    bounds = pair_bonus(searcher, [h.docnum for h in hits], pairs, bound=True)
+    ahead = sorted(hits, key=lambda found: (-(found.score + bounds.get(found.docnum, 0.0)), found.docnum))
+    looked: list[Any] = []
+    finals: list[float] = []  # the scores of `looked`, best first
+    for start in range(0, len(ahead), CHUNK):
+        chunk = ahead[start:start + CHUNK]
+        lead = chunk[0]
+        if len(finals) >= limit and lead.score + bounds.get(lead.docnum, 0.0) < finals[limit - 1]:
+            break
+        bonus = pair_bonus(searcher, [h.docnum for h in chunk], pairs)
+        for found in chunk:
+            found.score += bonus.get(found.docnum, 0.0)
+        looked.extend(chunk)
+        finals = sorted((found.score for found in looked), reverse=True)
+    seen = {id(found) for found in looked}
+    rest = [found for found in hits if id(found) not in seen]  # none of them can come first
+    return sorted(looked, key=lambda found: (-found.score, found.docnum)) + rest
 
 
-def pair_bonus(searcher: Any, docnums: Sequence[int], pairs: Sequence[Phrase]) -> dict[int, float]:
+def pair_bonus(searcher: Any, docnums: Sequence[int], pairs: Sequence[Phrase],
+               bound: bool = False) -> dict[int, float]:
     """For each of `docnums` (searcher-wide) that has a pair's words in order within its slop:
     the sum of their term scores, times the pair's boost (what `Phrase` would add). Positions
-    are read for every document, scores only for those with a pair."""
-    wanted = sorted(docnums)
+    are read for every document, scores only for those with a pair; both from the term arrays
+    kb.search.vectors keeps (a posting found by bisection, not by walking its list). With
+    `bound`, the most each could get: every pair whose two words it has counts, as if together."""
+    wanted = np.array(sorted(docnums), dtype=np.int64)
     words = {(pair.fieldname, word) for pair in pairs for word in pair.words}
+    schema = searcher.schema
     bonus: dict[int, float] = {}
     for leaf, offset in searcher.leaf_searchers():
-        end = offset + leaf.doc_count_all()
-        local = [docnum - offset for docnum in wanted if offset <= docnum < end]
-        if not local:
+        reader = leaf.reader()
+        end = offset + reader.doc_count_all()
+        local = wanted[(wanted >= offset) & (wanted < end)] - offset
+        if not len(local):
             continue
-        positions = {key: _at(leaf, key, local, _positions) for key in words}
+        keys = {key: _bytes(schema, key) for key in words}
+        if bound:
+            has = {key: set(vectors.scores_at(searcher, reader, offset, key[0], text, local))
+                   if text is not None else set() for key, text in keys.items()}
+            positions = {key: dict.fromkeys(found, frozenset[int]()) for key, found in has.items()}
+        else:
+            positions = {key: vectors.positions_at(reader, key[0], text, local) if text is not None else {}
+                         for key, text in keys.items()}
         together: list[tuple[int, tuple[str, str], tuple[str, str], float]] = []
         for pair in pairs:
             a, b = ((pair.fieldname, word) for word in pair.words[:2])
             together.extend((docnum, a, b, pair.boost) for docnum in positions[a].keys() & positions[b].keys()
-                            if _near(positions[a][docnum], positions[b][docnum], pair.slop))
+                            if bound or _near(positions[a][docnum], positions[b][docnum], pair.slop))
         scored: dict[tuple[str, str], set[int]] = {}
         for docnum, a, b, _ in together:
             scored.setdefault(a, set()).add(docnum)
             scored.setdefault(b, set()).add(docnum)
-        scores = {key: _at(leaf, key, sorted(found), _score) for key, found in scored.items()}
+        scores = {key: vectors.scores_at(searcher, reader, offset, key[0], keys[key] or b"",
+                                         np.array(sorted(found), dtype=np.int64))
+                  for key, found in scored.items()}
         for docnum, a, b, boost in together:
             at = docnum + offset
             bonus[at] = bonus.get(at, 0.0) + (scores[a][docnum] + scores[b][docnum]) * boost
     return bonus
 
 
-def _positions(matcher: Any) -> frozenset[int]:
-    return frozenset(matcher.value_as("positions"))
-
-
-def _score(matcher: Any) -> float:
-    return float(matcher.score())
-
-
-def _at(leaf: Any, key: tuple[str, str], docnums: list[int], read: Callable[[Any], T]) -> dict[int, T]:
-    """`read(matcher)` at each of a segment's `docnums` (ascending) that has the term: its posting
-    list skipped through, a block at a time, not walked."""
-    matcher = Term(*key).matcher(leaf)
-    found: dict[int, T] = {}
-    for docnum in docnums:
-        if not matcher.is_active():
-            break
-        if matcher.id() < docnum:
-            matcher.skip_to(docnum)
-            if not matcher.is_active():
-                break
-        if matcher.id() == docnum:
-            found[docnum] = read(matcher)
-    return found
+def _bytes(schema: Any, key: tuple[str, str]) -> bytes | None:
+    """A term's text as the index stores it (None: a field or text it cannot have)."""
+    if key[0] not in schema:
+        return None
+    try:
+        return bytes(schema[key[0]].to_bytes(key[1]))
+    except ValueError:
+        return None
 
 
 def _near(first: frozenset[int], second: frozenset[int], slop: int) -> bool:

@@ -112,7 +112,15 @@ def collect(searcher: Any, query: Query, category: str | None, type: str | None,
     if not proximity:
         return list(evaluated.top(searcher, top, allowed)), counts
     best = evaluated.top(searcher, max(top, RESCORED), allowed)
-    return rescore(searcher, best, proximity)[:top], counts
+    return rescore(searcher, best, proximity, top)[:top], counts
+
+
+def best(searcher: Any, query: Query, limit: int) -> list[Any]:
+    """The best `limit` matches of `query`, best first (suggestions: no facets, no bonus)."""
+    evaluated = vectors.evaluate(searcher, query)
+    if evaluated is None:
+        return list(searcher.search(query, limit=limit))
+    return list(evaluated.top(searcher, limit))
 
 
 def _collect_walking(searcher: Any, query: Query, category: str | None, type: str | None,
@@ -131,7 +139,7 @@ def _collect_walking(searcher: Any, query: Query, category: str | None, type: st
     if not proximity:
         return searcher.search(query, limit=top, filter=allowed)[:top], counts
     best = searcher.search(query, limit=max(top, RESCORED), filter=allowed)
-    return rescore(searcher, best[:], proximity)[:top], counts  # not list(): len() counts every match
+    return rescore(searcher, best[:], proximity, top)[:top], counts  # not list(): len() counts every match
 
 
 # Every (category, type) pair seen by this process, numbered: facet counts are a bincount.

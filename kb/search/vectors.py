@@ -200,7 +200,8 @@ def _term(context: _Context, term: Term) -> Evaluated | None:
         reader = leaf.reader()
         if (term.fieldname, text) not in reader:
             continue
-        ids, weights = postings(reader, term.fieldname, text)
+        found_postings = postings(reader, term.fieldname, text)
+        ids, weights = found_postings.ids, found_postings.weights
         docs = ids + offset
         if reader.has_deletions():
             deleted = _deleted_mask(context, leaf, offset)
@@ -233,15 +234,30 @@ def _deleted_mask(context: _Context, leaf: Any, offset: int) -> Any:
 
 # --- postings as arrays, kept ----------------------------------------------------------------
 
-_kept: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+
+@dataclass(frozen=True)
+class Postings:
+    """A segment's postings of one term: document numbers (int64) and weights (float64), and
+    where each block starts, in the arrays and in the postings file (to read positions)."""
+
+    ids: Any
+    weights: Any
+    starts: Any = None  # index of each block's first posting (None: not Whoosh 3's blocks)
+    blocks: tuple[int, ...] = ()  # each block's position in the postings file
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.ids.nbytes + self.weights.nbytes) + (0 if self.starts is None else int(self.starts.nbytes))
+
+
+_kept: OrderedDict[tuple[Any, ...], Postings] = OrderedDict()
 _kept_bytes = 0
 _kept_lock = threading.Lock()
 
 
-def postings(reader: Any, fieldname: str, text: bytes) -> tuple[Any, Any]:
-    """A segment's postings of a term: (document numbers as int64, weights as float64), read
-    once for every searcher of the segment (its postings never change; deletions are taken off
-    by the caller)."""
+def postings(reader: Any, fieldname: str, text: bytes) -> Postings:
+    """A segment's postings of a term, read once for every searcher of the segment (its
+    postings never change; deletions are taken off by the caller)."""
     global _kept_bytes
     segment = reader.segment()
     key = (segment.segment_id(), segment.doc_count_all(), fieldname, text)
@@ -251,18 +267,17 @@ def postings(reader: Any, fieldname: str, text: bytes) -> tuple[Any, Any]:
             _kept.move_to_end(key)
             return found
     found = _read_postings(reader.postings(fieldname, text))
-    size = found[0].nbytes + found[1].nbytes
     with _kept_lock:
         if key not in _kept:
             _kept[key] = found
-            _kept_bytes += size
+            _kept_bytes += found.nbytes
             while _kept_bytes > POSTINGS_BYTES and len(_kept) > 1:
-                _, (ids, weights) = _kept.popitem(last=False)
-                _kept_bytes -= ids.nbytes + weights.nbytes
+                _, dropped = _kept.popitem(last=False)
+                _kept_bytes -= dropped.nbytes
     return found
 
 
-def _read_postings(matcher: Any) -> tuple[Any, Any]:
+def _read_postings(matcher: Any) -> Postings:
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
     if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
@@ -272,25 +287,92 @@ def _read_postings(matcher: Any) -> tuple[Any, Any]:
             ids_list.append(matcher.id())
             weights_list.append(matcher.weight())
             matcher.next()
-        return np.array(ids_list, dtype=np.int64), np.array(weights_list, dtype=np.float64)
+        return Postings(np.array(ids_list, dtype=np.int64), np.array(weights_list, dtype=np.float64))
     id_parts: list[Any] = []
     weight_parts: list[Any] = []
+    starts: list[int] = []
+    blocks: list[int] = []
+    position, count = matcher._baseoffset, 0
     while matcher.is_active():
         if matcher._data is None:
             matcher._read_data()  # kb.search.matches keeps it decoded
         deltas, weights, _ = matcher._data
+        starts.append(count)
+        blocks.append(position)
         id_parts.append(np.cumsum(np.array(deltas, dtype=np.int64)))
-        count = len(deltas)
+        size = len(deltas)
+        count += size
         if weights is None:
-            weight_parts.append(np.ones(count, dtype=np.float64))
+            weight_parts.append(np.ones(size, dtype=np.float64))
         elif isinstance(weights, float):  # Whoosh reads a block's one weight as a float32
-            weight_parts.append(np.full(count, float(np.float32(weights)), dtype=np.float64))
+            weight_parts.append(np.full(size, float(np.float32(weights)), dtype=np.float64))
         else:
             weight_parts.append(np.array(weights, dtype=np.float64))
+        position = matcher._nextoffset
         matcher._next_block()
     if not id_parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    return np.concatenate(id_parts), np.concatenate(weight_parts)
+        return Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+    return Postings(np.concatenate(id_parts), np.concatenate(weight_parts), np.array(starts, dtype=np.int64),
+                    tuple(blocks))
+
+
+def positions_at(reader: Any, fieldname: str, text: bytes, docnums: Any) -> dict[int, frozenset[int]]:
+    """The positions of a term in each of a segment's `docnums` (sorted, local numbers) that has
+    it: only the blocks holding them are read, each posting found by bisection."""
+    if (fieldname, text) not in reader:
+        return {}
+    found_postings = postings(reader, fieldname, text)
+    ids = found_postings.ids
+    at = np.searchsorted(ids, docnums)
+    inside = at < len(ids)
+    present = np.zeros(len(docnums), dtype=bool)
+    present[inside] = ids[at[inside]] == docnums[inside]
+    if not present.any():
+        return {}
+    matcher = reader.postings(fieldname, text)
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    found: dict[int, frozenset[int]] = {}
+    if found_postings.starts is None or not isinstance(matcher, W3LeafMatcher):  # a short list: walk it
+        wanted = set(docnums[present].tolist())
+        while matcher.is_active():
+            if matcher.id() in wanted:
+                found[matcher.id()] = frozenset(matcher.value_as("positions"))
+            matcher.next()
+        return found
+    indexes = at[present]
+    block_of = np.searchsorted(found_postings.starts, indexes, side="right") - 1
+    current = -1
+    for index, block in zip(indexes.tolist(), block_of.tolist(), strict=True):
+        if block != current:
+            matcher._goto(found_postings.blocks[block])
+            current = block
+        matcher._i = index - int(found_postings.starts[block])
+        found[int(ids[index])] = frozenset(matcher.value_as("positions"))
+    return found
+
+
+def scores_at(searcher: Any, reader: Any, offset: int, fieldname: str, text: bytes,
+              docnums: Any) -> dict[int, float]:
+    """Whoosh's BM25F score of a term (no boost) in each of a segment's `docnums` (sorted,
+    local numbers) that has it."""
+    if (fieldname, text) not in reader or not len(docnums):
+        return {}
+    weighting = searcher.weighting
+    found_postings = postings(reader, fieldname, text)
+    at = np.searchsorted(found_postings.ids, docnums).clip(0, max(len(found_postings.ids) - 1, 0))
+    present = found_postings.ids[at] == docnums
+    docs, weights = docnums[present], found_postings.weights[at[present]]
+    if searcher.schema[fieldname].scorable and type(weighting) is BM25F:
+        idf = searcher.idf(fieldname, text)
+        avgfl = searcher.avg_field_length(fieldname) or 1
+        b = weighting._field_B.get(fieldname, weighting.B)
+        k1 = weighting.K1
+        lengths = _Context(searcher).lengths(fieldname)[docs + offset]
+        scores = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+    else:
+        scores = weights
+    return dict(zip(docs.tolist(), scores.tolist(), strict=True))
 
 
 def clear() -> None:

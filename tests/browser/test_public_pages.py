@@ -65,15 +65,8 @@ def test_public_pages_in_six_languages_load_cleanly_fit_the_screen_and_pass_axe(
 
     page.on("console", lambda message: _console(message, problem))
     page.on("pageerror", lambda error: problem(f"script error: {error}"))
-    # Which page visit made each request: a request of a page the test has already left (the
-    # favicon is asked lazily, after `load`) is aborted by the next visit, not failed by the page.
-    visit = [0]
-    made_on: dict[Request, int] = {}
-    page.on("requestfailed", lambda request: _failed(request, made_on.get(request) != visit[0], problem))
-    in_flight: set[Request] = set()
-    page.on("request", lambda request: (in_flight.add(request), made_on.__setitem__(request, visit[0])))
-    page.on("requestfinished", lambda request: in_flight.discard(request))
-    page.on("requestfailed", lambda request: in_flight.discard(request))
+    loads = Loads(page)
+    page.on("requestfailed", lambda request: _failed(request, loads.of_a_page_left(request), problem))
     page.on("response", lambda response: _status(response, problem))
     devtools = page.context.new_cdp_session(page)
     devtools.on("Audits.issueAdded", lambda event: _issue(event, problem))
@@ -81,13 +74,12 @@ def test_public_pages_in_six_languages_load_cleanly_fit_the_screen_and_pass_axe(
     try:
         for lang, paths in PAGES.items():
             for path, axe in paths:
-                visit[0] += 1
                 where[0] = path
                 response = page.goto(sample_server.url + path)  # "load": every script has run
                 if response is None or response.status != 200:
                     problem(f"answered {response.status if response else 'nothing'}")
                     continue
-                _settle(page, in_flight)
+                loads.settle()
                 page_lang, overflow = page.evaluate(LANG_AND_OVERFLOW)
                 if page_lang != lang:
                     problem(f"<html lang={page_lang}>, not {lang}")
@@ -97,20 +89,50 @@ def test_public_pages_in_six_languages_load_cleanly_fit_the_screen_and_pass_axe(
                     if page.locator("article.faq-entry summary").count():
                         page.locator("article.faq-entry summary").first.click()  # an open answer is checked too
                     problems.extend(f"{width} px, {path}: axe: {found}" for found in axe_violations(page))
-                    _settle(page, in_flight)
+                    loads.settle()
     finally:
         devtools.detach()
     assert not problems, "\n".join(problems)
 
 
-def _settle(page: Page, in_flight: set[Request]) -> None:
-    """Wait until every request the page made has finished or failed: what "networkidle" waits
-    for, without its fixed 500 ms of quiet after each page (these pages start no request of
-    their own after `load`; search suggestions wait for typing)."""
-    deadline = time.monotonic() + 10
-    while in_flight:
-        assert time.monotonic() < deadline, f"still loading: {[r.url for r in in_flight]}"
-        page.wait_for_timeout(10)
+class Loads:
+    """The requests of a tab, by the document that made them: documents are counted by their
+    main-frame navigation requests, in the order Chromium reports its events (a count of visits
+    kept in the test's thread would race with their delivery)."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.document = 0
+        self.made_by: dict[Request, int] = {}
+        self.in_flight: set[Request] = set()
+        self.asked: set[tuple[int, str]] = set()
+        page.on("request", self._requested)
+        page.on("requestfinished", self._done)
+        page.on("requestfailed", self._done)
+
+    def _requested(self, request: Request) -> None:
+        if request.is_navigation_request() and request.frame == self.page.main_frame:
+            self.document += 1
+        self.made_by[request] = self.document
+        self.asked.add((self.document, request.url))
+        self.in_flight.add(request)
+
+    def _done(self, request: Request) -> None:
+        self.in_flight.discard(request)
+
+    def of_a_page_left(self, request: Request) -> bool:
+        return self.made_by.get(request) != self.document
+
+    def settle(self) -> None:
+        """Wait until every request of the page has finished or failed, its icon included
+        (Chromium asks for it after `load`, and leaving the page would abort it): what
+        "networkidle" waits for, without its fixed 500 ms of quiet after each page (these pages
+        start no request of their own after `load`; search suggestions wait for typing)."""
+        icon = self.page.evaluate("document.querySelector('link[rel~=icon]')?.href ?? ''")
+        deadline = time.monotonic() + 10
+        while self.in_flight or (icon and (self.document, icon) not in self.asked):
+            assert time.monotonic() < deadline, f"still loading: {[r.url for r in self.in_flight] or icon}"
+            self.page.wait_for_timeout(10)
 
 
 def _console(message: ConsoleMessage, problem: Callable[[str], None]) -> None:
@@ -138,14 +160,11 @@ def _issue(event: dict[str, Any], problem: Callable[[str], None]) -> None:
 def test_a_video_is_downloaded_only_when_the_reader_plays_it(sample_server: LiveServer, sized_page: Page) -> None:
     """Most readers of a video article read its transcript: on a phone, arriving on the page
     costs no video data, and a video host that is slow or down cannot make the page fail."""
-    asked: list[str] = []
-    in_flight: set[Request] = set()
-    sized_page.on("request", lambda request: (asked.append(request.url), in_flight.add(request)))
-    sized_page.on("requestfinished", lambda request: in_flight.discard(request))
-    sized_page.on("requestfailed", lambda request: in_flight.discard(request))
+    loads = Loads(sized_page)
     # a media element that fetches delays the page's `load`: by then its request has been made
     sized_page.goto(sample_server.url + "/en/articles/video-support-code-and-vip-code")
-    _settle(sized_page, in_flight)
+    loads.settle()
+    asked = [url for _, url in loads.asked]
     video = sized_page.locator("figure.video video")
     source = video.get_attribute("src")
     assert source and video.get_attribute("preload") == "none"

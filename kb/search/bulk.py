@@ -20,17 +20,20 @@ separate spelling fields, no per-document boosts (a `_` field), no existing segm
 
 from __future__ import annotations
 
+import zlib
 from array import array
 from collections.abc import Callable
+from pickle import dumps
 from typing import Any
 
 from whoosh.analysis import CharsetFilter, IDTokenizer, LowercaseFilter, NgramFilter, RegexTokenizer
-from whoosh.codec.whoosh3 import W3PostingsWriter
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3TermInfo
 from whoosh.fields import FieldType
 from whoosh.formats import Existence, Frequency, Positions
 from whoosh.support.charset import accent_map
-from whoosh.system import emptybytes, pack_uint
+from whoosh.system import emptybytes, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 from kb.search.analysis import (
@@ -119,32 +122,64 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
             lengths = self._lengths.get(name, {})
             writer.start_field(name, self.schema[name])
             for tbytes in sorted(terms):
-                writer.start_term(tbytes)
-                _write_term(writer._postwriter, terms[tbytes], lengths)
-                writer.finish_term()
+                _write_term(writer, tbytes, terms[tbytes], lengths)
             writer.finish_field()
         writer.close()
         self._terms.clear()
 
 
-def _write_term(writer: W3PostingsWriter, postings: _Postings, lengths: dict[int, int]) -> None:
-    """A term's postings as W3PostingsWriter.add_posting would buffer them, a block at a time;
-    the last block is left to finish_postings (written, or inlined in the term's info)."""
-    docs, weights, values = postings
+def _write_term(fields: W3FieldWriter, term: bytes, postings: _Postings, lengths: dict[int, int]) -> None:
+    """The bytes fields.start_term(term), add_posting for each posting and fields.finish_term()
+    write (W3PostingsWriter._write_block, W3TermInfo.add_block, finish_postings), a block at a
+    time instead of a posting at a time."""
+    writer = fields._postwriter
+    postfile = writer._postfile
+    fixed = fields._format.fixed_value_size()
+    compression = writer._compression
     limit = writer._blocklimit
+    info = W3TermInfo()
+    start = postfile.tell()
+    postfile.write(WHOOSH3_HEADER_MAGIC)
+    docs, weights, values = postings
     count = len(docs)
-    for start in range(0, count, limit):
-        end = min(start + limit, count)
-        block_weights = weights[start:end]
-        writer._ids = docs[start:end]
-        writer._weights = array("f", block_weights)
-        writer._values = [value for value in values[start:end] if value]  # add_posting keeps no empty value
-        writer._maxweight = max(0, max(block_weights))  # add_posting's: 0 while no weight is above it
-        found = [lengths[doc] for doc in writer._ids if doc in lengths]
-        writer._minlength = min(found) if found else None
-        writer._maxlength = max(found) if found else 0
-        if end < count:
-            writer._write_block()
+    for begin in range(0, count, limit):
+        end = min(begin + limit, count)
+        ids = docs[begin:end]
+        block_weights = array("f", weights[begin:end])  # as add_posting keeps them
+        maxweight = max(0, max(weights[begin:end]))  # compared before, as given
+        found = [lengths[doc] for doc in ids if doc in lengths]
+        minlength = min(found) if found else None
+        maxlength = max(found) if found else 0
+        info._weight += sum(block_weights)
+        info._df += len(ids)
+        info._minlength = minlength if info._minlength is None else min(info._minlength, minlength)
+        info._maxlength = max(info._maxlength, maxlength)
+        info._maxweight = max(info._maxweight, maxweight)
+        if info._minid is None:
+            info._minid = ids[0]
+        info._maxid = ids[-1]
+        kept = [value for value in values[begin:end] if value]  # add_posting keeps no empty value
+        if block_weights.count(1.0) == len(block_weights):
+            mini_weights: Any = None
+        elif block_weights.count(block_weights[0]) == len(block_weights):
+            mini_weights = block_weights[0]
+        else:
+            mini_weights = tuple(block_weights)
+        if fixed is None or fixed < 0:
+            mini_values: Any = tuple(kept)
+        else:
+            mini_values = b"".join(kept) if fixed else None
+        data = dumps((tuple(delta_encode(ids)), mini_weights, mini_values), 2)
+        if compression:
+            data = zlib.compress(data, compression)
+        header = dumps((len(ids), ids[-1], maxweight, compression, length_to_byte(minlength),
+                        length_to_byte(maxlength)), 2)
+        size = len(header) + len(data)
+        postfile.write_int(-size if end == count else size)  # the last block's is negative
+        postfile.write(header)
+        postfile.write(data)
+    info.set_extent(start, postfile.tell() - start)
+    fields._tindex.add(pack_ushort(fields._fieldid) + term, info.to_bytes())
 
 
 # --- analysis ---------------------------------------------------------------------------------

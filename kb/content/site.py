@@ -75,22 +75,30 @@ class _Catalog:
 
     @classmethod
     def build(cls, content: ContentSet) -> _Catalog:
+        # One pass over every article (a start at 50,000 pays for each step of it).
         live = sorted((a for a in content.articles.values() if a.published), key=_listed)
-        published: dict[str | None, list[Article]] = {None: [a for a in live if not a.internal]}
+        published: dict[str | None, list[Article]] = {None: []}
         staff: dict[str | None, list[Article]] = {None: live}
-        versions: dict[int, dict[str, Article]] = defaultdict(dict)
+        versions: dict[int, dict[str, Article]] = {}
         counts: dict[tuple[str, str], int] = defaultdict(int)
         internal_counts: dict[str, int] = defaultdict(int)
+        public = published[None]
         for article in live:
-            staff.setdefault(article.lang, []).append(article)
-            versions[article.id][article.lang] = article
+            lang = article.lang
+            staff.setdefault(lang, []).append(article)
+            langs = versions.get(article.id)
+            if langs is None:
+                versions[article.id] = {lang: article}
+            else:
+                langs[lang] = article
             if article.internal:
                 internal_counts[article.category] += 1
                 continue
-            published.setdefault(article.lang, []).append(article)
-            counts[(article.lang, article.category)] += 1
+            public.append(article)
+            published.setdefault(lang, []).append(article)
+            counts[(lang, article.category)] += 1
         return cls(tuple(sorted(k for k in published if k is not None)), published, staff,
-                   dict(versions), dict(counts), dict(internal_counts),
+                   versions, dict(counts), dict(internal_counts),
                    {a.path.as_posix(): a for a in content.articles.values()})
 
     def updated(self, old: dict[tuple[str, str], Article], new: dict[tuple[str, str], Article],

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import zlib
 from array import array
+from collections import Counter
 from collections.abc import Callable
 from pickle import dumps
 from typing import Any
@@ -342,14 +343,14 @@ def _plain_analyser(fmt: Any, findall: Callable[[str], list[str]], smallest: int
 
     def analyse(value: str, docnum: int, terms: dict[bytes, _Postings]) -> int:
         counts: dict[bytes, int] = {}
-        for word in findall(value):
+        for word, said in Counter(findall(value)).items():  # each word as written, once
             word_terms = forms.get(word)
             if word_terms is None:
                 if len(forms) >= _WORD_CACHE:
                     forms.clear()
                 word_terms = forms[word] = terms_of(word)
             for term in word_terms:
-                counts[term] = counts.get(term, 0) + 1
+                counts[term] = counts.get(term, 0) + said
         length = 0
         for term, count in counts.items():
             length += count

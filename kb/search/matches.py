@@ -107,6 +107,16 @@ def _read_block_once(matcher: Any) -> None:
 W3LeafMatcher._read_data = _read_block_once
 
 
+def kept_block(name: str, offset: int) -> Any | None:
+    """The decoded block of postings file `name` at `offset`, when it is kept."""
+    return _blocks.get((name, offset))
+
+
+def read_block_unkept(matcher: Any) -> None:
+    """Whoosh's own W3LeafMatcher._read_data: the block decoded, not kept."""
+    _read_block(matcher)
+
+
 def _posting_ids(matcher: Any) -> list[int]:
     """Every document number of a term's postings: a block at a time when the matcher is
     Whoosh's own posting reader (deletions are taken off by the caller)."""

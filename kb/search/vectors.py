@@ -37,7 +37,7 @@ from whoosh.query import (
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
-from kb.search.matches import per_segment
+from kb.search.matches import kept_block, per_segment, read_block_unkept
 
 POSTINGS_BYTES = 48 * 1024 * 1024  # term arrays kept for the process, the least recently used dropped
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -244,6 +244,7 @@ class Postings:
     weights: Any
     starts: Any = None  # index of each block's first posting (None: not Whoosh 3's blocks)
     blocks: tuple[int, ...] = ()  # each block's position in the postings file
+    datas: tuple[int, ...] = ()  # and of its data (kb.search.matches keeps blocks by it)
 
     @property
     def nbytes(self) -> int:
@@ -292,13 +293,20 @@ def _read_postings(matcher: Any) -> Postings:
     weight_parts: list[Any] = []
     starts: list[int] = []
     blocks: list[int] = []
+    datas: list[int] = []
     position, count = matcher._baseoffset, 0
+    name = getattr(matcher._postfile, "_name", None)
     while matcher.is_active():
-        if matcher._data is None:
-            matcher._read_data()  # kb.search.matches keeps it decoded
-        deltas, weights, _ = matcher._data
+        # Read once here, a term's blocks are not kept as decoded blocks: a common word's would
+        # push out the blocks the proximity bonus reads positions from.
+        data = kept_block(name, matcher._dataoffset) if name else None
+        if data is None:
+            read_block_unkept(matcher)
+            data = matcher._data
+        deltas, weights, _ = data
         starts.append(count)
         blocks.append(position)
+        datas.append(matcher._dataoffset)
         id_parts.append(np.cumsum(np.array(deltas, dtype=np.int64)))
         size = len(deltas)
         count += size
@@ -313,7 +321,7 @@ def _read_postings(matcher: Any) -> Postings:
     if not id_parts:
         return Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
     return Postings(np.concatenate(id_parts), np.concatenate(weight_parts), np.array(starts, dtype=np.int64),
-                    tuple(blocks))
+                    tuple(blocks), tuple(datas))
 
 
 def positions_at(reader: Any, fieldname: str, text: bytes, docnums: Any) -> dict[int, frozenset[int]]:
@@ -342,13 +350,29 @@ def positions_at(reader: Any, fieldname: str, text: bytes, docnums: Any) -> dict
         return found
     indexes = at[present]
     block_of = np.searchsorted(found_postings.starts, indexes, side="right") - 1
-    current = -1
+    name = getattr(matcher._postfile, "_name", None)
+    decode = matcher.format.decoder("positions")
+    plain = matcher._fixedsize is None or matcher._fixedsize < 0  # a block's values are a tuple
+    current, values = -1, None
     for index, block in zip(indexes.tolist(), block_of.tolist(), strict=True):
+        start = int(found_postings.starts[block])
+        if not plain:
+            if block != current:
+                matcher._goto(found_postings.blocks[block])
+                current = block
+            matcher._i = index - start
+            found[int(ids[index])] = frozenset(matcher.value_as("positions"))
+            continue
         if block != current:
-            matcher._goto(found_postings.blocks[block])
+            data = kept_block(name, found_postings.datas[block]) if name else None
+            if data is None:
+                matcher._goto(found_postings.blocks[block])
+                matcher._read_data()  # and kept
+                data = matcher._data
+            values = data[2]
             current = block
-        matcher._i = index - int(found_postings.starts[block])
-        found[int(ids[index])] = frozenset(matcher.value_as("positions"))
+        assert values is not None
+        found[int(ids[index])] = frozenset(decode(values[index - start]))
     return found
 
 

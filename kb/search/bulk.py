@@ -24,6 +24,7 @@ import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable
+from operator import sub
 from pickle import dumps
 from typing import Any
 
@@ -32,9 +33,8 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3TermInfo
 from whoosh.fields import FieldType
 from whoosh.formats import Existence, Frequency, Positions
 from whoosh.support.charset import accent_map
-from whoosh.system import emptybytes, pack_uint, pack_ushort
+from whoosh.system import emptybytes, pack_int, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
-from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 from kb.search.analysis import (
@@ -50,6 +50,7 @@ from kb.search.analysis import (
 # A term's postings while the segment is written: document numbers, weights (doubles: Whoosh
 # compares the weights as given, then stores them as floats) and encoded values.
 _Postings = tuple["array[int]", "array[float]", list[bytes]]
+_ZERO = array("I", [0])
 _WORD_CACHE = 1_000_000  # word forms remembered per field (a build's vocabulary is far smaller)
 
 
@@ -120,7 +121,11 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
             terms = self._terms[name]
             if not terms:
                 continue
-            lengths = self._lengths.get(name, {})
+            lengths = None
+            if name in self._lengths:  # by docnum (0: none), for the blocks' shortest and longest
+                lengths = [0] * self.docnum
+                for docnum, length in self._lengths[name].items():
+                    lengths[docnum] = length
             writer.start_field(name, self.schema[name])
             for tbytes in sorted(terms):
                 _write_term(writer, tbytes, terms[tbytes], lengths)
@@ -129,18 +134,16 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
         self._terms.clear()
 
 
-def _write_term(fields: W3FieldWriter, term: bytes, postings: _Postings, lengths: dict[int, int]) -> None:
+def _write_term(fields: W3FieldWriter, term: bytes, postings: _Postings, lengths: list[int] | None) -> None:
     """The bytes fields.start_term(term), add_posting for each posting and fields.finish_term()
     write (W3PostingsWriter._write_block, W3TermInfo.add_block, finish_postings), a block at a
     time instead of a posting at a time."""
     writer = fields._postwriter
-    postfile = writer._postfile
     fixed = fields._format.fixed_value_size()
     compression = writer._compression
     limit = writer._blocklimit
     info = W3TermInfo()
-    start = postfile.tell()
-    postfile.write(WHOOSH3_HEADER_MAGIC)
+    chunks = [WHOOSH3_HEADER_MAGIC]
     docs, weights, values = postings
     count = len(docs)
     for begin in range(0, count, limit):
@@ -148,9 +151,13 @@ def _write_term(fields: W3FieldWriter, term: bytes, postings: _Postings, lengths
         ids = docs[begin:end]
         block_weights = array("f", weights[begin:end])  # as add_posting keeps them
         maxweight = max(0, max(weights[begin:end]))  # compared before, as given
-        found = [lengths[doc] for doc in ids if doc in lengths]
-        minlength = min(found) if found else None
-        maxlength = max(found) if found else 0
+        minlength, maxlength = None, 0
+        if lengths is not None:
+            found = list(map(lengths.__getitem__, ids))
+            if 0 in found:
+                found = [length for length in found if length]
+            if found:
+                minlength, maxlength = min(found), max(found)
         info._weight += sum(block_weights)
         info._df += len(ids)
         info._minlength = minlength if info._minlength is None else min(info._minlength, minlength)
@@ -159,27 +166,31 @@ def _write_term(fields: W3FieldWriter, term: bytes, postings: _Postings, lengths
         if info._minid is None:
             info._minid = ids[0]
         info._maxid = ids[-1]
-        kept = [value for value in values[begin:end] if value]  # add_posting keeps no empty value
         if block_weights.count(1.0) == len(block_weights):
             mini_weights: Any = None
         elif block_weights.count(block_weights[0]) == len(block_weights):
             mini_weights = block_weights[0]
         else:
             mini_weights = tuple(block_weights)
-        if fixed is None or fixed < 0:
-            mini_values: Any = tuple(kept)
-        else:
-            mini_values = b"".join(kept) if fixed else None
-        data = dumps((tuple(delta_encode(ids)), mini_weights, mini_values), 2)
+        mini_values: Any = None
+        if fixed is None or fixed != 0:
+            kept = values[begin:end]
+            if not all(kept):
+                kept = [value for value in kept if value]  # add_posting keeps no empty value
+            mini_values = tuple(kept) if fixed is None or fixed < 0 else b"".join(kept)
+        deltas = tuple(map(sub, ids, _ZERO + ids[:-1]))  # delta_encode
+        data = dumps((deltas, mini_weights, mini_values), 2)
         if compression:
             data = zlib.compress(data, compression)
         header = dumps((len(ids), ids[-1], maxweight, compression, length_to_byte(minlength),
                         length_to_byte(maxlength)), 2)
         size = len(header) + len(data)
-        postfile.write_int(-size if end == count else size)  # the last block's is negative
-        postfile.write(header)
-        postfile.write(data)
-    info.set_extent(start, postfile.tell() - start)
+        chunks += (pack_int(-size if end == count else size), header, data)  # the last one's is negative
+    written = b"".join(chunks)
+    postfile = writer._postfile
+    start = postfile.tell()
+    postfile.write(written)
+    info.set_extent(start, len(written))
     fields._tindex.add(pack_ushort(fields._fieldid) + term, info.to_bytes())
 
 

@@ -1,0 +1,105 @@
+"""Uncached searches score whole posting lists as arrays (kb.search.vectors): the documents a
+query matches and their scores are Whoosh's own, across segments and deletions, and the term
+arrays kept for the process stay within their bound."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kb.content.site import Site
+from kb.search import vectors
+from kb.search.index import SearchIndex
+from kb.search.matches import matching
+from kb.search.query import parse_query
+from tests.conftest import ContentTree
+
+WORDS = ["router", "modem", "invoice", "refund", "password", "login", "email", "domain", "server",
+         "backup", "billing", "renewal", "security", "certificate", "error", "update", "phone"]
+
+
+def _add(tree: ContentTree, rng: random.Random, number: int) -> None:
+    body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 40)))
+    tree.add("en", f"page-{number}", id=number, title=" ".join(rng.sample(WORDS, 2)).capitalize(),
+             body=f"## {rng.choice(WORDS)}\n\n{body}\n", tags=rng.sample(WORDS, 1),
+             category=rng.choice(["billing", "accounts"]))
+
+
+def _index(tmp_path: Path) -> SearchIndex:
+    """60 articles, a quarter of them rewritten after the build (deleted from the first segment,
+    added to a second) and one removed."""
+    rng = random.Random(5)
+    tree = ContentTree(tmp_path / "articles")
+    for number in range(1, 61):
+        _add(tree, rng, number)
+    site = Site(tree.root)
+    site.load()
+    index = SearchIndex(tmp_path / "index")
+    index.rebuild(site)
+    for number in range(1, 61, 4):
+        _add(tree, rng, number)
+    for category in ("billing", "accounts"):
+        (tree.root / "en" / category / "page-2.md").unlink(missing_ok=True)
+    site.load()
+    assert index.sync(site) > 10
+    return index
+
+
+QUERIES = [*WORDS, "router modem", "refund invoice billing", "pasword", "emergncy", "login -phone",
+           "error update server", "billing -refund -email", "certificate renewal", "Router modem",
+           "the", "modem router invoice refund password login email"]
+
+
+def test_a_search_as_arrays_finds_and_scores_what_whooshs_matchers_do_across_segments_and_deletions(
+        tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    searcher = index._searcher("en")
+    assert searcher is not None
+    reader = searcher.reader()
+    assert reader.has_deletions() and len(list(reader.leaf_readers())) > 1
+    compiler = index._compiler("en")
+    for text in QUERIES:
+        compiled = compiler.compile(parse_query(text), reader)
+        assert compiled is not None, text
+        evaluated = vectors.evaluate(searcher, compiled.query)
+        assert evaluated is not None, text  # words, corrections, tiers, exclusions: all as arrays
+        matched = matching(searcher, compiled.query)
+        assert set(evaluated.mask.nonzero()[0].tolist()) == matched, text
+        whoosh = {hit.docnum: hit.score for hit in searcher.search(compiled.query, limit=None, filter=matched)}
+        ours = {hit.docnum: hit.score for hit in evaluated.top(searcher, len(matched) + 1)}
+        assert ours.keys() == whoosh.keys(), text
+        for docnum, score in whoosh.items():
+            assert math.isclose(ours[docnum], score, rel_tol=1e-12), (text, docnum, ours[docnum], score)
+        best = evaluated.top(searcher, 3)
+        assert [hit.docnum for hit in best] == sorted(ours, key=lambda d: (-ours[d], d))[:3], text
+    index.close()
+
+
+def test_a_phrase_is_left_to_whoosh_and_its_search_still_finds_it(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    searcher = index._searcher("en")
+    assert searcher is not None
+    compiled = index._compiler("en").compile(parse_query('"security certificate"'), searcher.reader())
+    assert compiled is not None
+    assert vectors.evaluate(searcher, compiled.query) is None
+    found = index.search("en", parse_query('"security certificate"'))
+    assert found.total == len(matching(searcher, compiled.query))
+    index.close()
+
+
+def test_the_term_arrays_kept_for_the_process_stay_within_their_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = _index(tmp_path)
+    vectors.clear()
+    monkeypatch.setattr(vectors, "POSTINGS_BYTES", 2_000)
+    results: list[Any] = [index.search("en", parse_query(text)) for text in QUERIES]
+    assert vectors._kept_bytes <= 2_000 or len(vectors._kept) == 1
+    monkeypatch.setattr(vectors, "POSTINGS_BYTES", 48 * 1024 * 1024)
+    vectors.clear()
+    again = [index.search("en", parse_query(text)) for text in QUERIES]  # read afresh: the same results
+    assert [(r.total, [h.slug for h in r.hits]) for r in again] == [(r.total, [h.slug for h in r.hits]) for r in results]
+    index.close()

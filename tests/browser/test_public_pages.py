@@ -86,8 +86,9 @@ def test_public_pages_in_six_languages_load_cleanly_fit_the_screen_and_pass_axe(
                 if overflow > 0:
                     problem(f"{overflow} px wider than the screen")
                 if axe:
-                    if page.locator("article.faq-entry summary").count():
-                        page.locator("article.faq-entry summary").first.click()  # an open answer is checked too
+                    if (entries := page.locator("article.faq-entry")).count():  # an open answer is checked too
+                        first = page.locator("#faq-1") if page.locator("#faq-1").count() else entries.first
+                        first.locator("summary").click()
                     problems.extend(f"{width} px, {path}: axe: {found}" for found in axe_violations(page))
                     loads.settle()
     finally:

@@ -15,6 +15,7 @@ import asyncio
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -171,6 +172,20 @@ def sample_tree(tmp_path: Path, sample_index: Path) -> Path:
 
 class MakeClient(Protocol):
     def __call__(self, content_dir: Path, **overrides: Any) -> TestClient: ...
+
+
+@pytest.fixture(scope="session")
+def messages_pot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The messages of the code and templates as `pybabel extract` finds them (babel.cfg), once
+    for the session's catalog tests (an extraction walks the whole checkout: ~2 s of CPU)."""
+    pot = tmp_path_factory.mktemp("catalog") / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+                    "-o", str(pot), "--no-location", "."], cwd=PROJECT_ROOT, check=True, capture_output=True)
+    return pot
+
+
+# The catalog tests share one extraction: on one xdist worker.
+catalog_tests = pytest.mark.xdist_group("catalog")
 
 
 # --- the database: SQLite by default, PostgreSQL for the tests that exercise SQL ----------------

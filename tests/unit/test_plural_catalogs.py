@@ -4,8 +4,6 @@ language's catalog declares (pt, fr, it and es have three: one, many, other; de 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -13,21 +11,20 @@ from babel.messages.pofile import read_po
 
 from kb.config import PROJECT_ROOT
 from kb.i18n import ui_languages
+from tests.conftest import catalog_tests
 
 # What a counted message calls its number (ngettext's num, or count in kb's N_plural messages).
 COUNTED = re.compile(r"%\((num|count)\)[sd]")
 
 
-def extracted(tmp_path: Path) -> Catalog:
-    pot = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-                    "-o", str(pot), "--no-location", "."], cwd=PROJECT_ROOT, check=True, capture_output=True)
+def extracted(pot: Path) -> Catalog:
     with pot.open("rb") as handle:
         return read_po(handle)
 
 
-def test_every_counted_message_has_a_plural_form_in_every_catalog(tmp_path: Path) -> None:
-    messages = list(extracted(tmp_path))
+@catalog_tests
+def test_every_counted_message_has_a_plural_form_in_every_catalog(messages_pot: Path) -> None:
+    messages = list(extracted(messages_pot))
     singular = sorted(m.id for m in messages if isinstance(m.id, str) and COUNTED.search(m.id))
     assert not singular, f"counted messages built without ngettext / N_plural: {singular}"
     plural = {m.id[0]: m.id[1] for m in messages if isinstance(m.id, tuple)}

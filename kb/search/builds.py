@@ -441,4 +441,7 @@ def build_from_stdin() -> None:
     holder = PolicyHolder(policy) if policy is not None else PolicyHolder.from_file(content_dir)
     site = Site(content_dir, policy=holder, cache_file=index_dir / CONTENT_CACHE_FILE)
     site.load()
+    # The loaded site lives until the process ends: the collector of each forked worker would
+    # scan it again and again, writing to (so copying) every page of it.
+    gc.freeze()
     build(index_dir, site, workers=workers or os.cpu_count() or 1)

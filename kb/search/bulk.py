@@ -333,7 +333,12 @@ def _language_analyser(fmt: Any, findall: Callable[[str], list[str]], sections: 
                 encoded = _UINTS[1] + tail  # a new object, as Whoosh's: pickle would share one
             else:
                 encoded = encode(at_list)
-            _posting(terms, term, docnum, weights[term] * field_boost, encoded)
+            postings = terms.get(term)  # _posting, inline: once per posting
+            if postings is None:
+                postings = terms[term] = (array("I"), array("d"), [])
+            postings[0].append(docnum)
+            postings[1].append(weights[term] * field_boost)
+            postings[2].append(encoded)
         return length
 
     return analyse
@@ -365,8 +370,12 @@ def _plain_analyser(fmt: Any, findall: Callable[[str], list[str]], smallest: int
         length = 0
         for term, count in counts.items():
             length += count
-            _posting(terms, term, docnum, float(count) * field_boost,
-                     _UINTS[count] if count < 256 else pack_uint(count))
+            postings = terms.get(term)  # _posting, inline: once per posting
+            if postings is None:
+                postings = terms[term] = (array("I"), array("d"), [])
+            postings[0].append(docnum)
+            postings[1].append(float(count) * field_boost)
+            postings[2].append(_UINTS[count] if count < 256 else pack_uint(count))
         return length
 
     return analyse

@@ -314,8 +314,7 @@ def file_stamp(path: Path | str) -> Stamp | None:
 
 def scan_article_files(root: Path, known: Iterable[Path] = ()) -> dict[Path, Stamp]:
     """The files iter_article_files lists, with their stamps: one stat per file. A file among
-    `known` (relative paths, the parse cache's) is keyed by that same Path: building 50,000 Paths
-    anew took half of a start's scan."""
+    `known` (the parse cache's) keeps that Path: making 50,000 anew was half of a start's scan."""
     found: dict[Path, Stamp] = {}
     if not root.is_dir():
         return found
@@ -407,11 +406,6 @@ class Addresses:
         return None
 
 
-def _path_order(path: Path) -> tuple[str, ...]:
-    """The order of Paths (their parts compared in turn), twice as fast as comparing Paths."""
-    return path.parts
-
-
 def load_content(root: Path, cache: ParseCache | None = None,
                  changed: Collection[Path] | None = None) -> ContentSet:
     """Read the whole tree; never raises for bad content, only reports it.
@@ -438,7 +432,7 @@ def load_content(root: Path, cache: ParseCache | None = None,
     addresses = Addresses(root)
     cache.addresses, cache.clashes = None, 0
     seen: set[Path] = set()
-    for relative in sorted(stamps, key=_path_order):
+    for relative in sorted(stamps, key=lambda path: path.parts):  # Paths' order, twice as fast
         stamp = stamps[relative]
         if stamp is None:  # deleted since
             continue

@@ -392,17 +392,14 @@ class Site:
     def rendered(self, article: Article) -> Rendered:
         policy = self._policy.current  # once: the stamp and the rendering share one version
         stamp = (article.revision, policy.version if policy is not None else "")
-        cached = self._cache.get(article.key, stamp)
-        if cached is not None:
-            return cached
-        result = self._render(article.source, article, policy)
-        self._cache.put(article.key, stamp, result)
-        return result
+        if (cached := self._cache.get(article.key, stamp)) is None:
+            cached = self._render(article.source, article, policy)
+            self._cache.put(article.key, stamp, cached)
+        return cached
 
     def policy_keys(self, article: Article) -> frozenset[str]:
         """The policy keys the article's page shows (rendered again only when not known)."""
-        policy = self._policy.current
-        found = self._cache.policy_keys(article.key, (article.revision, policy.version if policy is not None else ""))
+        found = self._cache.policy_keys(article.key, (article.revision, self._policy.version))
         return found if found is not None else self.rendered(article).policy_keys
 
     def render_source(self, source: str, article: Article, *, checking: bool = False) -> Rendered:

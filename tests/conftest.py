@@ -374,6 +374,7 @@ class LiveServer:
         self.port = int(self.socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         app: Any = create_app(settings)
+        self.app = app  # the kb app itself, inside the wrappers uvicorn is given
         self.guard = ReadOnly(app) if read_only else None
         config = uvicorn.Config(ServedAssets(self.guard or app), host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)

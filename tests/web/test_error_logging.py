@@ -68,7 +68,7 @@ def heard(logger: logging.Logger, caplog: pytest.LogCaptureFixture) -> Iterator[
 def test_behind_uvicorn_a_crash_is_logged_once_not_again_by_the_server(
         tmp_path: Path, sample_tree: Path, caplog: pytest.LogCaptureFixture) -> None:
     server = LiveServer(settings_for(tmp_path, sample_tree))
-    app: Any = server.server.config.app
+    app: Any = server.app
     with server, heard(logging.getLogger("uvicorn"), caplog), caplog.at_level(logging.ERROR):
         app.state.kb.site.rendered = explode
         page = httpx.get(f"{server.url}/en/articles/support-code-and-vip-code", timeout=30)

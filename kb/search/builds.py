@@ -366,12 +366,12 @@ def write_changes(build: Build, lang: str, docs: list[dict[str, Any]], removed: 
     return ix
 
 
-def fold_segments(build: Build, lang: str) -> Any | None:
-    """A commit of its own that folds segments when a language has more than MAX_SEGMENTS
+def fold_segments(build: Build, lang: str, beyond: int = MAX_SEGMENTS) -> Any | None:
+    """A commit of its own that folds segments when a language has more than `beyond`
     (_merge_small), made after the commit that added one is searchable: folding takes ~100 ms
     at 10,000 articles, which an edit no longer waits for. Returns the index when it folded."""
     ix = build.indexes.get(lang)
-    if ix is None or len(ix._segments()) <= MAX_SEGMENTS:
+    if ix is None or len(ix._segments()) <= beyond:
         return None
     try:
         writer = ix.writer(timeout=WRITE_TIMEOUT)

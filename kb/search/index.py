@@ -48,6 +48,7 @@ class SearchIndex:
         self._fingerprints: Fingerprints | None = None
         self._compilers: dict[str, QueryCompiler] = {}
         self.weighting = BM25F(B=0.75, K1=1.2)
+        self.written_at = 0.0  # time.monotonic() of the last sync that wrote something
         # Called (once, from whichever thread noticed) when the open build vanished: the
         # index folder was deleted under a running site. The service rebuilds it.
         self.on_lost: Callable[[str], None] | None = None
@@ -178,9 +179,11 @@ class SearchIndex:
         with self._write_lock:
             return builds.build(self.root, site, progress, total, swapped)
 
-    def sync(self, site: Site, keys: Collection[tuple[str, str]] | None = None) -> int:
+    def sync(self, site: Site, keys: Collection[tuple[str, str]] | None = None, *,
+             fold_beyond: int = builds.MAX_SEGMENTS) -> int:
         """Bring the index in line with the site: (re)index changed articles, drop removed ones.
-        With `keys` ((lang, slug)), only those articles are compared (a watcher's reload).
+        With `keys` ((lang, slug)), only those articles are compared (a watcher's reload). Then
+        the languages written fold their segments past `fold_beyond` (see `fold`).
 
         Returns how many documents were written or deleted. Raises SearchBusy when another
         process holds the write lock past WRITE_TIMEOUT.
@@ -207,13 +210,23 @@ class SearchIndex:
                 log.info("search index %s: %d updated, %d removed", change.lang, len(docs), len(change.removed))
                 written += len(docs) + len(change.removed)
                 folded.append(change.lang)
-            for lang in folded:  # once every change is searchable
-                ix = builds.fold_segments(build, lang)
+            if written:
+                self.written_at = time.monotonic()
+            self.fold(folded, fold_beyond)  # once every change is searchable
+            return written
+
+    def fold(self, langs: Collection[str] | None = None, beyond: int = builds.MAX_SEGMENTS) -> None:
+        """Fold the segments of `langs` (None: every language) that have more than `beyond`."""
+        with self._write_lock:
+            build = self._current()
+            if build is None:
+                return
+            for lang in list(build.indexes) if langs is None else langs:
+                ix = builds.fold_segments(build, lang, beyond)
                 if ix is not None:
                     with self._state_lock:
                         build.indexes[lang] = ix
                         build.generations[lang] = ix.latest_generation()
-            return written
 
     # --- queries --------------------------------------------------------------------------
 

@@ -8,8 +8,10 @@ each term's postings are read once into arrays (kept, bounded, for every searche
 segment), and a query's tree is combined with vector operations over the searcher's
 documents: a mask of the matches (the facet counts and total) and Whoosh's own BM25F score
 (same formula, same statistics; sums may differ from Whoosh's in the last bit). What is not
-plain terms, unions, intersections, differences and constant scores (phrases, coordination
-bonuses, other weightings) returns None: the caller asks Whoosh as before.
+plain terms, unions, intersections, differences and constant scores (phrases, other
+weightings) returns None: the caller asks Whoosh as before. A union with a coordination bonus
+(`Or(..., scale=)`: the closest matches when no article has every word, results.any_of) is
+scored as Whoosh's CoordMatcher does, its term count fixed for the search (see _coordinated).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class Evaluated:
 
     mask: Any  # numpy bool array, one per document (deleted ones False)
     scores: Any  # numpy float64 array, 0 where the mask is False
+    counts: Any = None  # under a coordinating union: each match's matched terms (int32)
 
     def top(self, searcher: Any, limit: int, allowed: Any = None) -> list[Scored]:
         """The best `limit` of the matches (within `allowed`, a mask), best first, ties by
@@ -95,8 +98,9 @@ class _Context:
         weighting = searcher.weighting
         self.weighting = weighting if type(weighting) is BM25F else None
 
-    def empty(self) -> Evaluated:
-        return Evaluated(np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64))
+    def empty(self, count: bool = False) -> Evaluated:
+        return Evaluated(np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64),
+                         np.zeros(self.size, dtype=np.int32) if count else None)
 
     def lengths(self, fieldname: str) -> Any:
         """Each document's length of `fieldname` as BM25F reads it (decoded from its byte)."""
@@ -129,47 +133,105 @@ def evaluate(searcher: Any, query: Query) -> Evaluated | None:
     return _evaluate(context, query)
 
 
-def _evaluate(context: _Context, query: Query) -> Evaluated | None:
+def _counted(mask: Any, counts: Any, count: bool) -> Any:
+    """`counts` kept only where `mask` holds (a term counts where every query above it matches)."""
+    return np.where(mask, counts, 0) if count else None
+
+
+def _evaluate(context: _Context, query: Query, count: bool = False) -> Evaluated | None:
+    """With `count`, each match's number of matched terms besides (Evaluated.counts)."""
     if query is NullQuery:
-        return context.empty()
+        return context.empty(count)
     if isinstance(query, Term):
-        return _term(context, query)
+        term = _term(context, query)
+        if term is None or not count:
+            return term
+        return Evaluated(term.mask, term.scores, term.mask.astype(np.int32))
     if isinstance(query, ConstantScoreQuery):
-        child = _evaluate(context, query.child)
+        child = _evaluate(context, query.child, count)
         if child is None:
             return None
-        return Evaluated(child.mask, np.where(child.mask, float(query.score), 0.0))
+        return Evaluated(child.mask, np.where(child.mask, float(query.score), 0.0), child.counts)
     if isinstance(query, AndNot | AndMaybe):
-        a, b = _evaluate(context, query.a), _evaluate(context, query.b)
+        a, b = _evaluate(context, query.a, count), _evaluate(context, query.b, count)
         if a is None or b is None:
             return None
         if isinstance(query, AndMaybe):
-            return Evaluated(a.mask, a.scores + np.where(a.mask, b.scores, 0.0))
-        mask = a.mask & ~b.mask
-        return Evaluated(mask, np.where(mask, a.scores, 0.0))
+            both = a.counts + b.counts if count else None
+            return Evaluated(a.mask, a.scores + np.where(a.mask, b.scores, 0.0), _counted(a.mask, both, count))
+        mask = a.mask & ~b.mask  # the excluded query's terms never count: its matches are gone
+        return Evaluated(mask, np.where(mask, a.scores, 0.0), _counted(mask, a.counts, count))
     if type(query) in (And, Or, DefaultOr):
-        if isinstance(query, Or) and (query.minmatch or query.scale):
+        if isinstance(query, Or) and query.minmatch:
             return None
-        children = [_evaluate(context, sub) for sub in query.subqueries]
+        if isinstance(query, Or) and query.scale:
+            return _coordinated(context, query, count)
+        children = [_evaluate(context, sub, count) for sub in query.subqueries]
         if any(child is None for child in children):
             return None
         found = [child for child in children if child is not None]
         if not found:
-            return context.empty()
+            return context.empty(count)
         mask = found[0].mask.copy()
         scores = found[0].scores.copy()
+        counts: Any = found[0].counts.copy() if count else None
         for child in found[1:]:
             if isinstance(query, And):
                 mask &= child.mask
             else:
                 mask |= child.mask
             scores += child.scores
+            if count:
+                counts += child.counts
         if isinstance(query, And):
             scores[~mask] = 0.0
+            if count:
+                counts[~mask] = 0
         if query.boost != 1.0:
             scores *= query.boost
-        return Evaluated(mask, scores)
+        return Evaluated(mask, scores, counts)
     return None
+
+
+def _coordinated(context: _Context, query: Or, count: bool) -> Evaluated | None:
+    """A union with Whoosh's coordination bonus (CoordMatcher's "SQR"): with n the union's terms
+    that have postings in the document's segment (excluded ones too, as Whoosh counts its term
+    matchers) and m those the document has under matching queries, its score becomes
+
+        (score + (m - 1) / (n - scale)**2) * (n - 1) / n      (0 when n is 0, or 1 with no term)
+
+    Whoosh recounts n while it walks (a term whose postings ran out leaves the tree at its next
+    replace()), so its last matches may score a little higher than here: this is the formula
+    with n fixed for the whole search, the same for every document of a segment.
+    """
+    plain = Or(query.subqueries, boost=query.boost)
+    found = _evaluate(context, plain, True)
+    if found is None:
+        return None
+    terms = [leaf for leaf in query.leaves() if isinstance(leaf, Term)]
+    if len(terms) != sum(1 for _ in query.leaves()):
+        return None  # a phrase or another leaf: Whoosh counts its matchers differently
+    keys = [key for key in map(partial(_term_key, context.searcher.schema), terms) if key is not None]
+    n = np.zeros(context.size, dtype=np.float64)
+    for leaf, offset in context.leaves:
+        reader = leaf.reader()
+        n[offset:offset + reader.doc_count_all()] = sum(1 for key in keys if key in reader)
+    scale = float(query.scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bonus = np.where((n == 0) | (n == scale), 0.0,
+                         (found.scores + (found.counts - 1) / (n - scale) ** 2) * (n - 1) / n)
+    scores = np.where(found.mask, bonus, 0.0)
+    return Evaluated(found.mask, scores, found.counts if count else None)
+
+
+def _term_key(schema: Any, term: Term) -> tuple[str, bytes] | None:
+    """(field, bytes) of a term as a reader looks it up, None when its field cannot hold it."""
+    if term.fieldname not in schema:
+        return None
+    try:
+        return term.fieldname, schema[term.fieldname].to_bytes(term.text)
+    except ValueError:
+        return None
 
 
 def _term(context: _Context, term: Term) -> Evaluated | None:

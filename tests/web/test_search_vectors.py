@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from whoosh.query import AndNot
 
 from kb.content.site import Site
-from kb.search import vectors
+from kb.search import results, vectors
 from kb.search.index import SearchIndex
 from kb.search.matches import matching
 from kb.search.query import parse_query
@@ -102,4 +103,39 @@ def test_the_term_arrays_kept_for_the_process_stay_within_their_bound(
     vectors.clear()
     again = [index.search("en", parse_query(text)) for text in QUERIES]  # read afresh: the same results
     assert [(r.total, [h.slug for h in r.hits]) for r in again] == [(r.total, [h.slug for h in r.hits]) for r in results]
+    index.close()
+
+
+CLOSEST = ["emergncy refund -email", "certificate emergncy renewal", "invoice emergncy",
+           "emergncy billing phone security", "pasword emergncy modem", "router emergncy -phone"]
+
+
+def test_the_closest_matches_are_scored_as_arrays_with_whooshs_coordination_of_the_words_found(
+        tmp_path: Path) -> None:
+    """When no article has every word, the articles with some of them (results.any_of) rank by
+    Whoosh's coordination formula, computed here over every match: the same matches and, where
+    Whoosh's walk scored a document, the same score."""
+    index = _index(tmp_path)
+    searcher = index._searcher("en")
+    assert searcher is not None
+    compiler = index._compiler("en")
+    for text in CLOSEST:
+        found = index.search("en", parse_query(text))
+        assert found.partial and found.hits, text  # no article has every word
+        compiled = compiler.compile(parse_query(text), searcher.reader())
+        assert compiled is not None
+        query = results.any_of(searcher, compiled.clauses)
+        if compiled.excluded is not None:
+            query = AndNot(query, compiled.excluded)
+        evaluated = vectors.evaluate(searcher, query)
+        assert evaluated is not None, text
+        matched = matching(searcher, query)
+        assert set(evaluated.mask.nonzero()[0].tolist()) == matched, text
+        whoosh = {hit.docnum: hit.score for hit in searcher.search(query, limit=None, filter=matched)}
+        ours = {hit.docnum: hit.score for hit in evaluated.top(searcher, len(matched) + 1)}
+        assert ours.keys() == whoosh.keys(), text
+        for docnum, score in whoosh.items():
+            assert math.isclose(ours[docnum], score, rel_tol=1e-9), (text, docnum, ours[docnum], score)
+        assert [hit.slug for hit in found.hits] == [
+            searcher.stored_fields(hit.docnum)["key"] for hit in evaluated.top(searcher, len(found.hits))]
     index.close()

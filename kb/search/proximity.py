@@ -19,7 +19,7 @@ from whoosh.query import Phrase
 from kb.search import vectors
 
 RESCORED = 300  # the best hits by BM25F given the bonus (at 10,000: top-1 as before for 498 of 500 queries)
-CHUNK = 16  # hits whose positions are read at a time (rescore)
+CHUNK = 16  # hits whose positions are read at first (rescore), twice as many each time after
 
 
 def rescore(searcher: Any, hits: Sequence[Any], pairs: Sequence[Phrase], top: int | None = None) -> list[Any]:
@@ -35,8 +35,10 @@ def rescore(searcher: Any, hits: Sequence[Any], pairs: Sequence[Phrase], top: in
     ahead = sorted(hits, key=lambda found: (-(found.score + bounds.get(found.docnum, 0.0)), found.docnum))
     looked: list[Any] = []
     finals: list[float] = []  # the scores of `looked`, best first
-    for start in range(0, len(ahead), CHUNK):
-        chunk = ahead[start:start + CHUNK]
+    start, size = 0, CHUNK
+    while start < len(ahead):
+        chunk = ahead[start:start + size]
+        start, size = start + size, size * 2  # few calls when most hits must be looked at
         lead = chunk[0]
         if len(finals) >= limit and lead.score + bounds.get(lead.docnum, 0.0) < finals[limit - 1]:
             break
@@ -68,16 +70,23 @@ def pair_bonus(searcher: Any, docnums: Sequence[int], pairs: Sequence[Phrase],
         if not len(local):
             continue
         keys = {key: _bytes(schema, key) for key in words}
+        has = {key: _having(reader, key[0], text, local) for key, text in keys.items()}
         if bound:
-            has = {key: set(vectors.scores_at(searcher, reader, offset, key[0], text, local))
-                   if text is not None else set() for key, text in keys.items()}
-            positions = {key: dict.fromkeys(found, frozenset[int]()) for key, found in has.items()}
-        else:
-            positions = {key: vectors.positions_at(reader, key[0], text, local) if text is not None else {}
-                         for key, text in keys.items()}
+            positions = {key: dict.fromkeys(found.tolist(), frozenset[int]()) for key, found in has.items()}
+        else:  # a word's positions only where the other word of one of its pairs is too
+            needed: dict[tuple[str, str], Any] = {}
+            for pair in pairs:
+                a, b = ((pair.fieldname, word) for word in pair.words[:2])
+                both = np.intersect1d(has[a], has[b], assume_unique=True)
+                for key in (a, b):
+                    needed[key] = both if key not in needed else np.union1d(needed[key], both)
+            positions = {key: vectors.positions_at(reader, key[0], keys[key] or b"", docs) if len(docs) else {}
+                         for key, docs in needed.items()}
         together: list[tuple[int, tuple[str, str], tuple[str, str], float]] = []
         for pair in pairs:
             a, b = ((pair.fieldname, word) for word in pair.words[:2])
+            if a not in positions or b not in positions:
+                continue
             together.extend((docnum, a, b, pair.boost) for docnum in positions[a].keys() & positions[b].keys()
                             if bound or _near(positions[a][docnum], positions[b][docnum], pair.slop))
         scored: dict[tuple[str, str], set[int]] = {}
@@ -91,6 +100,17 @@ def pair_bonus(searcher: Any, docnums: Sequence[int], pairs: Sequence[Phrase],
             at = docnum + offset
             bonus[at] = bonus.get(at, 0.0) + (scores[a][docnum] + scores[b][docnum]) * boost
     return bonus
+
+
+def _having(reader: Any, fieldname: str, text: bytes | None, docnums: Any) -> Any:
+    """Which of `docnums` (sorted, local) have the term, from its kept term arrays."""
+    if text is None or (fieldname, text) not in reader:
+        return np.zeros(0, dtype=np.int64)
+    ids = vectors.postings(reader, fieldname, text).ids
+    if not len(ids):
+        return np.zeros(0, dtype=np.int64)
+    at = np.searchsorted(ids, docnums).clip(0, len(ids) - 1)
+    return docnums[ids[at] == docnums]
 
 
 def _bytes(schema: Any, key: tuple[str, str]) -> bytes | None:

@@ -200,9 +200,11 @@ def _coordinated(context: _Context, query: Or, count: bool) -> Evaluated | None:
 
         (score + (m - 1) / (n - scale)**2) * (n - 1) / n      (0 when n is 0, or 1 with no term)
 
-    Whoosh recounts n while it walks (a term whose postings ran out leaves the tree at its next
-    replace()), so its last matches may score a little higher than here: this is the formula
-    with n fixed for the whole search, the same for every document of a segment.
+    That is Whoosh's score of every match it scores (tests/web/test_search_vectors.py), but
+    Whoosh's walk for a best page skips blocks by a quality bound and recounts n as term lists
+    run out, and so passed over matches that score higher (at 10,000 articles, 20 of the 500
+    distinct queries of bench/search.py had another page): here every match is scored by the
+    formula, n fixed for the search and the same for every document of a segment.
     """
     plain = Or(query.subqueries, boost=query.boost)
     found = _evaluate(context, plain, True)

@@ -126,4 +126,4 @@ def _bytes(schema: Any, key: tuple[str, str]) -> bytes | None:
 def _near(first: frozenset[int], second: frozenset[int], slop: int) -> bool:
     """The second word after the first, at most `slop` positions on (Whoosh's ordered SpanNear2
     with mindist 1)."""
-    return any(position + step in second for position in first for step in range(1, slop + 1))
+    return any(not second.isdisjoint([position + step for position in first]) for step in range(1, slop + 1))

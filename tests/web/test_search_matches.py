@@ -9,39 +9,15 @@ from typing import Any
 
 from whoosh.query import AndNot, Query
 
-from kb.content.site import Site
-from kb.search.index import SearchIndex
 from kb.search.matches import matching
 from kb.search.query import parse_query
 from kb.search.results import any_of
 from tests.conftest import ContentTree, MakeClient
-
-WORDS = ["router", "modem", "invoice", "refund", "password", "login", "email", "domain", "server",
-         "backup", "billing", "renewal", "security", "certificate", "error", "update", "phone"]
-
-
-def _add(tree: ContentTree, rng: random.Random, number: int) -> None:
-    body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 40)))
-    tree.add("en", f"page-{number}", id=number, title=" ".join(rng.sample(WORDS, 2)).capitalize(),
-             body=f"## {rng.choice(WORDS)}\n\n{body}\n", tags=rng.sample(WORDS, 1),
-             category=rng.choice(["billing", "accounts"]))
+from tests.search_support import WORDS, two_segment_index
 
 
 def test_the_documents_a_query_matches_are_whooshs_own_across_segments_and_deletions(tmp_path: Path) -> None:
-    rng = random.Random(11)
-    tree = ContentTree(tmp_path / "articles")
-    for number in range(1, 61):
-        _add(tree, rng, number)
-    site = Site(tree.root)
-    site.load()
-    index = SearchIndex(tmp_path / "index")
-    index.rebuild(site)
-    for number in range(1, 61, 4):  # rewritten: deleted from the first segment, added to a new one
-        _add(tree, rng, number)
-    (tree.root / "en" / "billing" / "page-2.md").unlink(missing_ok=True)
-    (tree.root / "en" / "accounts" / "page-2.md").unlink(missing_ok=True)
-    site.load()
-    assert index.sync(site) > 10
+    index = two_segment_index(tmp_path, random.Random(11))
     searcher = index._searcher("en")
     assert searcher is not None
     reader = searcher.reader()

@@ -12,42 +12,15 @@ from typing import Any
 import pytest
 from whoosh.query import AndNot
 
-from kb.content.site import Site
 from kb.search import results, vectors
 from kb.search.index import SearchIndex
 from kb.search.matches import matching
 from kb.search.query import parse_query
-from tests.conftest import ContentTree
-
-WORDS = ["router", "modem", "invoice", "refund", "password", "login", "email", "domain", "server",
-         "backup", "billing", "renewal", "security", "certificate", "error", "update", "phone"]
-
-
-def _add(tree: ContentTree, rng: random.Random, number: int) -> None:
-    body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 40)))
-    tree.add("en", f"page-{number}", id=number, title=" ".join(rng.sample(WORDS, 2)).capitalize(),
-             body=f"## {rng.choice(WORDS)}\n\n{body}\n", tags=rng.sample(WORDS, 1),
-             category=rng.choice(["billing", "accounts"]))
+from tests.search_support import WORDS, two_segment_index
 
 
 def _index(tmp_path: Path) -> SearchIndex:
-    """60 articles, a quarter of them rewritten after the build (deleted from the first segment,
-    added to a second) and one removed."""
-    rng = random.Random(5)
-    tree = ContentTree(tmp_path / "articles")
-    for number in range(1, 61):
-        _add(tree, rng, number)
-    site = Site(tree.root)
-    site.load()
-    index = SearchIndex(tmp_path / "index")
-    index.rebuild(site)
-    for number in range(1, 61, 4):
-        _add(tree, rng, number)
-    for category in ("billing", "accounts"):
-        (tree.root / "en" / category / "page-2.md").unlink(missing_ok=True)
-    site.load()
-    assert index.sync(site) > 10
-    return index
+    return two_segment_index(tmp_path, random.Random(5))
 
 
 QUERIES = [*WORDS, "router modem", "refund invoice billing", "pasword", "emergncy", "login -phone",

@@ -10,9 +10,9 @@ frozen set, mostly empty, instead of the page.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
+from kb.caches import LRU
 from kb.render.markdown import Rendered
 
 Key = tuple[str, str]  # (lang, slug)
@@ -29,34 +29,29 @@ class RenderCache:
     """Thread-safe; `get` and `put` are Site.rendered's, `keep` follows each reload."""
 
     def __init__(self, max_chars: int = RENDER_CACHE_CHARS) -> None:
-        self.max_chars = max_chars
-        self._pages: OrderedDict[Key, tuple[Stamp, Rendered]] = OrderedDict()
+        self._pages: LRU[Key, tuple[Stamp, Rendered]] = LRU(max_chars, lambda page: _size(page[1]))
         self._keys: dict[Key, tuple[Stamp, frozenset[str]]] = {}
-        self._chars = 0
         self._lock = threading.Lock()
+
+    @property
+    def max_chars(self) -> int:
+        return self._pages.capacity
+
+    @max_chars.setter
+    def max_chars(self, chars: int) -> None:
+        self._pages.capacity = chars
 
     def __len__(self) -> int:
         return len(self._pages)
 
     def get(self, key: Key, stamp: Stamp) -> Rendered | None:
-        with self._lock:
-            found = self._pages.get(key)
-            if found is None or found[0] != stamp:
-                return None
-            self._pages.move_to_end(key)
-            return found[1]
+        found = self._pages.get(key)
+        return found[1] if found is not None and found[0] == stamp else None
 
     def put(self, key: Key, stamp: Stamp, rendered: Rendered) -> None:
         with self._lock:
-            old = self._pages.pop(key, None)
-            if old is not None:
-                self._chars -= _size(old[1])
-            self._pages[key] = (stamp, rendered)
-            self._chars += _size(rendered)
             self._keys[key] = (stamp, rendered.policy_keys)
-            while self._chars > self.max_chars and len(self._pages) > 1:
-                _, (_, dropped) = self._pages.popitem(last=False)
-                self._chars -= _size(dropped)
+        self._pages.put(key, (stamp, rendered))
 
     def policy_keys(self, key: Key, stamp: Stamp) -> frozenset[str] | None:
         """The policy keys the rendering for `stamp` showed; None when it was never made."""
@@ -76,6 +71,4 @@ class RenderCache:
     def _drop(self, keys: Iterable[Key]) -> None:
         for key in keys:
             self._keys.pop(key, None)
-            page = self._pages.pop(key, None)
-            if page is not None:
-                self._chars -= _size(page[1])
+            self._pages.pop(key)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import OrderedDict
 
+from kb.caches import LRU
 from kb.content.files import file_revision
 from kb.content.model import Article
 from kb.content.site import Change, Site
@@ -27,17 +27,13 @@ KEPT = 512  # replaced texts kept in memory; older ones are still in history onc
 class BaseTexts:
     def __init__(self, site: Site, db: Database, workspace: Workspace, kept: int = KEPT) -> None:
         self.site, self.db, self.workspace, self.kept = site, db, workspace, kept
-        self._texts: OrderedDict[str, str] = OrderedDict()  # revision -> text, oldest first
+        self._texts: LRU[str, str] = LRU(kept)  # revision -> text
         self._lock = threading.Lock()  # reloads run in the watcher's thread
         self._known = site.content.articles
         site.on_change(self._replaced)
 
     def remember(self, revision: str, text: str) -> None:
-        with self._lock:
-            self._texts[revision] = text
-            self._texts.move_to_end(revision)
-            while len(self._texts) > self.kept:
-                self._texts.popitem(last=False)
+        self._texts.put(revision, text)
 
     def _replaced(self, change: Change) -> None:
         """A reload: keep the texts of the articles it replaced or removed."""
@@ -53,8 +49,7 @@ class BaseTexts:
             return None
         if article.revision == revision:
             return article.source
-        with self._lock:
-            kept = self._texts.get(revision)
+        kept = self._texts.get(revision)
         if kept is not None:
             return kept
         on_disk = await asyncio.to_thread(self._read, article)

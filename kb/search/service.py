@@ -15,12 +15,12 @@ import logging
 import subprocess
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
+from kb.caches import LRU
 from kb.content.model import Synonyms
 from kb.content.site import Change, Site
 from kb.search import builds
@@ -44,29 +44,6 @@ CACHE_SIZE = 2048
 T = TypeVar("T")
 
 
-class _Cache(Generic[T]):
-    """A small thread-safe LRU of results."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[Hashable, T] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> T | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: T) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-
 class SearchService:
     """Async face of the index (see the module): searches, suggestions, background builds."""
 
@@ -75,8 +52,8 @@ class SearchService:
         self.site = site
         self.index = SearchIndex(index_dir)
         self.index.on_lost = self._on_lost
-        self._cache: _Cache[SearchResults] = _Cache(cache_size)
-        self._suggest_cache: _Cache[list[Suggestion]] = _Cache(cache_size)
+        self._cache: LRU[Hashable, SearchResults] = LRU(cache_size)
+        self._suggest_cache: LRU[Hashable, list[Suggestion]] = LRU(cache_size)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-search-writer")
         self._queued = False
         self._sync_keys: set[tuple[str, str]] | None = set()  # what the queued sync looks at (None: all)
@@ -345,7 +322,7 @@ def _fold_when_quiet(service: SearchService) -> None:
         pass
 
 
-async def _cached(cache: _Cache[T], key: Hashable, compute: Callable[[], T]) -> T:
+async def _cached(cache: LRU[Hashable, T], key: Hashable, compute: Callable[[], T]) -> T:
     """The cached value, or `compute` run in a thread (Whoosh blocks) and cached."""
     found = cache.get(key)
     if found is None:

@@ -16,8 +16,6 @@ scored as Whoosh's CoordMatcher does, its term count fixed for the search (see _
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -39,6 +37,7 @@ from whoosh.query import (
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
+from kb.caches import LRU
 from kb.search.matches import kept_block, per_segment, read_block_unkept
 
 POSTINGS_BYTES = 48 * 1024 * 1024  # term arrays kept for the process, the least recently used dropped
@@ -315,30 +314,18 @@ class Postings:
         return int(self.ids.nbytes + self.weights.nbytes) + (0 if self.starts is None else int(self.starts.nbytes))
 
 
-_kept: OrderedDict[tuple[Any, ...], Postings] = OrderedDict()
-_kept_bytes = 0
-_kept_lock = threading.Lock()
+_kept: LRU[tuple[Any, ...], Postings] = LRU(POSTINGS_BYTES, lambda found: found.nbytes)
 
 
 def postings(reader: Any, fieldname: str, text: bytes) -> Postings:
     """A segment's postings of a term, read once for every searcher of the segment (its
     postings never change; deletions are taken off by the caller)."""
-    global _kept_bytes
     segment = reader.segment()
     key = (segment.segment_id(), segment.doc_count_all(), fieldname, text)
-    with _kept_lock:
-        found = _kept.get(key)
-        if found is not None:
-            _kept.move_to_end(key)
-            return found
-    found = _read_postings(reader.postings(fieldname, text))
-    with _kept_lock:
-        if key not in _kept:
-            _kept[key] = found
-            _kept_bytes += found.nbytes
-            while _kept_bytes > POSTINGS_BYTES and len(_kept) > 1:
-                _, dropped = _kept.popitem(last=False)
-                _kept_bytes -= dropped.nbytes
+    found = _kept.get(key)
+    if found is None:
+        found = _read_postings(reader.postings(fieldname, text))
+        _kept.put(key, found)
     return found
 
 
@@ -465,8 +452,5 @@ def scores_at(searcher: Any, reader: Any, offset: int, fieldname: str, text: byt
 
 def clear() -> None:
     """Forget the kept term arrays (benchmarks measure reading them too)."""
-    global _kept_bytes
-    with _kept_lock:
-        _kept.clear()
-        _kept_bytes = 0
+    _kept.clear()
 

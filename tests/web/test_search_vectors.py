@@ -69,10 +69,10 @@ def test_the_term_arrays_kept_for_the_process_stay_within_their_bound(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     index = _index(tmp_path)
     vectors.clear()
-    monkeypatch.setattr(vectors, "POSTINGS_BYTES", 2_000)
+    monkeypatch.setattr(vectors._kept, "capacity", 2_000)
     results: list[Any] = [index.search("en", parse_query(text)) for text in QUERIES]
-    assert vectors._kept_bytes <= 2_000 or len(vectors._kept) == 1
-    monkeypatch.setattr(vectors, "POSTINGS_BYTES", 48 * 1024 * 1024)
+    assert vectors._kept.total <= 2_000 or len(vectors._kept) == 1
+    monkeypatch.setattr(vectors._kept, "capacity", vectors.POSTINGS_BYTES)
     vectors.clear()
     again = [index.search("en", parse_query(text)) for text in QUERIES]  # read afresh: the same results
     assert [(r.total, [h.slug for h in r.hits]) for r in again] == [(r.total, [h.slug for h in r.hits]) for r in results]

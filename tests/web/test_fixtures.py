@@ -42,3 +42,14 @@ def test_tests_hash_cheaply_but_the_product_keeps_argon2s_default_profile() -> N
             "assert kb.auth.PASSWORD_HASHING.memory_cost >= 65536 and kb.auth.PASSWORD_HASHING.time_cost >= 3")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.xdist_group("wheel")
+def test_tests_of_one_group_are_sent_to_one_worker(request: pytest.FixtureRequest) -> None:
+    """`--dist loadgroup` keeps a group (the wheel's, the cluster's, the catalog's) on one worker
+    only if pytest-xdist could append the group's name to each test's id: pytest 9.2 stopped
+    that silently, and every worker built the wheel and started the cluster again."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not distributed by group (-n 0 or another --dist)")
+    assert request.node.nodeid.endswith("@wheel"), (
+        f"{request.node.nodeid}: this pytest and pytest-xdist no longer group tests (see pyproject.toml)")

@@ -14,8 +14,11 @@ build. A field analysed otherwise goes through Whoosh's own `field.index`.
 
 The files are those Whoosh's writer makes from the same documents (same terms, postings,
 weights, lengths, block statistics, stored fields and columns): tests/unit/test_search_bulk.py
-compares both, term by term. Only what kb's schema uses is supported: no term vectors, no
-separate spelling fields, no per-document boosts (a `_` field), no existing segments.
+compares both, term by term. Besides them, it writes the segment's flat positions (each posting's
+positions as arrays, kb.search.positions) into the same compound file, from the positions the
+analysis found: the proximity bonus slices them instead of decoding Whoosh's blocks. Only what
+kb's schema uses is supported: no term vectors, no separate spelling fields, no per-document
+boosts (a `_` field), no existing segments.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from whoosh.system import emptybytes, pack_int, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
+from kb.search import positions as flat_positions
 from kb.search.analysis import (
     FIELD_BOOSTS,
     SECTION_GAP,
@@ -50,6 +54,9 @@ from kb.search.analysis import (
 # A term's postings while the segment is written: document numbers, weights (doubles: Whoosh
 # compares the weights as given, then stores them as floats) and encoded values.
 _Postings = tuple["array[int]", "array[float]", list[bytes]]
+# A positions field's terms as the analyser gives them: the positions' count in each posting and
+# the positions, one posting after another (kb.search.positions' file is made of them).
+_Flat = tuple["array[int]", "array[int]"]
 _ZERO = array("I", [0])
 _WORD_CACHE = 1_000_000  # word forms remembered per field (a build's vocabulary is far smaller)
 
@@ -66,8 +73,11 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
             if field.vector or field.separate_spelling():
                 self.cancel()
                 raise ValueError(f"BulkWriter cannot write the term vectors or spelling of {name!r}")
+        # field -> term -> its postings' positions, for the fields the fast analysers index
+        self._flat: dict[str, dict[bytes, _Flat]] = {
+            name: {} for name, field in self.schema.items() if field.indexed and type(field.format) is Positions}
         self._analysers: dict[str, tuple[Analyser | None, Analyser]] = {
-            name: (fast_analyser(field), whoosh_analyser(field))
+            name: (fast_analyser(field, self._flat.get(name)), whoosh_analyser(field))
             for name, field in self.schema.items() if field.indexed}
         self._terms: dict[str, dict[bytes, _Postings]] = {name: {} for name in self._analysers}
         # field -> docnum -> the length the lengths column gives back (quantized to a byte)
@@ -92,6 +102,8 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
                 if field.indexed:
                     fast, whooshs = self._analysers[name]
                     analyse = fast if fast is not None and isinstance(value, str) else whooshs
+                    if analyse is whooshs:
+                        self._flat.pop(name, None)  # positions the fast analyser does not keep
                     length = analyse(value, docnum, self._terms[name])
                     if not field.scorable:
                         length = 0
@@ -117,10 +129,12 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         writer = self.fieldwriter
+        flat = flat_positions.Terms()
         for name in sorted(self._terms):
             terms = self._terms[name]
             if not terms:
                 continue
+            kept = self._flat.get(name)
             lengths = None
             if name in self._lengths:  # by docnum (0: none), for the blocks' shortest and longest
                 lengths = [0] * self.docnum
@@ -128,16 +142,22 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
                     lengths[docnum] = length
             writer.start_field(name, self.schema[name])
             for tbytes in sorted(terms):
-                _write_term(writer, tbytes, terms[tbytes], lengths)
+                start = _write_term(writer, tbytes, terms[tbytes], lengths)
+                if kept is not None:
+                    counts, at = kept[tbytes]
+                    flat.add(start + len(WHOOSH3_HEADER_MAGIC), counts, at)
             writer.finish_field()
         writer.close()
+        # One of the segment's files: made compound with the others, in the same commit.
+        flat.write(self.storage, self.newsegment, self.docnum)
         self._terms.clear()
+        self._flat.clear()
 
 
-def _write_term(fields: W3FieldWriter, term: bytes, postings: _Postings, lengths: list[int] | None) -> None:
+def _write_term(fields: W3FieldWriter, term: bytes, postings: _Postings, lengths: list[int] | None) -> int:
     """The bytes fields.start_term(term), add_posting for each posting and fields.finish_term()
     write (W3PostingsWriter._write_block, W3TermInfo.add_block, finish_postings), a block at a
-    time instead of a posting at a time."""
+    time instead of a posting at a time; returns where they start in the postings file."""
     writer = fields._postwriter
     fixed = fields._format.fixed_value_size()
     compression = writer._compression
@@ -192,6 +212,7 @@ def _write_term(fields: W3FieldWriter, term: bytes, postings: _Postings, lengths
     postfile.write(written)
     info.set_extent(start, len(written))
     fields._tindex.add(pack_ushort(fields._fieldid) + term, info.to_bytes())
+    return int(start)
 
 
 # --- analysis ---------------------------------------------------------------------------------
@@ -233,9 +254,10 @@ def whoosh_analyser(field: Any) -> Analyser:
     return analyse
 
 
-def fast_analyser(field: Any) -> Analyser | None:
+def fast_analyser(field: Any, flat: dict[bytes, _Flat] | None = None) -> Analyser | None:
     """What field.index gives, made faster, for the analyzers of kb.search.analysis; None for
-    any other field (whoosh_analyser). Only for text: a list of words is whoosh_analyser's."""
+    any other field (whoosh_analyser). Only for text: a list of words is whoosh_analyser's.
+    A field stored with positions also adds each posting's positions to `flat`, by term."""
     if type(field).index is not FieldType.index:  # NUMERIC, DATETIME...: their own terms
         return None
     analyzer = getattr(field, "analyzer", None)
@@ -254,7 +276,7 @@ def fast_analyser(field: Any) -> Analyser | None:
     if kinds == [LowercaseFilter, LanguageFilter]:
         language = filters[1]
         return _language_analyser(fmt, findall, type(tokenizer) is SectionTokenizer, positions,
-                                  language.lang, language.keep_stops)
+                                  language.lang, language.keep_stops, flat if positions else None)
     if positions or kinds[:2] != [LowercaseFilter, CharsetFilter] or filters[1].charmap is not accent_map:
         return None
     if len(kinds) == 2:
@@ -275,9 +297,10 @@ def _id_analyser(field_boost: float) -> Analyser:
 
 
 def _language_analyser(fmt: Any, findall: Callable[[str], list[str]], sections: bool,
-                       positions: bool, lang: str, keep_stops: bool) -> Analyser:
+                       positions: bool, lang: str, keep_stops: bool,
+                       flat: dict[bytes, _Flat] | None = None) -> Analyser:
     """LowercaseFilter | LanguageFilter after a RegexTokenizer or SectionTokenizer, stored with
-    positions (Positions) or frequencies (Frequency)."""
+    positions (Positions, kept in `flat` too) or frequencies (Frequency)."""
     stops = stopwords(lang)
     pair = stem_pair(lang)
     forms: dict[str, tuple[bytes, ...] | None] = {}  # word as written -> its terms (None: dropped)
@@ -339,6 +362,12 @@ def _language_analyser(fmt: Any, findall: Callable[[str], list[str]], sections: 
             postings[0].append(docnum)
             postings[1].append(weights[term] * field_boost)
             postings[2].append(encoded)
+            if flat is not None:
+                kept = flat.get(term)
+                if kept is None:
+                    kept = flat[term] = (array("I"), array("I"))
+                kept[0].append(count)
+                kept[1].extend(at_list)
         return length
 
     return analyse

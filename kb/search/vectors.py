@@ -38,6 +38,7 @@ from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
 from kb.caches import LRU
+from kb.search import positions
 from kb.search.matches import kept_block, per_segment, read_block_unkept
 
 POSTINGS_BYTES = 48 * 1024 * 1024  # term arrays kept for the process, the least recently used dropped
@@ -377,7 +378,8 @@ def _read_postings(matcher: Any) -> Postings:
 
 def positions_at(reader: Any, fieldname: str, text: bytes, docnums: Any) -> dict[int, frozenset[int]]:
     """The positions of a term in each of a segment's `docnums` (sorted, local numbers) that has
-    it: only the blocks holding them are read, each posting found by bisection."""
+    it, each posting found by bisection: sliced from the segment's flat positions when the full
+    build wrote them (kb.search.positions), else read from the blocks holding them only."""
     if (fieldname, text) not in reader:
         return {}
     found_postings = postings(reader, fieldname, text)
@@ -388,6 +390,10 @@ def positions_at(reader: Any, fieldname: str, text: bytes, docnums: Any) -> dict
     present[inside] = ids[at[inside]] == docnums[inside]
     if not present.any():
         return {}
+    flat = positions.of_reader(reader)
+    term = flat.of(found_postings.blocks[0], len(ids)) if flat is not None and found_postings.blocks else None
+    if term is not None:  # the full build's flat positions: a slice each, no block decoded
+        return {int(ids[index]): positions.positions(term, index) for index in at[present].tolist()}
     matcher = reader.postings(fieldname, text)
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child

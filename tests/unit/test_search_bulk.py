@@ -1,4 +1,5 @@
-"""The full build's writer (kb.search.bulk) makes the index Whoosh's own writer makes."""
+"""The full build's writer (kb.search.bulk) makes the index Whoosh's own writer makes (and the
+flat positions besides)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from whoosh import index as whoosh_index
 
 from kb.config import PROJECT_ROOT
 from kb.content.site import Site
+from kb.search import positions
 from kb.search.analysis import SECTION_MARK, build_schema
 from kb.search.bulk import BulkWriter, fast_analyser
 from kb.search.documents import document
@@ -56,6 +58,8 @@ def _segment_files(ix: Any) -> tuple[dict[str, bytes], dict[str, int], int]:
 def assert_same_index(tmp_path: Path, lang: str, docs: list[dict[str, Any]]) -> None:
     ours = _segment_files(_write(tmp_path / f"bulk-{lang}", lang, docs, bulk=True))
     whooshs = _segment_files(_write(tmp_path / f"whoosh-{lang}", lang, docs, bulk=False))
+    flat = ours[0].pop(positions.EXTENSION[1:])  # the flat positions besides (test_search_positions)
+    assert flat.startswith(positions.MAGIC)
     assert sorted(ours[0]) == sorted(whooshs[0])
     for kind, data in whooshs[0].items():
         assert ours[0][kind] == data, f"{lang}: the {kind} file differs"

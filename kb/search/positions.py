@@ -1,0 +1,172 @@
+"""Where each word of a document stands, stored flat beside a full build's postings.
+
+The proximity bonus (kb.search.proximity) reads the positions of a few words in the best few
+hundred hits. Whoosh keeps a posting's positions inside its block of postings, pickled with
+the block's ids and weights and zlib-compressed: reading one posting's positions decodes its
+whole block (~0.09 ms), and at 50,000 articles a slow search decoded ~200 of them, more than
+the kept decoded blocks (kb.search.matches.BLOCKS_KEPT) could hold. So the full build's writer
+(kb.search.bulk.BulkWriter) also writes, per segment, one file of every positions-format
+term's positions as flat arrays, and a posting's positions are a slice of it:
+
+    MAGIC, then a little-endian uint32 n and n bytes of JSON: the segment's id and document
+    count, the number of terms, postings and positions and the arrays' types; then, each
+    padded to 8 bytes:
+    starts     uint64[terms]      where each term's postings start in the postings file (after
+                                  Whoosh's 4-byte tag: W3LeafMatcher._baseoffset), increasing
+    firsts     uint64[terms + 1]  the index of each term's first posting (the last: postings)
+    offsets    uint32/64[postings + 1]  where each posting's positions start in `flat`
+    flat       uint16/32[positions]     the positions, in posting order, each ascending
+
+The file is one of the segment's files (`<segment id>.kbpos`), so it is written into the
+segment's compound file with the others, in the same atomic build; it is read in place from
+the compound file's shared memory map (kb.search.mapped): only the pages touched count in the
+process's RSS. A segment written by Whoosh's own writer (an edit, a fold) has none, and a file
+that does not describe its segment (another id, document count or length) or a term it does
+not know or whose posting count differs are read as before, from Whoosh's blocks: `Flat.of`
+answers None.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from whoosh.filedb.structfile import BufferFile
+
+EXTENSION = ".kbpos"
+MAGIC = b"KBPOS\x00\x00\x01"
+_UINT32 = struct.Struct("<I")
+_ALIGN = 8
+
+
+@dataclass(frozen=True)
+class Flat:
+    """A segment's positions file, as arrays over its bytes (no copy)."""
+
+    starts: Any
+    firsts: Any
+    offsets: Any
+    flat: Any
+
+    def of(self, start: int, count: int) -> tuple[Any, Any] | None:
+        """The positions of the term whose postings start at `start` in the postings file and
+        number `count`: its postings' offsets into `flat` (count + 1 of them) and `flat`; None
+        when this file has no such term."""
+        at = int(np.searchsorted(self.starts, start))
+        if at >= len(self.starts) or int(self.starts[at]) != start:
+            return None
+        first, end = int(self.firsts[at]), int(self.firsts[at + 1])
+        if end - first != count:
+            return None
+        return self.offsets[first:end + 1], self.flat
+
+
+def positions(flat: tuple[Any, Any], index: int) -> frozenset[int]:
+    """The positions of a term's posting `index` (of `Flat.of`'s answer)."""
+    offsets, values = flat
+    return frozenset(values[int(offsets[index]):int(offsets[index + 1])].tolist())
+
+
+def of_reader(reader: Any) -> Flat | None:
+    """The positions file of a segment reader's segment, None when it has none (or not one
+    that belongs to it); opened once per reader."""
+    kept = reader.__dict__.get("_kb_flat", False)
+    if kept is False:
+        kept = reader.__dict__["_kb_flat"] = load(reader.storage(), reader.segment())
+    return kept  # type: ignore[no-any-return]
+
+
+def load(storage: Any, segment: Any) -> Flat | None:
+    """The positions file of `segment` in `storage`, when it has one that describes it."""
+    name = segment.make_filename(EXTENSION)
+    try:
+        if not storage.file_exists(name):
+            return None
+        handle = storage.open_file(name)
+    except (OSError, KeyError, ValueError):
+        return None
+    try:
+        buffer = handle._buf if isinstance(handle, BufferFile) and handle._buf is not None else handle.read()
+    finally:
+        handle.close()
+    try:
+        return _parse(memoryview(buffer).cast("B"), segment.segment_id(), segment.doc_count_all())
+    except (ValueError, TypeError, KeyError, struct.error):
+        return None
+
+
+def _parse(data: memoryview, segment_id: str, docs: int) -> Flat | None:
+    if bytes(data[:len(MAGIC)]) != MAGIC:
+        return None
+    (size,) = _UINT32.unpack_from(data, len(MAGIC))
+    start = len(MAGIC) + _UINT32.size
+    header = json.loads(bytes(data[start:start + size]))
+    if header.get("segment") != segment_id or header.get("docs") != docs:
+        return None
+    terms, postings, count = int(header["terms"]), int(header["postings"]), int(header["positions"])
+    layout = ((np.dtype("<u8"), terms), (np.dtype("<u8"), terms + 1),
+              (np.dtype(header["offset_type"]), postings + 1), (np.dtype(header["position_type"]), count))
+    at = _padded(start + size)
+    arrays = []
+    for dtype, length in layout:
+        arrays.append(np.frombuffer(data, dtype=dtype, count=length, offset=at))
+        at = _padded(at + dtype.itemsize * length)
+    if at != _padded(len(data)):
+        return None  # a file of another length than its header says
+    starts, firsts, offsets, _ = arrays
+    if terms and (int(firsts[-1]) != postings or int(offsets[-1]) != count or int(offsets[0]) != 0
+                  or bool((np.diff(starts.astype(np.int64)) <= 0).any())):
+        return None
+    return Flat(*arrays)
+
+
+def _padded(at: int) -> int:
+    return -(-at // _ALIGN) * _ALIGN
+
+
+class Terms:
+    """What a segment's positions file is made of, term after term, as BulkWriter writes them."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.firsts: list[int] = [0]
+        self.counts: list[Any] = []  # per term: positions per posting (uint32 arrays)
+        self.flat: list[Any] = []  # per term: its postings' positions (uint32 arrays)
+
+    def add(self, start: int, counts: Any, flat: Any) -> None:
+        """A term whose postings start at `start` in the postings file (after Whoosh's tag)."""
+        self.starts.append(start)
+        self.firsts.append(self.firsts[-1] + len(counts))
+        self.counts.append(np.asarray(counts, dtype=np.uint32))
+        self.flat.append(np.asarray(flat, dtype=np.uint32))
+
+    def write(self, storage: Any, segment: Any, docs: int) -> None:
+        """The file, as one of `segment`'s files in `storage` (before it is made compound)."""
+        counts = np.concatenate(self.counts).astype(np.uint64) if self.counts else np.zeros(0, np.uint64)
+        flat = np.concatenate(self.flat) if self.flat else np.zeros(0, np.uint32)
+        offsets = np.zeros(len(counts) + 1, dtype=np.uint64)
+        np.cumsum(counts, out=offsets[1:])
+        offset_type = "<u4" if len(flat) < 2**32 else "<u8"
+        position_type = "<u2" if not len(flat) or int(flat.max()) < 2**16 else "<u4"
+        header = json.dumps({
+            "segment": segment.segment_id(), "docs": docs, "terms": len(self.starts),
+            "postings": len(counts), "positions": len(flat),
+            "offset_type": offset_type, "position_type": position_type,
+        }).encode("utf-8")
+        arrays = [np.array(self.starts, dtype="<u8"), np.array(self.firsts, dtype="<u8"),
+                  offsets.astype(offset_type), flat.astype(position_type)]
+        handle = segment.create_file(storage, EXTENSION)
+        try:
+            at = len(MAGIC) + _UINT32.size + len(header)
+            handle.write(MAGIC + _UINT32.pack(len(header)) + header)
+            for array in arrays:
+                handle.write(b"\x00" * (_padded(at) - at))
+                at = _padded(at)
+                handle.write(array.tobytes())
+                at += array.nbytes
+            handle.write(b"\x00" * (_padded(at) - at))
+        finally:
+            handle.close()

@@ -20,12 +20,20 @@ from kb.search.bulk import BulkWriter
 from tests.unit.test_search_bulk import WORDS, _docs
 
 
+class PrivateRamStorage(RamStorage):  # type: ignore[misc]  # whoosh is untyped
+    """Whoosh's RamStorage gives a writer its temporary files in `<system temp>/<index name>.tmp`,
+    a folder every test process writing an index of that name shares (and deletes when done)."""
+
+    def temp_storage(self, name: str | None = None) -> RamStorage:
+        return RamStorage()
+
+
 def _index(texts: list[str], bulk: bool = True, lang: str = "en") -> Any:
     # Hypothesis seeds `random`, which names Whoosh's segments: an index of an earlier example
     # may have had this one's segment id, which names the term arrays and blocks kept for it.
     vectors.clear()
     matches._blocks.clear()
-    ix = RamStorage().create_index(build_schema(lang), indexname=lang)
+    ix = PrivateRamStorage().create_index(build_schema(lang), indexname=lang)
     writer = BulkWriter(ix) if bulk else ix.writer()
     for doc in _docs(texts):
         writer.add_document(**doc)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from kb.cli.main import main
@@ -28,6 +28,19 @@ def sign_in(page: Page, user: str, *, then: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(then)
+
+
+def type_query(box: Locator, text: str) -> Locator:
+    """Types `text` into a search box key by key, as a visitor does, and returns its list of
+    suggestions once it shows those of the whole text: its last option, "See all results for
+    “text”", names the query they answer. On a busy machine the keys can come further apart than
+    the box's pause before it asks, so the suggestions for a shorter prefix may be shown first and
+    then replaced (with the highlight) while a test already presses keys in them."""
+    box.click()
+    box.press_sequentially(text, delay=30)
+    listbox = box.page.locator("#" + str(box.get_attribute("aria-controls")))
+    listbox.get_by_role("option").last.filter(has_text=f"“{text}”").wait_for()
+    return listbox
 
 
 def add_user(settings: Settings, name: str, role: str) -> None:

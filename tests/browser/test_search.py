@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
+from tests.browser.support import type_query
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -14,9 +15,7 @@ def test_a_misspelled_query_suggests_the_article_and_the_keyboard_picks_it(sampl
     page.goto(sample_server.url + "/en/")
     box = page.locator("#search-q-hero")
     assert box.get_attribute("role") == "combobox" and box.get_attribute("aria-expanded") == "false"
-    box.click()
-    box.press_sequentially("suport cod", delay=30)
-    listbox = page.locator("#" + str(box.get_attribute("aria-controls")))
+    listbox = type_query(box, "suport cod")
     option = listbox.get_by_role("option", name="Support code and VIP code: where to find them")
     option.wait_for()
     assert box.get_attribute("aria-expanded") == "true"

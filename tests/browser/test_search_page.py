@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from tests.browser.support import VIEWPORTS, type_query
 from tests.conftest import ContentTree, LiveServer, settings_for
 
 pytestmark = pytest.mark.browser
-
-VIEWPORTS = [pytest.param((390, 844), id="phone"), pytest.param((1280, 800), id="desktop")]
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
@@ -54,9 +53,7 @@ def test_suggestions_show_type_category_marked_words_and_see_all(sample_server: 
     page.set_viewport_size({"width": size[0], "height": size[1]})
     page.goto(sample_server.url + "/en/search")
     box = page.locator("#search-q-page")
-    box.click()
-    box.press_sequentially("vip cod", delay=30)
-    listbox = page.locator("#" + str(box.get_attribute("aria-controls")))
+    listbox = type_query(box, "vip cod")
     option = listbox.get_by_role("option").filter(has_text="Support code and VIP code: where to find them")
     option.wait_for()
     assert option.locator(".suggestion-meta").inner_text() == "FAQ · Contacting Support"
@@ -76,10 +73,7 @@ def test_a_title_with_markup_is_shown_as_text(tmp_path: Path, tree: ContentTree,
     with LiveServer(settings_for(tmp_path, tree.root)) as server:
         page.goto(server.url + "/en/search")
         box = page.locator("#search-q-page")
-        box.click()
-        box.press_sequentially("refu", delay=30)
-        option = page.get_by_role("option").first
-        option.wait_for()
+        option = type_query(box, "refu").get_by_role("option").first
         assert option.locator(".suggestion-title").inner_text() == 'Refunds <img src=x onerror="document.title=1"> & <b>more</b>'
         assert option.locator("img, b").count() == 0
         assert option.locator("mark").all_inner_texts() == ["Refu"]

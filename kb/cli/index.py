@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -29,13 +31,16 @@ def register(subparsers: Subparsers) -> None:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from kb.content.site import Site
+    from kb.content.site import CONTENT_CACHE_FILE, Site
     from kb.policy.holder import PolicyHolder
     from kb.search.errors import SearchBusy
     from kb.search.index import SearchIndex
 
-    site = Site(settings.content_dir, policy=PolicyHolder.from_file(settings.content_dir))
+    # The server's parse cache: only what changed since it was stored is parsed again.
+    site = Site(settings.content_dir, policy=PolicyHolder.from_file(settings.content_dir),
+                cache_file=settings.index_dir / CONTENT_CACHE_FILE)
     site.load()
+    gc.freeze()  # the forked build workers' collectors leave the loaded site (and its pages) alone
     index = SearchIndex(settings.index_dir)
     started = time.perf_counter()
     try:
@@ -44,6 +49,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             print(f"search index updated: {written} change(s) in "
                   f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
             return 0
+        # Languages are built in forked processes, one per CPU, as the server's build process
+        # does (10,000 articles in six languages on two cores: 13-17 s instead of 28-33 s); a
+        # fork needs a process without threads, so the bar has no monitor thread (it advances
+        # as languages finish).
+        tqdm.monitor_interval = 0
         with tqdm(unit=" articles", desc="indexing", file=sys.stderr, dynamic_ncols=True,
                   disable=args.quiet) as bar:
             def advance(done: int) -> None:
@@ -53,7 +63,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                 bar.total = count
                 bar.refresh()
 
-            count = index.rebuild(site, progress=advance, total=total)
+            count = index.rebuild(site, progress=advance, total=total, workers=os.cpu_count() or 1)
     except SearchBusy as exc:
         return fail(str(exc), BUSY_STATUS)
     finally:

@@ -171,13 +171,14 @@ class SearchIndex:
     # --- writing --------------------------------------------------------------------------
 
     def rebuild(self, site: Site, progress: Callable[[int], None] | None = None,
-                total: Callable[[int], None] | None = None) -> int:
-        """Build every published article aside, then swap it in; returns the article count."""
+                total: Callable[[int], None] | None = None, workers: int = 1) -> int:
+        """Build every published article aside, then swap it in; returns the article count.
+        `workers` > 1 forks processes (builds.build): only from a process without threads."""
         def swapped(name: str, fingerprints: Fingerprints) -> None:
             self._adopt(builds.open_build(self.root, name), fingerprints)
 
         with self._write_lock:
-            return builds.build(self.root, site, progress, total, swapped)
+            return builds.build(self.root, site, progress, total, swapped, workers=workers)
 
     def sync(self, site: Site, keys: Collection[tuple[str, str]] | None = None, *,
              fold_beyond: int = builds.MAX_SEGMENTS) -> int:

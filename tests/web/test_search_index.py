@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from kb.content.site import Site
+from kb.content.site import CONTENT_CACHE_FILE, Site
 from kb.search import builds, service
 from kb.search.errors import SearchBusy
 from kb.search.index import SearchIndex
@@ -154,13 +154,23 @@ def _kb(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
 
 def test_kb_index_builds_with_a_progress_bar_and_update_only_reindexes_changes(tmp_path: Path) -> None:
     _big_tree(tmp_path / "articles", 12)
+    ContentTree(tmp_path / "articles").add("pt", "roteador", id=13, title="Trocar o roteador",
+                                           body="Como trocar o modem.")
     common = ["--content-dir", str(tmp_path / "articles"), "--index-dir", str(tmp_path / "index"),
               "--data-dir", str(tmp_path / "data")]
     process = _kb("index", *common)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
-    assert "12/12" in err and "articles/s" in err
-    assert "12 article(s)" in err
+    assert "13/13" in err and "articles/s" in err
+    assert "13 article(s)" in err
+    assert "Traceback" not in err and "Warning" not in err  # a language per forked process
+    # the parse cache the server starts from, stored by this build
+    assert (tmp_path / "index" / CONTENT_CACHE_FILE).is_file()
+    index = SearchIndex(tmp_path / "index")
+    assert index.open()
+    assert index.search("en", parse_query("router page")).total == 12
+    assert [hit.slug for hit in index.search("pt", parse_query("roteadores")).hits] == ["roteador"]
+    index.close()
     process = _kb("index", "--update", *common)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 0 and "0 change(s)" in err

@@ -14,7 +14,8 @@ pessimistic figures, so CPU seconds are printed beside wall-clock ones):
   the new word (the tree watcher's file notifications, a reload of that file, one document
   re-indexed), <= 200 ms;
 - p50/p95 of GET /api/v1/search (through the ASGI app with httpx) for a Zipf query stream (the
-  cache helps, p50 <= 3 ms) and for all-distinct queries (no cache, p95 <= 20 ms), for typo
+  cache helps, p50 <= 3 ms) and for all-distinct queries never run before in any part (no cache,
+  p95 <= 20 ms; after the Zipf stream, as on a running server), for typo
   queries, and of GET /api/v1/suggest (p95 <= 10 ms);
 then the same queries on SQLite FTS5 (standard library, porter + unicode61 without diacritics,
 bm25 with the same field weights, snippet() for highlights), engine against engine.
@@ -91,13 +92,17 @@ def query_sets(corpus: Corpus, site: Site, requests: int, seed: int) -> dict[str
             pool.append((lang, q))
     ranks = list(range(len(pool)))
     stream = [pool[i] for i in rng.choices(ranks, [1 / (r + 1) for r in ranks], k=requests)]
-    distinct: list[tuple[str, str]] = []
-    while len(distinct) < 500:
-        lang = rng.choices(langs, weights)[0]
-        q = " ".join(zipfs[lang].draw() for _ in range(2)) + " " + rng.choice(corpus.vocab[lang][:3000])
-        if (lang, q) not in seen:
-            seen.add((lang, q))
-            distinct.append((lang, q))
+    def distinct_queries() -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        while len(found) < 500:
+            lang = rng.choices(langs, weights)[0]
+            q = " ".join(zipfs[lang].draw() for _ in range(2)) + " " + rng.choice(corpus.vocab[lang][:3000])
+            if (lang, q) not in seen:
+                seen.add((lang, q))
+                found.append((lang, q))
+        return found
+
+    distinct = distinct_queries()
     typos: list[tuple[str, str, str]] = []  # (lang, query, slug that should come back)
     articles = site.published()
     while len(typos) < 300:
@@ -120,7 +125,10 @@ def query_sets(corpus: Corpus, site: Site, requests: int, seed: int) -> dict[str
         if (article.lang, q) not in seen:
             seen.add((article.lang, q))
             prefixes.append((article.lang, q))
-    return {"stream": stream, "distinct": distinct, "typos": typos, "prefixes": prefixes}
+    # The HTTP part's own distinct queries: the engine part ran `distinct` before it, in the same
+    # process, and what those queries read of the index would still be decoded for them.
+    fresh = distinct_queries()
+    return {"stream": stream, "distinct": distinct, "typos": typos, "prefixes": prefixes, "fresh": fresh}
 
 
 # --- SQLite FTS5, the baseline ------------------------------------------------------------------
@@ -234,7 +242,7 @@ async def http_part(workdir: Path, content: Path, index_dir: Path, sets: dict[st
 
             await timed_async(sets["distinct"][:20], search)  # warm up threads and caches of the OS
             out["zipf"], _ = await timed_async(sets["stream"], search)
-            out["distinct"], _ = await timed_async(sets["distinct"], search)
+            out["distinct"], _ = await timed_async(sets["fresh"], search)  # queries never run before
             out["typos"], typo_results = await timed_async(sets["typos"], search)
             out["typo_found"] = found_rate(typo_results, sets["typos"], 10)
             out["suggest"], counts = await timed_async(sets["prefixes"], suggest)
@@ -415,13 +423,14 @@ def main() -> None:
           f"FTS5 {found_rate(f_typo, sets['typos'], 10):.0f}%")
     print(f"  prefixes with suggestions: whoosh {http['suggest_nonempty']:.0f}%, "
           f"FTS5 {100.0 * sum(1 for s in f_suggest if s) / len(f_suggest):.0f}%")
-    print("\nengine only (no HTTP, no cache), whoosh vs SQLite FTS5 on the same queries:")
+    print("\nengine only (no HTTP, no cache; the index just opened, each term read for the first time), "
+          "whoosh vs SQLite FTS5 on the same queries:")
     for label, w, f in (("search, distinct", "w_distinct", "f_distinct"), ("search, typos", "w_typos", "f_typos"),
                         ("suggest", "w_suggest", "f_suggest")):
         print(row(f"whoosh {label}", direct[w]))
         print(row(f"FTS5   {label}", direct[f]) + f"   whoosh/FTS5 p50 x{pct(direct[w], 50) / max(pct(direct[f], 50), 1e-6):.1f}"
               f" p95 x{pct(direct[w], 95) / max(pct(direct[f], 95), 1e-6):.1f}")
-    print(row("whoosh search, distinct: CPU", direct["cpu_distinct"]) +
+    print(row("whoosh distinct CPU, just opened", direct["cpu_distinct"]) +
           f"   goal p95 <= 20 ms: {goal(pct(direct['cpu_distinct'], 95) <= 20)}")
     print(row("whoosh search, typos: CPU", direct["cpu_typos"]))
     print(row("FTS5   search, Zipf stream (no cache)", direct["f_zipf"]) +

@@ -252,7 +252,7 @@ class SearchIndex:
             found, pairs = results.collect(searcher, query, category, type, offset + limit)
             partial = bool(pairs)
         counts, total = results.facets(pairs, category, type)
-        hits = tuple(results.hit(h, lang, compiled.terms, compiler.analyzer) for h in found[offset:offset + limit])
+        hits = tuple(results.hit(h, lang, compiled.terms, compiler.excerpts) for h in found[offset:offset + limit])
         return SearchResults(query=parsed.text, lang=lang, total=total, hits=hits,
                              suggestion=compiled.suggestion, facets=counts, partial=partial,
                              took_ms=results.elapsed_ms(started))

@@ -23,6 +23,7 @@ from whoosh.query import DefaultOr as Or  # binary union trees; the "preloaded" 
 
 from kb.search.analysis import (
     NGRAM_MAX,
+    ExcerptAnalyzer,
     plain_words,
     stopwords,
     text_analyzer,
@@ -122,7 +123,8 @@ class QueryCompiler:
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
-        self.analyzer = text_analyzer(lang)  # also what highlighting re-analyses excerpts with
+        self.analyzer = text_analyzer(lang)
+        self.excerpts = ExcerptAnalyzer(lang)  # its words, as highlighting re-analyses excerpts
         self._title_analyzer = title_analyzer(lang)
         self._stops = stopwords(lang)
 

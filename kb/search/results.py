@@ -22,7 +22,7 @@ from whoosh.query import DefaultOr as Or
 from whoosh.query import Phrase, Query
 
 from kb.content.site import article_path
-from kb.search import vectors
+from kb.search import columns, vectors
 from kb.search.analysis import fold
 from kb.search.matches import matching, per_segment
 from kb.search.proximity import RESCORED, rescore
@@ -171,8 +171,19 @@ def _facet_codes(searcher: Any) -> Any:
 
 
 def _segment_codes(leaf: Any) -> Any:
-    return np.array([_pair_code(pair) for pair in per_segment(leaf, "facets", partial(_segment_facets, leaf))],
-                    dtype=np.int32)
+    count = leaf.doc_count_all()
+    read = [(columns.references(leaf.column_reader(name, translate=False), count), leaf.schema[name])
+            for name in ("category", "type")]
+    (categories, category_field), (types, type_field) = read
+    if categories is None or types is None:  # not Whoosh 3's columns: value by value
+        return np.array([_pair_code(pair) for pair in per_segment(leaf, "facets", partial(_segment_facets, leaf))],
+                        dtype=np.int32)
+    # each (category, type) that occurs, numbered once, rather than 50,000 pairs looked up
+    kinds = max(len(types[1]), 1)
+    occurring, each = np.unique(categories[0] * kinds + types[0], return_inverse=True)
+    codes = [_pair_code((category_field.from_column_value(categories[1][int(both) // kinds]),
+                         type_field.from_column_value(types[1][int(both) % kinds]))) for both in occurring]
+    return np.array(codes, dtype=np.int32)[each.reshape(-1)] if codes else np.zeros(0, dtype=np.int32)
 
 
 def any_of(searcher: Any, clauses: list[Query]) -> Query:

@@ -38,7 +38,7 @@ from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
 from kb.caches import LRU
-from kb.search import positions
+from kb.search import columns, positions
 from kb.search.matches import kept_block, per_segment, read_block_unkept
 
 POSTINGS_BYTES = 48 * 1024 * 1024  # term arrays kept for the process, the least recently used dropped
@@ -121,7 +121,7 @@ def _segment_lengths(reader: Any, fieldname: str) -> Any:
     if column is None:  # not Whoosh 3's reader: as Whoosh reads them, one by one
         return np.array([reader.doc_field_length(docnum, fieldname, 0) for docnum in range(count)],
                         dtype=np.float64)
-    return _LENGTHS[np.fromiter(column, dtype=np.uint8, count=count)]
+    return _LENGTHS[columns.numbers(column, count, np.uint8)]
 
 
 def evaluate(searcher: Any, query: Query) -> Evaluated | None:

@@ -25,11 +25,12 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.lang import NoStemmer, NoStopWords, stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
 
+# 10: and its flat postings (kb.search.flatpostings);
 # 9: a full build's segment holds its flat positions too (kb.search.positions);
 # 8: one-letter words and digits indexed, stop words added (EXTRA_STOPWORDS);
 # 7: `questions:` in the text; 5: the analyzers moved to kb.search.analysis; 4: to kb.search.*;
 # 3: "_" splits words.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 NGRAM_MAX = 24  # longest prefix a suggestion matches
 
 # Ranking is BM25F: the sections of an article go into one field, each occurrence of a word

@@ -16,7 +16,9 @@ The files are those Whoosh's writer makes from the same documents (same terms, p
 weights, lengths, block statistics, stored fields and columns): tests/unit/test_search_bulk.py
 compares both, term by term. Besides them, it writes the segment's flat positions (each posting's
 positions as arrays, kb.search.positions) into the same compound file, from the positions the
-analysis found: the proximity bonus slices them instead of decoding Whoosh's blocks. Only what
+analysis found: the proximity bonus slices them instead of decoding Whoosh's blocks; and the
+flat postings (every term's document numbers and weights, kb.search.flatpostings), which a
+search reads its terms from. Only what
 kb's schema uses is supported: no term vectors, no separate spelling fields, no per-document
 boosts (a `_` field), no existing segments.
 """
@@ -40,6 +42,7 @@ from whoosh.system import emptybytes, pack_int, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
+from kb.search import flatpostings
 from kb.search import positions as flat_positions
 from kb.search.analysis import (
     FIELD_BOOSTS,
@@ -130,6 +133,7 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
         self.perdocwriter.close()
         writer = self.fieldwriter
         flat = flat_positions.Terms()
+        flat_postings = flatpostings.Terms()
         for name in sorted(self._terms):
             terms = self._terms[name]
             if not terms:
@@ -142,14 +146,17 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
                     lengths[docnum] = length
             writer.start_field(name, self.schema[name])
             for tbytes in sorted(terms):
-                start = _write_term(writer, tbytes, terms[tbytes], lengths)
+                postings = terms[tbytes]
+                start = _write_term(writer, tbytes, postings, lengths) + len(WHOOSH3_HEADER_MAGIC)
+                flat_postings.add(start, postings[0], postings[1])
                 if kept is not None:
                     counts, at = kept[tbytes]
-                    flat.add(start + len(WHOOSH3_HEADER_MAGIC), counts, at)
+                    flat.add(start, counts, at)
             writer.finish_field()
         writer.close()
-        # One of the segment's files: made compound with the others, in the same commit.
+        # Two of the segment's files: made compound with the others, in the same commit.
         flat.write(self.storage, self.newsegment, self.docnum)
+        flat_postings.write(self.storage, self.newsegment, self.docnum)
         self._terms.clear()
         self._flat.clear()
 

@@ -10,36 +10,31 @@ term's positions as flat arrays, and a posting's positions are a slice of it:
 
     MAGIC, then a little-endian uint32 n and n bytes of JSON: the segment's id and document
     count, the number of terms, postings and positions and the arrays' types; then, each
-    padded to 8 bytes:
+    padded to 8 bytes (kb.search.flatfiles):
     starts     uint64[terms]      where each term's postings start in the postings file (after
                                   Whoosh's 4-byte tag: W3LeafMatcher._baseoffset), increasing
     firsts     uint64[terms + 1]  the index of each term's first posting (the last: postings)
     offsets    uint32/64[postings + 1]  where each posting's positions start in `flat`
     flat       uint16/32[positions]     the positions, in posting order, each ascending
 
-The file is one of the segment's files (`<segment id>.kbpos`), so it is written into the
-segment's compound file with the others, in the same atomic build; it is read in place from
-the compound file's shared memory map (kb.search.mapped): only the pages touched count in the
-process's RSS. A segment written by Whoosh's own writer (an edit, a fold) has none, and a file
-that does not describe its segment (another id, document count or length) or a term it does
-not know or whose posting count differs are read as before, from Whoosh's blocks: `Flat.of`
-answers None.
+The file is a side file of the segment (kb.search.flatfiles: written into its compound file in
+the same atomic build, read in place from the shared memory map). A segment written by Whoosh's
+own writer (an edit, a fold) has none, and a file that does not describe its segment (another
+id, document count or length) or a term it does not know or whose posting count differs are
+read as before, from Whoosh's blocks: `Flat.of` answers None.
 """
 
 from __future__ import annotations
 
-import json
-import struct
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from whoosh.filedb.structfile import BufferFile
+
+from kb.search import flatfiles
 
 EXTENSION = ".kbpos"
 MAGIC = b"KBPOS\x00\x00\x01"
-_UINT32 = struct.Struct("<I")
-_ALIGN = 8
 
 
 @dataclass(frozen=True)
@@ -55,12 +50,10 @@ class Flat:
         """The positions of the term whose postings start at `start` in the postings file and
         number `count`: its postings' offsets into `flat` (count + 1 of them) and `flat`; None
         when this file has no such term."""
-        at = int(np.searchsorted(self.starts, start))
-        if at >= len(self.starts) or int(self.starts[at]) != start:
+        found = flatfiles.term_range(self.starts, self.firsts, start, count)
+        if found is None:
             return None
-        first, end = int(self.firsts[at]), int(self.firsts[at + 1])
-        if end - first != count:
-            return None
+        first, end = found
         return self.offsets[first:end + 1], self.flat
 
 
@@ -73,58 +66,27 @@ def positions(flat: tuple[Any, Any], index: int) -> frozenset[int]:
 def of_reader(reader: Any) -> Flat | None:
     """The positions file of a segment reader's segment, None when it has none (or not one
     that belongs to it); opened once per reader."""
-    kept = reader.__dict__.get("_kb_flat", False)
-    if kept is False:
-        kept = reader.__dict__["_kb_flat"] = load(reader.storage(), reader.segment())
-    return kept  # type: ignore[no-any-return]
+    found: Flat | None = flatfiles.of_reader(reader, "_kb_flat", load)
+    return found
 
 
 def load(storage: Any, segment: Any) -> Flat | None:
     """The positions file of `segment` in `storage`, when it has one that describes it."""
-    name = segment.make_filename(EXTENSION)
-    try:
-        if not storage.file_exists(name):
-            return None
-        handle = storage.open_file(name)
-    except (OSError, KeyError, ValueError):
+    found = flatfiles.load(storage, segment, EXTENSION, MAGIC, _layout)
+    if found is None:
         return None
-    try:
-        buffer = handle._buf if isinstance(handle, BufferFile) and handle._buf is not None else handle.read()
-    finally:
-        handle.close()
-    try:
-        return _parse(memoryview(buffer).cast("B"), segment.segment_id(), segment.doc_count_all())
-    except (ValueError, TypeError, KeyError, struct.error):
-        return None
-
-
-def _parse(data: memoryview, segment_id: str, docs: int) -> Flat | None:
-    if bytes(data[:len(MAGIC)]) != MAGIC:
-        return None
-    (size,) = _UINT32.unpack_from(data, len(MAGIC))
-    start = len(MAGIC) + _UINT32.size
-    header = json.loads(bytes(data[start:start + size]))
-    if header.get("segment") != segment_id or header.get("docs") != docs:
-        return None
-    terms, postings, count = int(header["terms"]), int(header["postings"]), int(header["positions"])
-    layout = ((np.dtype("<u8"), terms), (np.dtype("<u8"), terms + 1),
-              (np.dtype(header["offset_type"]), postings + 1), (np.dtype(header["position_type"]), count))
-    at = _padded(start + size)
-    arrays = []
-    for dtype, length in layout:
-        arrays.append(np.frombuffer(data, dtype=dtype, count=length, offset=at))
-        at = _padded(at + dtype.itemsize * length)
-    if at != _padded(len(data)):
-        return None  # a file of another length than its header says
+    header, arrays = found
     starts, firsts, offsets, _ = arrays
-    if terms and (int(firsts[-1]) != postings or int(offsets[-1]) != count or int(offsets[0]) != 0
-                  or bool((np.diff(starts.astype(np.int64)) <= 0).any())):
+    if len(starts) and (int(firsts[-1]) != int(header["postings"]) or int(offsets[-1]) != int(header["positions"])
+                        or int(offsets[0]) != 0 or bool((np.diff(starts.astype(np.int64)) <= 0).any())):
         return None
     return Flat(*arrays)
 
 
-def _padded(at: int) -> int:
-    return -(-at // _ALIGN) * _ALIGN
+def _layout(header: dict[str, Any]) -> list[tuple[str, int]]:
+    terms, postings = int(header["terms"]), int(header["postings"])
+    return [("<u8", terms), ("<u8", terms + 1), (header["offset_type"], postings + 1),
+            (header["position_type"], int(header["positions"]))]
 
 
 class Terms:
@@ -151,22 +113,8 @@ class Terms:
         np.cumsum(counts, out=offsets[1:])
         offset_type = "<u4" if len(flat) < 2**32 else "<u8"
         position_type = "<u2" if not len(flat) or int(flat.max()) < 2**16 else "<u4"
-        header = json.dumps({
-            "segment": segment.segment_id(), "docs": docs, "terms": len(self.starts),
-            "postings": len(counts), "positions": len(flat),
-            "offset_type": offset_type, "position_type": position_type,
-        }).encode("utf-8")
+        header = {"docs": docs, "terms": len(self.starts), "postings": len(counts), "positions": len(flat),
+                  "offset_type": offset_type, "position_type": position_type}
         arrays = [np.array(self.starts, dtype="<u8"), np.array(self.firsts, dtype="<u8"),
                   offsets.astype(offset_type), flat.astype(position_type)]
-        handle = segment.create_file(storage, EXTENSION)
-        try:
-            at = len(MAGIC) + _UINT32.size + len(header)
-            handle.write(MAGIC + _UINT32.pack(len(header)) + header)
-            for array in arrays:
-                handle.write(b"\x00" * (_padded(at) - at))
-                at = _padded(at)
-                handle.write(array.tobytes())
-                at += array.nbytes
-            handle.write(b"\x00" * (_padded(at) - at))
-        finally:
-            handle.close()
+        flatfiles.write(storage, segment, EXTENSION, MAGIC, header, arrays)

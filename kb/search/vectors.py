@@ -38,7 +38,7 @@ from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
 from kb.caches import LRU
-from kb.search import columns, positions
+from kb.search import columns, flatpostings, positions
 from kb.search.matches import kept_block, per_segment, read_block_unkept
 
 POSTINGS_BYTES = 48 * 1024 * 1024  # term arrays kept for the process, the least recently used dropped
@@ -306,8 +306,8 @@ class Postings:
 
     ids: Any
     weights: Any
-    starts: Any = None  # index of each block's first posting (None: not Whoosh 3's blocks)
-    blocks: tuple[int, ...] = ()  # each block's position in the postings file
+    starts: Any = None  # index of each block's first posting (None: not read from Whoosh 3's blocks)
+    blocks: tuple[int, ...] = ()  # each block's position in the postings file (flat: the first's only)
     datas: tuple[int, ...] = ()  # and of its data (kb.search.matches keeps blocks by it)
 
     @property
@@ -320,12 +320,19 @@ _kept: LRU[tuple[Any, ...], Postings] = LRU(POSTINGS_BYTES, lambda found: found.
 
 def postings(reader: Any, fieldname: str, text: bytes) -> Postings:
     """A segment's postings of a term, read once for every searcher of the segment (its
-    postings never change; deletions are taken off by the caller)."""
+    postings never change; deletions are taken off by the caller): sliced from the segment's
+    flat postings when the full build wrote them (kb.search.flatpostings), else decoded from
+    Whoosh's blocks."""
     segment = reader.segment()
     key = (segment.segment_id(), segment.doc_count_all(), fieldname, text)
     found = _kept.get(key)
     if found is None:
-        found = _read_postings(reader.postings(fieldname, text))
+        flat = flatpostings.term(reader, fieldname, text)
+        if flat is None:
+            found = _read_postings(reader.postings(fieldname, text))
+        else:
+            start, ids, weights = flat
+            found = Postings(ids.astype(np.int64), weights.astype(np.float64), blocks=(start,))
         _kept.put(key, found)
     return found
 
@@ -398,7 +405,9 @@ def positions_at(reader: Any, fieldname: str, text: bytes, docnums: Any) -> dict
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
     found: dict[int, frozenset[int]] = {}
-    if found_postings.starts is None or not isinstance(matcher, W3LeafMatcher):  # a short list: walk it
+    # A short list, or one sliced from flat postings (kb.search.flatpostings) whose flat
+    # positions are missing (a field Whoosh's analyser indexed, a damaged file): walk it.
+    if found_postings.starts is None or not isinstance(matcher, W3LeafMatcher):
         wanted = set(docnums[present].tolist())
         while matcher.is_active():
             if matcher.id() in wanted:

@@ -14,7 +14,7 @@ from whoosh import index as whoosh_index
 
 from kb.config import PROJECT_ROOT
 from kb.content.site import Site
-from kb.search import positions
+from kb.search import flatpostings, positions
 from kb.search.analysis import SECTION_MARK, build_schema
 from kb.search.bulk import BulkWriter, fast_analyser
 from kb.search.documents import document
@@ -60,6 +60,8 @@ def assert_same_index(tmp_path: Path, lang: str, docs: list[dict[str, Any]]) -> 
     whooshs = _segment_files(_write(tmp_path / f"whoosh-{lang}", lang, docs, bulk=False))
     flat = ours[0].pop(positions.EXTENSION[1:])  # the flat positions besides (test_search_positions)
     assert flat.startswith(positions.MAGIC)
+    flat = ours[0].pop(flatpostings.EXTENSION[1:])  # and the flat postings (test_search_postings)
+    assert flat.startswith(flatpostings.MAGIC)
     assert sorted(ours[0]) == sorted(whooshs[0])
     for kind, data in whooshs[0].items():
         assert ours[0][kind] == data, f"{lang}: the {kind} file differs"

@@ -52,7 +52,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         # Languages are built in forked processes, one per CPU, as the server's build process
         # does (10,000 articles in six languages on two cores: 13-17 s instead of 28-33 s); a
         # fork needs a process without threads, so the bar has no monitor thread (it advances
-        # as languages finish).
+        # as the workers write articles, read from their shared count).
         tqdm.monitor_interval = 0
         with tqdm(unit=" articles", desc="indexing", file=sys.stderr, dynamic_ncols=True,
                   disable=args.quiet) as bar:

@@ -262,8 +262,11 @@ def _write_language(folder: Path, site: Site, lang: str, group: list[Article],
     return found
 
 
-# What a forked worker needs, set before the fork (a worker inherits it; nothing is pickled).
-_FORK_STATE: tuple[Path, Site, dict[str, list[Article]]] | None = None
+# What a forked worker needs, set before the fork (a worker inherits it; nothing is pickled):
+# the build folder, the site, the articles by language, and the count of articles the workers
+# wrote (in shared memory: the progress bar advances by article, not by language).
+_FORK_STATE: tuple[Path, Site, dict[str, list[Article]], Any] | None = None
+PROGRESS_SECONDS = 0.2  # how often the build process reads the workers' count
 _FORKED = False
 # The build process's job may name a file: while it exists, each language's writer waits before
 # its commit (tests stop a build midway with it, whatever the corpus' size).
@@ -278,8 +281,13 @@ def _stop_if_orphaned(parent: int) -> None:
 
 def _worker_language(lang: str) -> tuple[str, dict[str, str]]:
     assert _FORK_STATE is not None
-    folder, site, by_lang = _FORK_STATE
-    return lang, _write_language(folder, site, lang, by_lang[lang])
+    folder, site, by_lang, written = _FORK_STATE
+
+    def count(done: int) -> None:
+        with written.get_lock():
+            written.value += done
+
+    return lang, _write_language(folder, site, lang, by_lang[lang], count)
 
 
 def _worker_start(parent: int) -> None:
@@ -297,17 +305,28 @@ def _worker_start(parent: int) -> None:
 
 def _write_languages_in_workers(folder: Path, site: Site, by_lang: dict[str, list[Article]], workers: int,
                                 progress: Callable[[int], None] | None) -> Fingerprints:
-    """Each language in a forked worker, the largest first (so the last to finish are short)."""
+    """Each language in a forked worker, the largest first (so the last to finish are short);
+    `progress` hears of the articles the workers wrote every PROGRESS_SECONDS."""
     global _FORK_STATE
-    _FORK_STATE = (folder, site, by_lang)
+    context = multiprocessing.get_context("fork")
+    written = context.Value("q", 0)
+    _FORK_STATE = (folder, site, by_lang, written)
     order = sorted(by_lang, key=lambda lang: -len(by_lang[lang]))
     fingerprints: Fingerprints = {}
+    reported = 0
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(order)), _worker_start, (os.getpid(),)) as pool:
-            for lang, found in pool.imap_unordered(_worker_language, order):
-                fingerprints[lang] = found
-                if progress:
-                    progress(len(found))
+        with context.Pool(min(workers, len(order)), _worker_start, (os.getpid(),)) as pool:
+            results = pool.imap_unordered(_worker_language, order)
+            while len(fingerprints) < len(order):
+                try:
+                    lang, found = results.next(timeout=PROGRESS_SECONDS)
+                    fingerprints[lang] = found
+                except multiprocessing.TimeoutError:
+                    pass
+                now = written.value
+                if progress and now > reported:
+                    progress(now - reported)
+                    reported = now
     finally:
         _FORK_STATE = None
     return fingerprints

@@ -6,12 +6,16 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kb.config import PROJECT_ROOT
 from kb.content.site import Change, Site
 from kb.search import builds
 from kb.search.index import SearchIndex
@@ -114,6 +118,56 @@ def test_the_build_process_workers_give_the_results_of_a_single_writer(tmp_path:
         builds.load_fingerprints(builds.open_current(tmp_path / "single"))
     single.close()
     parallel.close()
+
+
+# A rebuild forking its workers, in a process of its own (forks need one without threads), with
+# the workers held before their commits: what it reports while they wait is what they wrote.
+PROGRESS_SCRIPT = """
+import sys
+from pathlib import Path
+from kb.content.site import Site
+from kb.search import builds
+from kb.search.index import SearchIndex
+content, index_dir, builds._HOLD = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+site = Site(content)
+site.load()
+def progress(done):
+    print("progress", done, flush=True)
+print("built", SearchIndex(index_dir).rebuild(site, progress=progress, workers=2), flush=True)
+"""
+
+
+def test_a_rebuild_on_workers_reports_its_progress_by_article_before_any_language_is_done(
+        tmp_path: Path) -> None:
+    tree = _corpus(tmp_path / "articles")
+    hold = tmp_path / "hold"  # while it exists, the workers wait before their commit
+    hold.touch()
+    with subprocess.Popen([sys.executable, "-c", PROGRESS_SCRIPT, str(tree.root), str(tmp_path / "index"),
+                           str(hold)], stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT) as child:
+        assert child.stdout is not None
+        # Should the progress not come, the hold is lifted after a while: the build then ends
+        # and the test fails on what it reports, rather than waiting forever.
+        lifted = threading.Timer(30, hold.unlink, kwargs={"missing_ok": True})
+        lifted.start()
+        try:
+            # The two workers take the two largest languages and write every article of them;
+            # counted by language, nothing would show until one of them is committed.
+            first_two = LANGS["en"] + LANGS["fr"]
+            reported = 0
+            while reported < first_two:
+                line = child.stdout.readline()
+                assert line.startswith("progress "), f"the rebuild said {line!r} after {reported} article(s)"
+                reported += int(line.split()[1])
+            assert reported == first_two
+            assert not list(tmp_path.glob("index/tmp-*/*_1.toc"))  # no language committed yet (0: created)
+            hold.unlink()
+            rest = child.stdout.read().splitlines()
+            assert child.wait(60) == 0
+        finally:
+            lifted.cancel()
+            child.kill()
+    assert rest[-1] == f"built {sum(LANGS.values())}"
+    assert reported + sum(int(line.split()[1]) for line in rest[:-1]) == sum(LANGS.values())  # none twice
 
 
 def _children(pid: int) -> list[int]:

@@ -8,13 +8,14 @@ import copy
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.filedb.filestore import RamStorage
 from whoosh.matching import FilterMatcher
 
-from kb.search import matches, positions, vectors
+from kb.search import flatpostings, matches, positions, vectors
 from kb.search.analysis import SECTION_MARK, build_schema
 from kb.search.bulk import BulkWriter
 from tests.unit.test_search_bulk import WORDS, _docs
@@ -114,23 +115,24 @@ def positions_at_of(ix: Any, word: str) -> dict[int, frozenset[int]]:
         return vectors.positions_at(reader, "text", word.encode(), found.ids)
 
 
-def _file_of(ix: Any) -> tuple[Any, bytes]:
+def _file_of(ix: Any, kind: Any) -> tuple[Any, bytes]:
     (segment,) = ix._segments()
     files = segment.open_compound_file(ix.storage)
-    return segment, files.open_file(segment.make_filename(positions.EXTENSION)).read()
+    return segment, files.open_file(segment.make_filename(kind.EXTENSION)).read()
 
 
-def test_a_file_that_is_not_its_segments_is_not_read() -> None:
+@pytest.mark.parametrize("kind", [positions, flatpostings], ids=["positions", "postings"])
+def test_a_side_file_that_is_not_its_segments_is_not_read(kind: Any) -> None:
     ix = _index(["router modem", "modem router router"])
     other = _index(["router modem", "modem router router"])
-    segment, data = _file_of(ix)
-    other_segment, _ = _file_of(other)
+    segment, data = _file_of(ix, kind)
+    other_segment, _ = _file_of(other, kind)
     storage = RamStorage()
 
-    def loaded(name_of: Any, content: bytes, described: Any) -> positions.Flat | None:
-        with storage.create_file(name_of.make_filename(positions.EXTENSION)) as handle:
+    def loaded(name_of: Any, content: bytes, described: Any) -> Any:
+        with storage.create_file(name_of.make_filename(kind.EXTENSION)) as handle:
             handle.write(content)
-        return positions.load(storage, described)
+        return kind.load(storage, described)
 
     assert loaded(segment, data, segment) is not None
     assert loaded(other_segment, data, other_segment) is None  # another segment's id
@@ -139,7 +141,11 @@ def test_a_file_that_is_not_its_segments_is_not_read() -> None:
     assert loaded(segment, data, grown) is None  # another document count
     assert loaded(segment, data[:-8], segment) is None  # cut short
     assert loaded(segment, data + bytes(8), segment) is None  # longer than it says
-    assert loaded(segment, b"KBPOS", segment) is None
+    other_kind = flatpostings if kind is positions else positions
+    assert loaded(segment, other_kind.MAGIC + data[8:], segment) is None  # the other side file's
+    assert loaded(segment, kind.MAGIC[:5], segment) is None
+    assert loaded(segment, b"", segment) is None
+    assert kind.load(RamStorage(), segment) is None  # none at all
     assert loaded(segment, b"", segment) is None
     assert positions.load(RamStorage(), segment) is None  # none at all
 

@@ -4,7 +4,6 @@ has no such file, one that is not its own, or one that does not have the term as
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -14,11 +13,11 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.filedb.filestore import RamStorage
 from whoosh.matching import FilterMatcher
 
-from kb.search import flatpostings, matches, positions, vectors
+from kb.search import flatpostings, matches, vectors
 from kb.search.analysis import plain_analyzer, text_analyzer
 from kb.search.bulk import BulkWriter
 from tests.unit.test_search_bulk import WORDS
-from tests.unit.test_search_positions import PrivateRamStorage, _index, _whooshs_positions
+from tests.unit.test_search_positions import PrivateRamStorage, _file_of, _index, _whooshs_positions
 
 
 def _whooshs(reader: Any, fieldname: str, text: bytes) -> tuple[list[int], list[float]]:
@@ -148,41 +147,10 @@ def test_deleted_documents_stay_in_the_postings_as_they_did() -> None:
         _assert_same(found, _from_blocks(reader, "text", b"router"))
 
 
-def _file_of(ix: Any) -> tuple[Any, bytes]:
-    (segment,) = ix._segments()
-    files = segment.open_compound_file(ix.storage)
-    return segment, files.open_file(segment.make_filename(flatpostings.EXTENSION)).read()
-
-
-def test_a_file_that_is_not_its_segments_is_not_read() -> None:
-    ix = _index(["router modem", "modem router router"])
-    other = _index(["router modem", "modem router router"])
-    segment, data = _file_of(ix)
-    other_segment, _ = _file_of(other)
-    storage = RamStorage()
-
-    def loaded(name_of: Any, content: bytes, described: Any) -> flatpostings.FlatPostings | None:
-        with storage.create_file(name_of.make_filename(flatpostings.EXTENSION)) as handle:
-            handle.write(content)
-        return flatpostings.load(storage, described)
-
-    assert loaded(segment, data, segment) is not None
-    assert loaded(other_segment, data, other_segment) is None  # another segment's id
-    grown = copy.copy(segment)
-    grown.set_doc_count(segment.doc_count_all() + 1)
-    assert loaded(segment, data, grown) is None  # another document count
-    assert loaded(segment, data[:-8], segment) is None  # cut short
-    assert loaded(segment, data + bytes(8), segment) is None  # longer than it says
-    assert loaded(segment, positions.MAGIC + data[8:], segment) is None  # the flat positions' kind
-    assert loaded(segment, b"KBPOST", segment) is None
-    assert loaded(segment, b"", segment) is None
-    assert flatpostings.load(RamStorage(), segment) is None  # none at all
-
-
 def test_a_segment_with_another_segments_file_is_read_from_its_blocks() -> None:
     texts = ["router modem", "modem router router", "router"]
     ix, other = _index(texts), _index(texts)
-    other_segment, data = _file_of(other)
+    other_segment, data = _file_of(other, flatpostings)
     storage = RamStorage()
     with storage.create_file(other_segment.make_filename(flatpostings.EXTENSION)) as handle:
         handle.write(data)

@@ -220,7 +220,7 @@ def _word_terms(lang: str) -> Callable[[str], tuple[str, ...] | None]:
     stops = stopwords(lang)
     pair = stem_pair(lang)
 
-    @lru_cache(maxsize=200_000)
+    @lru_cache(maxsize=50_000)  # over stem_pair's cache: ~10 MB a language at most
     def terms(word: str) -> tuple[str, ...] | None:
         """A lowercased word's terms (its stems, as LanguageFilter yields them), None for a
         stop word."""

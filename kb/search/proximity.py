@@ -75,23 +75,23 @@ def pair_bonus(searcher: Any, docnums: Sequence[int], pairs: Sequence[Phrase],
         keys = {key: _bytes(schema, key) for key in words}
         has = {key: _having(reader, key[0], text, local) for key, text in keys.items()}
         if bound:
-            positions = {key: dict.fromkeys(found.tolist(), frozenset[int]()) for key, found in has.items()}
-        else:  # a word's positions only where the other word of one of its pairs is too
-            needed: dict[tuple[str, str], Any] = {}
-            for pair in pairs:
-                a, b = ((pair.fieldname, word) for word in pair.words[:2])
-                both = np.intersect1d(has[a], has[b], assume_unique=True)
-                for key in (a, b):
-                    needed[key] = both if key not in needed else np.union1d(needed[key], both)
-            positions = {key: vectors.positions_at(reader, key[0], keys[key] or b"", docs) if len(docs) else {}
-                         for key, docs in needed.items()}
+            _add_bounds(bonus, searcher, reader, offset, pairs, keys, has)
+            continue
+        needed: dict[tuple[str, str], Any] = {}  # a word's positions where a pair's other word is too
+        for pair in pairs:
+            a, b = ((pair.fieldname, word) for word in pair.words[:2])
+            both = np.intersect1d(has[a], has[b], assume_unique=True)
+            for key in (a, b):
+                needed[key] = both if key not in needed else np.union1d(needed[key], both)
+        positions = {key: vectors.positions_at(reader, key[0], keys[key] or b"", docs) if len(docs) else {}
+                     for key, docs in needed.items()}
         together: list[tuple[int, tuple[str, str], tuple[str, str], float]] = []
         for pair in pairs:
             a, b = ((pair.fieldname, word) for word in pair.words[:2])
             if a not in positions or b not in positions:
                 continue
             together.extend((docnum, a, b, pair.boost) for docnum in positions[a].keys() & positions[b].keys()
-                            if bound or _near(positions[a][docnum], positions[b][docnum], pair.slop))
+                            if _near(positions[a][docnum], positions[b][docnum], pair.slop))
         scored: dict[tuple[str, str], set[int]] = {}
         for docnum, a, b, _ in together:
             scored.setdefault(a, set()).add(docnum)
@@ -103,6 +103,22 @@ def pair_bonus(searcher: Any, docnums: Sequence[int], pairs: Sequence[Phrase],
             at = docnum + offset
             bonus[at] = bonus.get(at, 0.0) + (scores[a][docnum] + scores[b][docnum]) * boost
     return bonus
+
+
+def _add_bounds(bonus: dict[int, float], searcher: Any, reader: Any, offset: int, pairs: Sequence[Phrase],
+                keys: dict[tuple[str, str], bytes | None], has: dict[tuple[str, str], Any]) -> None:
+    """pair_bonus(bound=True) for one segment, a pair at a time over arrays: every document that
+    has both words of a pair gets their scores, as if they were side by side."""
+    for pair in pairs:
+        a, b = ((pair.fieldname, word) for word in pair.words[:2])
+        both = np.intersect1d(has[a], has[b], assume_unique=True)
+        if not len(both):
+            continue
+        scores = [np.fromiter(vectors.scores_at(searcher, reader, offset, key[0], keys[key] or b"", both).values(),
+                              dtype=np.float64, count=len(both)) for key in (a, b)]
+        for docnum, added in zip((both + offset).tolist(), ((scores[0] + scores[1]) * pair.boost).tolist(),
+                                 strict=True):
+            bonus[docnum] = bonus.get(docnum, 0.0) + added
 
 
 def _having(reader: Any, fieldname: str, text: bytes | None, docnums: Any) -> Any:

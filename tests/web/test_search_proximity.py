@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from whoosh.query import AndMaybe
+from whoosh.query import And, AndMaybe, Term
 from whoosh.query import DefaultOr as Or
 
 from kb.content.site import Site
@@ -66,4 +66,25 @@ def test_rescoring_the_best_hits_orders_them_as_scoring_every_candidate(index: S
         whole = searcher.search(AndMaybe(compiled.query, pairs), limit=None)
         shown = [h.slug for h in index.search("en", parse_query(text)).hits]
         assert shown == [h.fields()["key"] for h in whole][:10], text
+    index.close()
+
+
+def test_the_bound_of_a_bonus_is_every_pair_whose_two_words_a_hit_has(index: SearchIndex) -> None:
+    """What rescore looks at hits by: never below the bonus, and exactly the pairs' scores
+    counted as if their words stood side by side."""
+    searcher = index._searcher("en")
+    assert searcher is not None
+    compiled = index._compiler("en").compile(parse_query("start stopped service"), searcher.reader())
+    assert compiled is not None and len(compiled.pairs) == 2
+    everything = [hit.docnum for hit in searcher.search(compiled.query, limit=None)]
+    bound = proximity.pair_bonus(searcher, everything, compiled.pairs, bound=True)
+    exact = proximity.pair_bonus(searcher, everything, compiled.pairs)
+    expected: dict[int, float] = {}
+    for pair in compiled.pairs:  # both words anywhere: the pair as an And of its terms
+        for hit in searcher.search(And([Term(pair.fieldname, word) for word in pair.words]), limit=None):
+            expected[hit.docnum] = expected.get(hit.docnum, 0.0) + hit.score * pair.boost
+    assert set(bound) == set(expected) and set(exact) <= set(bound) and len(bound) > len(exact)
+    for docnum, score in expected.items():
+        assert bound[docnum] == pytest.approx(score)
+        assert bound[docnum] >= exact.get(docnum, 0.0) - 1e-9
     index.close()

@@ -8,10 +8,13 @@ count in the process's RSS. Both are laid out the same way:
 
     MAGIC (8 bytes), then a little-endian uint32 n and n bytes of JSON: the header, with at
     least the segment's id and document count; then the arrays, each padded to 8 bytes (in
-    the file: the compound file puts the file at any byte, so the arrays may be unaligned).
+    the file: the compound file puts the file at any byte, so the arrays may be unaligned),
+    the first two in both: `starts` (uint64, where each term's postings start in Whoosh's
+    postings file, increasing) and `firsts` (uint64, the index of each term's first posting,
+    then the header's count of postings).
 
-A file that does not describe its segment (another MAGIC, id or document count, or another
-length than its header's arrays) is not read: `load` answers None, and the caller reads
+A file that does not describe its segment (another MAGIC, id or document count, another
+length than its header's arrays, or terms out of order) is not read: `load` answers None, and the caller reads
 Whoosh's blocks as before.
 """
 
@@ -21,21 +24,23 @@ import json
 import struct
 from bisect import bisect_left
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from whoosh.filedb.structfile import BufferFile
 
 # The header gives the arrays' types and lengths, in the file's order.
 Layout = Callable[[dict[str, Any]], list[tuple[str, int]]]
+Kept = TypeVar("Kept")
 _UINT32 = struct.Struct("<I")
 _ALIGN = 8
 
 
-def load(storage: Any, segment: Any, extension: str, magic: bytes,
-         layout: Layout) -> tuple[dict[str, Any], list[Any]] | None:
-    """The header and the arrays (views of the file's bytes, no copy) of `segment`'s file
-    `extension` in `storage`, when it has one that describes it; None otherwise."""
+def load(storage: Any, segment: Any, extension: str, magic: bytes, layout: Layout,
+         make: Callable[[dict[str, Any], list[Any]], Kept | None]) -> Kept | None:
+    """`make(header, arrays)` (the arrays: views of the file's bytes, no copy) of `segment`'s
+    file `extension` in `storage`, when it has one that describes it; None otherwise (`make`
+    checks what is the kind's own and answers None too when that does not hold)."""
     name = segment.make_filename(extension)
     try:
         if not storage.file_exists(name):
@@ -48,9 +53,10 @@ def load(storage: Any, segment: Any, extension: str, magic: bytes,
     finally:
         handle.close()
     try:
-        return _parse(memoryview(buffer).cast("B"), magic, segment.segment_id(), segment.doc_count_all(), layout)
+        found = _parse(memoryview(buffer).cast("B"), magic, segment.segment_id(), segment.doc_count_all(), layout)
     except (ValueError, TypeError, KeyError, struct.error):
         return None
+    return None if found is None else make(*found)
 
 
 def _parse(data: memoryview, magic: bytes, segment_id: str, docs: int,
@@ -70,6 +76,10 @@ def _parse(data: memoryview, magic: bytes, segment_id: str, docs: int,
         at = _padded(at + dtype.itemsize * length)
     if at != _padded(len(data)):
         return None  # a file of another length than its header says
+    starts, firsts = arrays[0], arrays[1]
+    if int(firsts[0]) != 0 or int(firsts[-1]) != int(header["postings"]) \
+            or bool((np.diff(starts.astype(np.int64)) <= 0).any()):
+        return None
     return header, arrays
 
 

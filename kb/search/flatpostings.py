@@ -87,15 +87,7 @@ def of_reader(reader: Any) -> FlatPostings | None:
 
 def load(storage: Any, segment: Any) -> FlatPostings | None:
     """The postings file of `segment` in `storage`, when it has one that describes it."""
-    found = flatfiles.load(storage, segment, EXTENSION, MAGIC, _layout)
-    if found is None:
-        return None
-    header, arrays = found
-    starts, firsts, _, _ = arrays
-    if int(firsts[0]) != 0 or int(firsts[-1]) != int(header["postings"]) \
-            or bool((np.diff(starts.astype(np.int64)) <= 0).any()):
-        return None
-    return FlatPostings(*arrays)
+    return flatfiles.load(storage, segment, EXTENSION, MAGIC, _layout, lambda _, arrays: FlatPostings(*arrays))
 
 
 def _layout(header: dict[str, Any]) -> list[tuple[str, int]]:

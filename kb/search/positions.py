@@ -72,13 +72,12 @@ def of_reader(reader: Any) -> Flat | None:
 
 def load(storage: Any, segment: Any) -> Flat | None:
     """The positions file of `segment` in `storage`, when it has one that describes it."""
-    found = flatfiles.load(storage, segment, EXTENSION, MAGIC, _layout)
-    if found is None:
-        return None
-    header, arrays = found
-    starts, firsts, offsets, _ = arrays
-    if len(starts) and (int(firsts[-1]) != int(header["postings"]) or int(offsets[-1]) != int(header["positions"])
-                        or int(offsets[0]) != 0 or bool((np.diff(starts.astype(np.int64)) <= 0).any())):
+    return flatfiles.load(storage, segment, EXTENSION, MAGIC, _layout, _flat)
+
+
+def _flat(header: dict[str, Any], arrays: list[Any]) -> Flat | None:
+    offsets = arrays[2]
+    if int(offsets[0]) != 0 or int(offsets[-1]) != int(header["positions"]):
         return None
     return Flat(*arrays)
 

@@ -7,10 +7,8 @@ kb.content.site, which completes these problems.
 
 from __future__ import annotations
 
-import os
 import re
-import stat as stat_module
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -36,6 +34,7 @@ from kb.content.model import (
     Problem,
     display_path,
 )
+from kb.content.scan import Stamp, file_stamp, iter_article_files, scan_article_files
 
 CATEGORIES_FILE = "categories.yaml"
 REQUIRED_FIELDS = ("id", "title", "summary", "category", "type", "status", "updated")
@@ -143,13 +142,6 @@ def _has_cycle(category: Category, categories: dict[str, Category]) -> bool:
 # --- articles -------------------------------------------------------------------------------
 
 
-def iter_article_files(root: Path) -> Iterable[Path]:
-    """Every .md file under the content folder, relative to it, in a stable order."""
-    if not root.is_dir():
-        return []
-    return sorted(p.relative_to(root) for p in root.rglob("*.md") if p.is_file())
-
-
 def split_front_matter(text: str) -> tuple[str, int] | None:
     """Return (front matter text, number of the line after the closing ---) or None."""
     lines = text.split("\n")
@@ -200,7 +192,7 @@ def parse_article(root: Path, relative: Path, data: bytes, categories: dict[str,
     if len(problems) > before or fields is None:
         return None
     return Article(
-        lang=lang, slug=slug, path=relative, source=text, revision=file_revision(data), **fields
+        lang=lang, slug=slug, file=relative.as_posix(), source=text, revision=file_revision(data), **fields
     )
 
 
@@ -298,39 +290,6 @@ def _questions(value: Any, line: int, problem: Callable[[int, str], None]) -> tu
     return tuple(" ".join(q.split()) for q in value)
 
 
-Stamp = tuple[int, int, int]  # (inode, mtime in ns, size): changes whenever the file does
-
-
-def file_stamp(path: Path | str) -> Stamp | None:
-    """The file's stamp; None when it is not a regular file (gone, a folder)."""
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    if not stat_module.S_ISREG(found.st_mode):
-        return None
-    return (found.st_ino, found.st_mtime_ns, found.st_size)
-
-
-def scan_article_files(root: Path, known: Iterable[Path] = ()) -> dict[Path, Stamp]:
-    """The files iter_article_files lists, with their stamps: one stat per file. A file among
-    `known` (the parse cache's) keeps that Path: making 50,000 anew was half of a start's scan."""
-    found: dict[Path, Stamp] = {}
-    if not root.is_dir():
-        return found
-    top = str(root)
-    reuse = {str(path): path for path in known}
-    for folder, _dirs, names in os.walk(top, followlinks=True):
-        prefix = os.path.relpath(folder, top) + os.sep if folder != top else ""
-        for name in names:
-            if name.endswith(".md"):
-                stamp = file_stamp(os.path.join(folder, name))
-                if stamp is not None:
-                    relative = prefix + name
-                    found[reuse.get(relative) or Path(relative)] = stamp
-    return found
-
-
 @dataclass
 class ParseCache:
     """Parsed files by (inode, mtime, size), so a reload re-reads only the files that changed.
@@ -340,28 +299,30 @@ class ParseCache:
     """
 
     categories: dict[str, Category] | None = None
-    files: dict[Path, tuple[Stamp, Article | None, tuple[Problem, ...]]] = field(default_factory=dict)
+    # By file ('/'-separated, relative to the content folder: Article.file).
+    files: dict[str, tuple[Stamp, Article | None, tuple[Problem, ...]]] = field(default_factory=dict)
     parsed: int = 0  # files parsed (not found in the cache) since the last save or restore
     # The addresses of the last load and how many files it refused for a clash (update_content).
     addresses: Addresses | None = None
     clashes: int = 0
 
-    def parse(self, root: Path, relative: Path, categories: dict[str, Category],
+    def parse(self, root: Path, file: str, categories: dict[str, Category],
               stamp: Stamp | None = None) -> tuple[Article | None, list[Problem]]:
-        """The file's article and problems; `stamp`, when the caller just took it, saves a stat."""
+        """The article and problems of `file` (a key of `files`); `stamp`, when the caller just
+        took it, saves a stat."""
         problems: list[Problem] = []
         try:
             if stamp is None:
-                stat = (root / relative).stat()
+                stat = (root / file).stat()
                 stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-            cached = self.files.get(relative)
+            cached = self.files.get(file)
             if cached is not None and cached[0] == stamp:
                 return cached[1], list(cached[2])
-            data = (root / relative).read_bytes()
+            data = (root / file).read_bytes()
         except OSError as exc:
-            return None, [Problem(display_path(root, relative), 1, f"cannot read: {exc.strerror}")]
-        article = parse_article(root, relative, data, categories, problems)
-        self.files[relative] = (stamp, article, tuple(problems))
+            return None, [Problem(display_path(root, Path(file)), 1, f"cannot read: {exc.strerror}")]
+        article = parse_article(root, Path(file), data, categories, problems)
+        self.files[file] = (stamp, article, tuple(problems))
         self.parsed += 1
         return article, problems
 
@@ -424,26 +385,26 @@ def load_content(root: Path, cache: ParseCache | None = None,
         cache.categories, cache.files = content.categories, {}
         changed = None  # every file is parsed again: list them all
     if changed is None:
-        stamps: dict[Path, Stamp | None] = dict(scan_article_files(root, cache.files))
+        stamps: dict[str, Stamp | None] = dict(scan_article_files(root))
     else:
-        stamps = {relative: entry[0] for relative, entry in cache.files.items()}
+        stamps = {file: entry[0] for file, entry in cache.files.items()}
         for relative in changed:
-            stamps[relative] = file_stamp(root / relative)
+            stamps[relative.as_posix()] = file_stamp(root / relative)
     addresses = Addresses(root)
     cache.addresses, cache.clashes = None, 0
-    seen: set[Path] = set()
-    for relative in sorted(stamps, key=lambda path: path.parts):  # Paths' order, twice as fast
-        stamp = stamps[relative]
+    seen: set[str] = set()
+    for file in sorted(stamps, key=_parts):
+        stamp = stamps[file]
         if stamp is None:  # deleted since
             continue
-        seen.add(relative)
-        article, problems = cache.parse(root, relative, content.categories, stamp)
+        seen.add(file)
+        article, problems = cache.parse(root, file, content.categories, stamp)
         content.problems.extend(problems)
         if article is None:
             continue
         clash = addresses.clash(article.lang, article.slug, article.id)
         if clash is not None:
-            content.problems.append(Problem(display_path(root, relative), *clash))
+            content.problems.append(Problem(display_path(root, article.path), *clash))
             cache.clashes += 1
             continue
         addresses.add(article)
@@ -453,6 +414,11 @@ def load_content(root: Path, cache: ParseCache | None = None,
     content.problems.sort()
     cache.addresses = addresses
     return content
+
+
+def _parts(file: str) -> list[str]:
+    """The order files are read in: their Paths' (which file of two claiming a slug wins)."""
+    return file.split("/")
 
 
 def next_free_id(root: Path) -> int:

@@ -15,6 +15,7 @@ from bisect import bisect_left, insort
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -76,7 +77,7 @@ class _Catalog:
     @classmethod
     def build(cls, content: ContentSet) -> _Catalog:
         # One pass over every article (a start at 50,000 pays for each step of it).
-        live = sorted((a for a in content.articles.values() if a.published), key=_listed)
+        live = _sorted_listed([a for a in content.articles.values() if a.published])
         published: dict[str | None, list[Article]] = {None: []}
         staff: dict[str | None, list[Article]] = {None: live}
         versions: dict[int, dict[str, Article]] = {}
@@ -99,7 +100,7 @@ class _Catalog:
             counts[(lang, article.category)] += 1
         return cls(tuple(sorted(k for k in published if k is not None)), published, staff,
                    versions, dict(counts), dict(internal_counts),
-                   {a.path.as_posix(): a for a in content.articles.values()})
+                   {a.file: a for a in content.articles.values()})
 
     def updated(self, old: dict[tuple[str, str], Article], new: dict[tuple[str, str], Article],
                 keys: Collection[tuple[str, str]]) -> _Catalog:
@@ -125,13 +126,13 @@ class _Catalog:
         for key in keys:
             before, after = old.get(key), new.get(key)
             if before is not None:
-                by_path.pop(before.path.as_posix(), None)
+                by_path.pop(before.file, None)
                 if before.published:
                     for listed in lists(before):
                         _take_out(listed, before)
                     _count(versions, counts, internal, before, -1)
             if after is not None:
-                by_path[after.path.as_posix()] = after
+                by_path[after.file] = after
                 if after.published:
                     for listed in lists(after):
                         insort(listed, after, key=_listed)
@@ -143,10 +144,20 @@ class _Catalog:
                         versions, counts, internal, by_path)
 
 
-def _listed(article: Article) -> tuple[int, str, str, tuple[str, ...]]:
+def _listed(article: Article) -> tuple[int, str, str, str]:
     """The order of lists: newest first, then by title and language (then by file, so that a
     catalog updated in place orders equal titles as a full build does)."""
-    return (-article.updated.toordinal(), article.title.lower(), article.lang, article.path.parts)
+    return (-article.updated.toordinal(), article.title.lower(), article.lang, article.file)
+
+
+def _sorted_listed(articles: list[Article]) -> list[Article]:
+    """`articles` sorted by _listed, one key at a time from the last (each sort is stable): the
+    same order, without comparing 800,000 tuples at 50,000 articles (0.25 -> 0.08 s)."""
+    articles.sort(key=attrgetter("file"))
+    articles.sort(key=attrgetter("lang"))
+    articles.sort(key=lambda article: article.title.lower())
+    articles.sort(key=lambda article: -article.updated.toordinal())
+    return articles
 
 
 def _take_out(listed: list[Article], article: Article) -> None:
@@ -235,6 +246,7 @@ class Site:
                 self.content = fresh
                 if keys is None:
                     self._catalog = _Catalog.build(fresh)
+                    fresh.revision  # hashed here, with the collector paused, not by the first /healthz  # noqa: B018
                     self._cache.keep(fresh.articles.__contains__)
                 else:
                     self._catalog = self._catalog.updated(old, fresh.articles, keys)
@@ -341,10 +353,8 @@ class Site:
         return any(count for (_, k), count in self._catalog.counts.items() if k in family)
 
     def children(self, parent: str | None) -> list[Category]:
-        return sorted(
-            (c for c in self.content.categories.values() if c.parent == parent),
-            key=lambda c: (c.order, c.key),
-        )
+        return sorted((c for c in self.content.categories.values() if c.parent == parent),
+                      key=lambda c: (c.order, c.key))
 
     def ancestors(self, key: str) -> list[Category]:
         """From the top-level category down to `key` itself."""
@@ -417,7 +427,7 @@ class Site:
         """Map a relative link in `article` to a site URL, or None when nothing is there."""
         path_part, hash_mark, fragment = href.partition("#")
         path_part = path_part.split("?")[0]
-        joined = posixpath.normpath(posixpath.join(article.path.parent.as_posix(), path_part))
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(article.file), path_part))
         if joined.startswith(("..", "/")):
             return None
         target = PurePosixPath(joined)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from kb.content.loader import ParseCache, file_stamp, load_categories
+from kb.content.loader import ParseCache, load_categories
 from kb.content.model import ContentSet, display_path
+from kb.content.scan import file_stamp
 
 
 def update_content(previous: ContentSet, cache: ParseCache,
@@ -25,7 +26,8 @@ def update_content(previous: ContentSet, cache: ParseCache,
     root, addresses = previous.root, cache.addresses
     if addresses is None or cache.clashes or cache.categories is None:
         return None
-    if any(relative not in cache.files for relative in changed):
+    files = [relative.as_posix() for relative in changed]
+    if any(file not in cache.files for file in files):
         return None
     categories = load_categories(root, [])
     if categories != cache.categories:
@@ -34,12 +36,12 @@ def update_content(previous: ContentSet, cache: ParseCache,
     shown = {display_path(root, relative) for relative in changed}
     problems = [problem for problem in previous.problems if problem.path not in shown]
     keys: set[tuple[str, str]] = set()
-    for relative in changed:
-        old = cache.files[relative][1]
-        stamp = file_stamp(root / relative)
-        article, found = cache.parse(root, relative, categories, stamp) if stamp else (None, [])
+    for file in files:
+        old = cache.files[file][1]
+        stamp = file_stamp(root / file)
+        article, found = cache.parse(root, file, categories, stamp) if stamp else (None, [])
         if stamp is None:
-            del cache.files[relative]
+            del cache.files[file]
         if old is None and article is not None:
             return None
         problems.extend(found)

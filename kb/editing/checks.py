@@ -116,4 +116,4 @@ class Checker:
 def _stub(relative: Path, lang: str, slug: str, text: str) -> Article:
     """An article to render a text that cannot be served yet, so its preview still shows."""
     return Article(id=0, lang=lang, slug=slug, title="", summary="", category="", tags=(), type="faq",
-                   status="draft", updated=date.min, video=None, path=relative, source=text, revision="")
+                   status="draft", updated=date.min, video=None, file=relative.as_posix(), source=text, revision="")

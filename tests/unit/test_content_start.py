@@ -1,13 +1,23 @@
 """A start from the stored parse cache gives what a first reading of the tree gives: the same
 files in the same order (the first file keeps a disputed slug), the changes made while the
-server was stopped, and the garbage collector back on afterwards."""
+server was stopped, and the garbage collector back on afterwards. Its shortcuts (a scan without
+Paths, lists sorted a key at a time) give what the plain ways give."""
 
 from __future__ import annotations
 
 import gc
+import os
+from datetime import date
 from pathlib import Path
 
-from kb.content.site import Site
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kb.content import stored
+from kb.content.model import Article
+from kb.content.scan import file_stamp, scan_article_files
+from kb.content.site import Site, _listed, _sorted_listed
 from tests.conftest import ContentTree
 
 
@@ -43,3 +53,59 @@ def test_a_start_sees_files_added_changed_and_removed_while_stopped(tree: Conten
     assert sorted(site.content.articles) == [("en", "router"), ("pt", "roteador")]
     assert site.article("en", "router").title == "Router lights, again"
     assert gc.isenabled()  # paused while loading only
+
+
+def test_a_restored_article_knows_its_file_and_the_stored_cache_keeps_no_path_made_for_it(
+        tree: ContentTree, tmp_path: Path) -> None:
+    tree.add("en", "router", id=1, folder="network/home")
+    cache = tmp_path / "content-cache.pickle"
+    first = _site(tree, cache)
+    assert first.article("en", "router").path == Path("en/network/home/router.md")  # made, then stored
+    stored.save(first._parsed, cache, tree.root)
+    restored = _site(tree, cache).article("en", "router")
+    assert "path" not in restored.__dict__  # not unpickled: made when first asked
+    assert restored.file == "en/network/home/router.md"
+    assert restored.path == Path("en/network/home/router.md")
+
+
+_NAMES = st.sampled_from(["a", "a-b", "b", "faq.md", "x"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.lists(st.tuples(st.lists(_NAMES, max_size=3), _NAMES, st.booleans()), max_size=12),
+       linked=st.booleans())
+def test_the_scan_lists_every_article_file_a_walk_of_the_tree_finds_links_followed_with_its_stamp(
+        tmp_path_factory: pytest.TempPathFactory, files: list[tuple[list[str], str, bool]], linked: bool) -> None:
+    # Folders named like files ("faq.md"), files that are not articles, a linked folder.
+    root = tmp_path_factory.mktemp("content")
+    for folders, name, article in files:
+        path = root.joinpath(*folders, name if article else name + ".txt")
+        if any(parent.is_file() for parent in path.parents) or path.is_dir():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x", encoding="utf-8")
+    if linked:
+        (root / "shared").mkdir()
+        (root / "shared" / "linked.md").write_text("x", encoding="utf-8")
+        (root / "en").mkdir(exist_ok=True)
+        (root / "en" / "also").symlink_to(root / "shared")
+    walked = {}
+    for folder, _, names in os.walk(root, followlinks=True):
+        for name in names:
+            stamp = file_stamp(Path(folder, name))
+            if name.endswith(".md") and stamp is not None:
+                walked[Path(folder, name).relative_to(root).as_posix()] = stamp
+    assert scan_article_files(root) == walked
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["Router", "router", "Modem", "ÉTÉ", "été"]),
+                          st.sampled_from(["en", "pt"]), st.sampled_from(["a", "b", "a-b/c"])),
+                max_size=30, unique_by=lambda t: (t[2], t[3], t[1])))
+def test_lists_are_newest_first_then_by_title_language_and_file_however_many_ties(
+        rows: list[tuple[int, str, str, str]]) -> None:
+    articles = [Article(id=n + 1, lang=lang, slug=f"s{n}", title=title, summary="", category="c", tags=(),
+                        type="faq", status="published", updated=date(2026, 1, 1 + day), video=None,
+                        file=f"{folder}/s{n}.md", source="", revision="")
+                for n, (day, title, lang, folder) in enumerate(rows)]
+    assert _sorted_listed(list(articles)) == sorted(articles, key=_listed)

@@ -1,0 +1,59 @@
+"""Which article files the content folder holds, and their stamps: what tells a reload that a
+file changed without reading it."""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def iter_article_files(root: Path) -> Iterable[Path]:
+    """Every .md file under the content folder, relative to it, in a stable order."""
+    if not root.is_dir():
+        return []
+    return sorted(p.relative_to(root) for p in root.rglob("*.md") if p.is_file())
+
+
+Stamp = tuple[int, int, int]  # (inode, mtime in ns, size): changes whenever the file does
+
+
+def file_stamp(path: Path | str) -> Stamp | None:
+    """The file's stamp; None when it is not a regular file (gone, a folder)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    if not stat_module.S_ISREG(found.st_mode):
+        return None
+    return (found.st_ino, found.st_mtime_ns, found.st_size)
+
+
+def scan_article_files(root: Path) -> dict[str, Stamp]:
+    """The files iter_article_files lists ('/'-separated, relative: the parse cache's keys) with
+    their stamps: one stat per file, and no Path made (at 50,000 files, making them and walking
+    with os.walk was most of a start's scan)."""
+    found: dict[str, Stamp] = {}
+    if root.is_dir():
+        _scan(str(root), "", found)
+    return found
+
+
+def _scan(folder: str, prefix: str, found: dict[str, Stamp]) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # gone or unreadable meanwhile: as if empty, like os.walk
+        return
+    for entry in entries:
+        try:
+            if entry.name.endswith(".md"):
+                found_stat = entry.stat()  # follows links, as file_stamp does
+                if stat_module.S_ISREG(found_stat.st_mode):
+                    found[prefix + entry.name] = (found_stat.st_ino, found_stat.st_mtime_ns,
+                                                  found_stat.st_size)
+                    continue
+            if entry.is_dir():
+                _scan(entry.path, f"{prefix}{entry.name}/", found)
+        except OSError:  # a dangling link, a file removed meanwhile
+            continue

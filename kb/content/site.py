@@ -188,16 +188,28 @@ def _count(versions: dict[int, dict[str, Article]], counts: dict[tuple[str, str]
 
 
 def _load_all(site: Site, changed_files: Collection[Path] | None) -> ContentSet:
-    """Site.load's full load (the stat of every file unless `changed_files`), stored for the
-    next start when every file was looked at."""
+    """Site.load's full load (the stat of every file unless `changed_files`)."""
     fresh = load_content(site.content_dir, site._parsed, changed_files)
-    if changed_files is None and site.cache_file is not None and site._parsed.parsed:
+    load_into(fresh)  # synonyms.yaml: its problems join the content's
+    return fresh
+
+
+def _catalog_of(site: Site, fresh: ContentSet) -> _Catalog:
+    """The catalog of a loaded tree. A load that gave the parse cache's snapshot as it was (no
+    file changed) gives its catalog too; a new snapshot gets one, and is stored for the next
+    start with the files parsed for it."""
+    snapshot = site._parsed.snapshot
+    if snapshot is None or snapshot.articles is not fresh.articles:
+        return _Catalog.build(fresh)
+    if isinstance(snapshot.derived, _Catalog):
+        return snapshot.derived
+    snapshot.derived = catalog = _Catalog.build(fresh)
+    if site.cache_file is not None:
         try:
             stored.save(site._parsed, site.cache_file, site.content_dir)
         except OSError as exc:  # a start without it is slower, nothing else
             log.warning("cannot store the content cache %s: %s", site.cache_file, exc)
-    load_into(fresh)  # synonyms.yaml: its problems join the content's
-    return fresh
+    return catalog
 
 
 def article_path(lang: str, slug: str) -> str:
@@ -245,7 +257,7 @@ class Site:
                 old = self.content.articles
                 self.content = fresh
                 if keys is None:
-                    self._catalog = _Catalog.build(fresh)
+                    self._catalog = _catalog_of(self, fresh)
                     fresh.revision  # hashed here, with the collector paused, not by the first /healthz  # noqa: B018
                     self._cache.keep(fresh.articles.__contains__)
                 else:

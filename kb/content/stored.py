@@ -1,7 +1,8 @@
 """The loader's parse cache kept across restarts: a start parses only the files that changed.
 
 One pickle (`CONTENT_CACHE_FILE` in the index folder: rebuilt from the content, like the index)
-holds every file's (inode, mtime, size) stamp, its Article and its problems. It is used only
+holds every file's (inode, mtime, size) stamp, its Article and its problems, and the snapshot of
+the last full load (a start where no file changed takes it as it is). It is used only
 by the same code (a digest of the loader and the model) for the same content folder; anything
 else, or a damaged file, is ignored and the tree parsed again. The folder is trusted like the
 data folder beside it (a pickle runs code when read).
@@ -25,13 +26,15 @@ log = logging.getLogger("kb.content")
 
 # What a stored cache must match: the code that parsed it (a new field, a new rule) and the file
 # format. A stored cache of other code is ignored, never half-used.
+# The snapshot's `derived` is kb.content.site's catalog: its code counts too.
 _CACHE_FORMAT = hashlib.sha256(b"kb-parse-cache-1" + Path(loader.__file__).read_bytes()
-                               + Path(model.__file__).read_bytes()).hexdigest()[:16]
+                               + Path(model.__file__).read_bytes()
+                               + Path(loader.__file__).with_name("site.py").read_bytes()).hexdigest()[:16]
 
 
 def save(cache: ParseCache, path: Path, root: Path) -> None:
     """Store the cache atomically for the next start."""
-    data = pickle.dumps((_CACHE_FORMAT, str(root), cache.categories, cache.files),
+    data = pickle.dumps((_CACHE_FORMAT, str(root), cache.categories, cache.files, cache.snapshot),
                         protocol=pickle.HIGHEST_PROTOCOL)
     write_atomically_bytes(path, data)
     cache.parsed = 0
@@ -46,13 +49,14 @@ def restore(cache: ParseCache, path: Path, root: Path) -> bool:
         return False
     try:
         with paused_gc():
-            version, stored_root, categories, files = pickle.loads(data)  # our own index folder
+            found = pickle.loads(data)  # our own index folder
+        if found[0] != _CACHE_FORMAT or found[1] != str(root):  # another version's (an upgrade)
+            return False
+        _, _, categories, files, snapshot = found
     except Exception as exc:  # noqa: BLE001 - any damage means: parse again
         log.warning("ignoring the content cache %s (%s)", path, type(exc).__name__)
         return False
-    if version != _CACHE_FORMAT or stored_root != str(root):
-        return False
-    cache.categories, cache.files, cache.parsed = categories, files, 0
+    cache.categories, cache.files, cache.snapshot, cache.parsed = categories, files, snapshot, 0
     return True
 
 

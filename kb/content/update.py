@@ -26,6 +26,7 @@ def update_content(previous: ContentSet, cache: ParseCache,
     root, addresses = previous.root, cache.addresses
     if addresses is None or cache.clashes or cache.categories is None:
         return None
+    cache.snapshot = None  # its addresses are changed in place below; a full load makes another
     files = [relative.as_posix() for relative in changed]
     if any(file not in cache.files for file in files):
         return None

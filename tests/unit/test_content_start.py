@@ -18,7 +18,7 @@ from kb.content import stored
 from kb.content.model import Article
 from kb.content.scan import file_stamp, scan_article_files
 from kb.content.site import Site, _listed, _sorted_listed
-from tests.conftest import ContentTree
+from tests.conftest import CATEGORIES, ContentTree
 
 
 def _site(tree: ContentTree, cache: Path) -> Site:
@@ -109,3 +109,40 @@ def test_lists_are_newest_first_then_by_title_language_and_file_however_many_tie
                         file=f"{folder}/s{n}.md", source="", revision="")
                 for n, (day, title, lang, folder) in enumerate(rows)]
     assert _sorted_listed(list(articles)) == sorted(articles, key=_listed)
+
+
+def test_a_start_where_no_file_changed_takes_the_last_load_and_its_lists_as_they_were(
+        tree: ContentTree, tmp_path: Path) -> None:
+    tree.add("en", "router", id=1, title="Router lights")
+    tree.add("en", "router", id=2, title="Router again", folder="other")  # refused: its problem stays
+    tree.add("pt", "roteador", id=1, title="Luzes do roteador")
+    cache = tmp_path / "content-cache.pickle"
+    first = _site(tree, cache)
+    second = _site(tree, cache)
+    assert second.content.articles is second._parsed.snapshot.articles  # no file gone over again
+    assert second.content.articles == first.content.articles
+    assert second.content.problems == first.content.problems
+    assert second.published() == first.published() and second.languages == ("en", "pt")
+    assert second.translations(second.article("en", "router")) == [second.article("pt", "roteador")]
+
+
+def test_a_start_reports_a_new_problem_of_categories_yaml_with_the_last_load(tree: ContentTree,
+                                                                           tmp_path: Path) -> None:
+    tree.add("en", "router", id=1)
+    cache = tmp_path / "content-cache.pickle"
+    _site(tree, cache)
+    tree.write_categories({**CATEGORIES, "billing": {**CATEGORIES["billing"], "icon": "rocket"}})
+    site = _site(tree, cache)  # the same categories (an unknown icon is the default one)...
+    assert site.content.articles is site._parsed.snapshot.articles
+    assert [p.message.split(";")[0] for p in site.content.problems] == [
+        "category 'billing': unknown icon 'rocket'"]  # ...and its problem
+
+
+def test_an_edit_made_while_serving_is_what_the_next_start_shows(tree: ContentTree, tmp_path: Path) -> None:
+    tree.add("en", "router", id=1, title="Router lights")
+    cache = tmp_path / "content-cache.pickle"
+    serving = _site(tree, cache)
+    edited = tree.add("en", "router", id=1, title="Router lights, edited")
+    serving.load([edited.relative_to(tree.root)])  # a watcher's reload: not stored
+    assert serving.article("en", "router").title == "Router lights, edited"
+    assert _site(tree, cache).article("en", "router").title == "Router lights, edited"

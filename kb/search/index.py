@@ -20,7 +20,7 @@ from whoosh.scoring import BM25F
 
 from kb.content.model import Synonyms
 from kb.content.site import Site
-from kb.search import builds, mapped, results  # noqa: F401 - mapped: index files read in place
+from kb.search import builds, mapped, results, updates  # noqa: F401 - mapped: index files read in place
 from kb.search.builds import Build
 from kb.search.documents import Fingerprints, changes, document
 from kb.search.errors import SearchUnavailable
@@ -181,7 +181,7 @@ class SearchIndex:
             return builds.build(self.root, site, progress, total, swapped, workers=workers)
 
     def sync(self, site: Site, keys: Collection[tuple[str, str]] | None = None, *,
-             fold_beyond: int = builds.MAX_SEGMENTS) -> int:
+             fold_beyond: int = updates.MAX_SEGMENTS) -> int:
         """Bring the index in line with the site: (re)index changed articles, drop removed ones.
         With `keys` ((lang, slug)), only those articles are compared (a watcher's reload). Then
         the languages written fold their segments past `fold_beyond` (see `fold`).
@@ -199,7 +199,7 @@ class SearchIndex:
             folded: list[str] = []
             for change in changes(site, self._fingerprints, keys):
                 docs = [document(site, a) for a in change.changed]  # render before taking the lock
-                ix = builds.write_changes(build, change.lang, docs, change.removed)
+                ix = updates.write_changes(build, change.lang, docs, change.removed)
                 prints = self._fingerprints.setdefault(change.lang, {})
                 for slug in change.removed:
                     prints.pop(slug, None)
@@ -216,14 +216,14 @@ class SearchIndex:
             self.fold(folded, fold_beyond)  # once every change is searchable
             return written
 
-    def fold(self, langs: Collection[str] | None = None, beyond: int = builds.MAX_SEGMENTS) -> None:
+    def fold(self, langs: Collection[str] | None = None, beyond: int = updates.MAX_SEGMENTS) -> None:
         """Fold the segments of `langs` (None: every language) that have more than `beyond`."""
         with self._write_lock:
             build = self._current()
             if build is None:
                 return
             for lang in list(build.indexes) if langs is None else langs:
-                ix = builds.fold_segments(build, lang, beyond)
+                ix = updates.fold_segments(build, lang, beyond)
                 if ix is not None:
                     with self._state_lock:
                         build.indexes[lang] = ix

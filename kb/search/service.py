@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from kb.caches import LRU
 from kb.content.model import Synonyms
 from kb.content.site import Change, Site
-from kb.search import builds
+from kb.search import builds, updates
 from kb.search.errors import SearchBusy, SearchUnavailable
 from kb.search.index import SUGGEST_LIMIT, SearchIndex
 from kb.search.query import MAX_QUERY_CHARS, normalise, parse_query
@@ -37,7 +37,7 @@ READY_WAIT_SECONDS = 5.0  # a search made while the index is built waits this lo
 PROCESS_BUILD_MIN = 300  # published articles from which a full build runs in a child process
 # Segments are folded once no change has come for this long (a fold at 50,000 articles takes
 # 100-200 ms of CPU, which the searches that look for an edit would otherwise share), or at
-# once past twice builds.MAX_SEGMENTS (a steady stream of edits).
+# once past twice updates.MAX_SEGMENTS (a steady stream of edits).
 FOLD_DELAY_SECONDS = 1.0
 CACHE_SIZE = 2048
 
@@ -239,7 +239,7 @@ class SearchService:
             return  # being built (the build job indexes everything), or gone (on_lost rebuilds)
         started = time.perf_counter()
         try:
-            written = self.index.sync(self.site, keys, fold_beyond=2 * builds.MAX_SEGMENTS)
+            written = self.index.sync(self.site, keys, fold_beyond=2 * updates.MAX_SEGMENTS)
         except SearchBusy as exc:
             log.warning("%s; retrying in %.0f s", exc, RETRY_SECONDS)
             self._later(RETRY_SECONDS, self.request_sync)
@@ -304,7 +304,7 @@ def _written(service: SearchService, count: int, seconds: float | None) -> None:
 
 
 def _fold_when_quiet(service: SearchService) -> None:
-    """(A timer's) fold of segments past builds.MAX_SEGMENTS on the service's writer thread,
+    """(A timer's) fold of segments past updates.MAX_SEGMENTS on the service's writer thread,
     unless a change came meanwhile (its own timer comes later)."""
     def fold() -> None:
         if service._closed or time.monotonic() - service.index.written_at < FOLD_DELAY_SECONDS * 0.9:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from kb.content.site import Site
 from kb.search import matches
-from kb.search.builds import MAX_SEGMENTS
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
+from kb.search.updates import MAX_SEGMENTS
 from tests.conftest import ContentTree
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from kb.content.site import Site
 from kb.search import service
-from kb.search.builds import MAX_SEGMENTS
 from kb.search.service import SearchService
+from kb.search.updates import MAX_SEGMENTS
 from tests.conftest import ContentTree
 
 

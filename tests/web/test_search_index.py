@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from kb.content.site import CONTENT_CACHE_FILE, Site
-from kb.search import builds, service
+from kb.search import service, updates
 from kb.search.errors import SearchBusy
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
@@ -227,7 +227,7 @@ def test_a_running_site_switches_to_a_build_made_by_kb_index(make_client: MakeCl
 
 def test_another_writer_holding_the_lock_delays_updates_but_not_searches(
         make_client: MakeClient, tree: ContentTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(builds, "WRITE_TIMEOUT", 0.2)
+    monkeypatch.setattr(updates, "WRITE_TIMEOUT", 0.2)
     monkeypatch.setattr(service, "RETRY_SECONDS", 0.3)
     tree.add("en", "router", id=1, title="Router lights")
     client = idle(make_client(tree.root, watch_seconds=60))

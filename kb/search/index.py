@@ -216,6 +216,16 @@ class SearchIndex:
             self.fold(folded, fold_beyond)  # once every change is searchable
             return written
 
+    def read_keys(self) -> None:
+        """What the next edit's commit would read first (kb.search.updates.read_keys)."""
+        with self._write_lock:
+            build = self._current()
+            try:
+                if build is not None:
+                    updates.read_keys(build)
+            except Exception:  # only a head start (the build went meanwhile): the edit reads them
+                log.debug("the search index's keys were not read ahead", exc_info=True)
+
     def fold(self, langs: Collection[str] | None = None, beyond: int = updates.MAX_SEGMENTS) -> None:
         """Fold the segments of `langs` (None: every language) that have more than `beyond`."""
         with self._write_lock:

@@ -84,6 +84,7 @@ class SearchService:
             self._sync(report=True)
         finally:
             self._ready.set()
+        self.index.read_keys()  # searchable first; then ready for the first edit
 
     def _on_lost(self, why: str) -> None:
         self._schedule_build("rebuilding", why)

@@ -50,9 +50,12 @@ class Change:
     # False when only the listed articles can have changed (a reload of the files a watcher
     # named): listeners may then look at those alone instead of comparing everything.
     everything: bool = True
+    # categories.yaml changed: any article's category names may have (what search indexes),
+    # though its file did not.
+    categories: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.changed or self.removed)
+        return bool(self.changed or self.removed or self.categories)
 
 
 Listener = Callable[[Change], None]
@@ -254,7 +257,7 @@ class Site:
             updated = None if changed_files is None else update_content(self.content, self._parsed, changed_files)
             fresh, keys = updated if updated is not None else (_load_all(self, changed_files), None)
             with self._lock:
-                old = self.content.articles
+                old, renamed = self.content.articles, self.content.categories != fresh.categories
                 self.content = fresh
                 if keys is None:
                     self._catalog = _catalog_of(self, fresh)
@@ -270,7 +273,7 @@ class Site:
                 frozenset(k for k in keys if k in old and k not in fresh.articles)
             for problem in fresh.problems:
                 log.warning("content problem: %s", problem)
-            change = Change(changed, removed, everything=changed_files is None)
+            change = Change(changed, removed, everything=changed_files is None, categories=renamed)
             self.announce(change)
             return change
 

@@ -9,6 +9,15 @@ class SearchBusy(Exception):
     """Another process holds the index's write lock; the update is retried later."""
 
 
+class LargeChange(Exception):
+    """More articles changed than an update in place should write: the service builds the
+    index anew aside (kb.search.service), searching the open one meanwhile."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} articles changed")
+        self.count = count
+
+
 class SearchUnavailable(Exception):
     """No index to search yet: it is being built (at start, or after it was deleted)."""
 

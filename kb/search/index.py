@@ -8,6 +8,7 @@ in kb.search.query; what a result looks like in kb.search.results.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from kb.content.site import Site
 from kb.search import builds, mapped, results, updates  # noqa: F401 - mapped: index files read in place
 from kb.search.builds import Build
 from kb.search.documents import Fingerprints, changes, document
-from kb.search.errors import SearchUnavailable
+from kb.search.errors import LargeChange, SearchUnavailable
 from kb.search.query import ParsedQuery, QueryCompiler, normalise
 from kb.search.results import SearchResults, Suggestion
 from kb.search.synonyms import expansion
@@ -127,10 +128,8 @@ class SearchIndex:
             searchers, self._searchers = self._searchers, set()
             self._build = None
         for searcher in searchers:
-            try:
+            with contextlib.suppress(Exception):  # closing what may already be closed
                 searcher.close()
-            except Exception:  # noqa: BLE001, S110 - closing what may already be closed
-                pass
 
     def _compiler(self, lang: str) -> QueryCompiler:
         found = self._compilers.get(lang)
@@ -181,13 +180,14 @@ class SearchIndex:
             return builds.build(self.root, site, progress, total, swapped, workers=workers)
 
     def sync(self, site: Site, keys: Collection[tuple[str, str]] | None = None, *,
-             fold_beyond: int = updates.MAX_SEGMENTS) -> int:
+             fold_beyond: int = updates.MAX_SEGMENTS, most: int | None = None) -> int:
         """Bring the index in line with the site: (re)index changed articles, drop removed ones.
         With `keys` ((lang, slug)), only those articles are compared (a watcher's reload). Then
         the languages written fold their segments past `fold_beyond` (see `fold`).
 
         Returns how many documents were written or deleted. Raises SearchBusy when another
-        process holds the write lock past WRITE_TIMEOUT.
+        process holds the write lock past WRITE_TIMEOUT, LargeChange (writing nothing) when more
+        than `most` documents would be.
         """
         with self._write_lock:
             build = self._current()
@@ -197,7 +197,10 @@ class SearchIndex:
                 self._fingerprints = builds.load_fingerprints(build)
             written = 0
             folded: list[str] = []
-            for change in changes(site, self._fingerprints, keys):
+            found = changes(site, self._fingerprints, keys)
+            if most is not None and (count := sum(len(c.changed) + len(c.removed) for c in found)) > most:
+                raise LargeChange(count)
+            for change in found:
                 docs = [document(site, a) for a in change.changed]  # render before taking the lock
                 ix = updates.write_changes(build, change.lang, docs, change.removed)
                 prints = self._fingerprints.setdefault(change.lang, {})
@@ -218,13 +221,9 @@ class SearchIndex:
 
     def read_keys(self) -> None:
         """What the next edit's commit would read first (kb.search.updates.read_keys)."""
-        with self._write_lock:
-            build = self._current()
-            try:
-                if build is not None:
-                    updates.read_keys(build)
-            except Exception:  # only a head start (the build went meanwhile): the edit reads them
-                log.debug("the search index's keys were not read ahead", exc_info=True)
+        with self._write_lock, contextlib.suppress(Exception):  # only a head start: an edit reads them too
+            if (build := self._current()) is not None:
+                updates.read_keys(build)
 
     def fold(self, langs: Collection[str] | None = None, beyond: int = updates.MAX_SEGMENTS) -> None:
         """Fold the segments of `langs` (None: every language) that have more than `beyond`."""

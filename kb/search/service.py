@@ -24,7 +24,7 @@ from kb.caches import LRU
 from kb.content.model import Synonyms
 from kb.content.site import Change, Site
 from kb.search import builds, updates
-from kb.search.errors import SearchBusy, SearchUnavailable
+from kb.search.errors import LargeChange, SearchBusy, SearchUnavailable
 from kb.search.index import SUGGEST_LIMIT, SearchIndex
 from kb.search.query import MAX_QUERY_CHARS, normalise, parse_query
 from kb.search.results import SearchResults, Suggestion
@@ -35,6 +35,11 @@ RETRY_SECONDS = 2.0  # after a failed update (another writer's lock, a passing e
 BUILD_RETRY_SECONDS = 30.0  # after a failed full build (disk full, folder not writable)
 READY_WAIT_SECONDS = 5.0  # a search made while the index is built waits this long before a 503
 PROCESS_BUILD_MIN = 300  # published articles from which a full build runs in a child process
+# From there, a change to more than this share of them (a renamed category, a policy version
+# most articles show, a large pull) is not written in place but built anew aside, in the build
+# process: the server would hold Whoosh's writer pool for all of them (memory a process does not
+# give back) and leave a segment without the full build's flat postings and positions.
+LARGE_CHANGE_SHARE = 0.25
 # Segments are folded once no change has come for this long (a fold at 50,000 articles takes
 # 100-200 ms of CPU, which the searches that look for an edit would otherwise share), or at
 # once past twice updates.MAX_SEGMENTS (a steady stream of edits).
@@ -96,16 +101,17 @@ class SearchService:
             self._schedule_build("rebuilding", "no build is open")
 
     def _schedule_build(self, status: str, why: str = "") -> None:
+        """`status` "ok": built aside while the open build is searched (a large change)."""
         with self._schedule_lock:
             if self._closed or self._build_queued:
                 return
             self._build_queued = True
-            self.status = status
-            self._ready.clear()
+            if status != "ok":
+                self.status = status
+                self._ready.clear()
             if why:
-                log.warning("the search index in %s is gone (%s); rebuilding it",
-                            self.index.root, why)
-            else:
+                log.warning("the search index in %s is gone (%s); rebuilding it", self.index.root, why)
+            elif status != "ok":
                 log.warning("building the search index in %s in the background", self.index.root)
             try:
                 self._writer.submit(self._build_job, status)
@@ -119,7 +125,7 @@ class SearchService:
             if self._closed:
                 return
             started = time.perf_counter()
-            count = self._full_build()
+            count = _full_build(self)
             if self._closed:
                 return
             if not self.index.open():
@@ -132,7 +138,7 @@ class SearchService:
                       self.index.root, type(exc).__name__, exc, BUILD_RETRY_SECONDS)
             with self._schedule_lock:
                 self._build_queued = False
-                self.status = "unavailable"
+                self.status = "unavailable" if status != "ok" else "ok"  # aside: the open one serves
             self._ready.set()  # searches answer at once rather than wait for the retry
             self._later(BUILD_RETRY_SECONDS, lambda: self._schedule_build(status))
             return
@@ -144,16 +150,6 @@ class SearchService:
             self._sync(report=True)  # what changed while it was built
         finally:
             self._ready.set()
-
-    def _full_build(self) -> int:
-        count = len(self.site.published())
-        if count >= self.process_build_min:
-            code = self._build_in_child()
-            if code == 0 or self._closed:
-                return count
-            log.warning("the search index build process failed (exit status %s); "
-                        "building in the server", code)
-        return self.index.rebuild(self.site)
 
     def _build_in_child(self) -> int | None:
         """Build in a fresh process: Whoosh's posting pools and the rendered documents go
@@ -240,7 +236,12 @@ class SearchService:
             return  # being built (the build job indexes everything), or gone (on_lost rebuilds)
         started = time.perf_counter()
         try:
-            written = self.index.sync(self.site, keys, fold_beyond=2 * updates.MAX_SEGMENTS)
+            published = len(self.site.published())
+            most = int(published * LARGE_CHANGE_SHARE) if published >= self.process_build_min else None
+            written = self.index.sync(self.site, keys, fold_beyond=2 * updates.MAX_SEGMENTS, most=most)
+        except LargeChange as exc:
+            log.info("search index: %s; building it anew aside", exc)
+            self._schedule_build("ok")
         except SearchBusy as exc:
             log.warning("%s; retrying in %.0f s", exc, RETRY_SECONDS)
             self._later(RETRY_SECONDS, self.request_sync)
@@ -294,6 +295,18 @@ class SearchService:
         await self._searchable()
         key = (lang, normalised, text[-1:].isspace(), limit, self.index.token(lang))
         return await _cached(self._suggest_cache, key, functools.partial(self.index.suggest, lang, text, limit))
+
+
+def _full_build(service: SearchService) -> int:
+    """A large site is built in a child process (SearchService._build_in_child), a small one
+    or one whose child failed in the server."""
+    count = len(service.site.published())
+    if count >= service.process_build_min:
+        code = service._build_in_child()
+        if code == 0 or service._closed:
+            return count
+        log.warning("the search index build process failed (exit status %s); building in the server", code)
+    return service.index.rebuild(service.site)
 
 
 def _written(service: SearchService, count: int, seconds: float | None) -> None:

@@ -24,7 +24,7 @@ from kb.search import service
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
 from kb.web.app import create_app
-from tests.conftest import ContentTree, MakeClient, settings_for
+from tests.conftest import CATEGORIES, ContentTree, MakeClient, settings_for
 
 LONG_BODY = "\n\n".join(f"Paragraph {n}: the router forwards packets between networks, lorem ipsum "
                         f"dolor sit amet word{n}." for n in range(40))
@@ -259,3 +259,36 @@ def test_a_site_left_without_an_open_index_and_no_build_coming_starts_one(
     assert health(client) == "rebuilding"
     idle(client)
     assert health(client) == "ok" and total(client) == 1
+
+
+def test_a_change_to_most_articles_is_built_aside_while_the_open_index_answers(
+        tmp_path: Path, gate: threading.Event) -> None:
+    tree = ContentTree(tmp_path / "articles")
+    for number in range(1, 121):
+        tree.add("en", f"router-{number}", id=number, title=f"Router question {number}")
+    app = create_app(settings_for(tmp_path, tree.root))
+    search = app.state.kb.search
+    search.process_build_min = 100  # this tree is "large"
+    current = tmp_path / "index" / "CURRENT"
+    with TestClient(app, follow_redirects=False) as client, released(gate):
+        idle(client)
+        first = current.read_text()
+        search.before_build = lambda: gate.wait(60)
+        # Every article's category is renamed: 120 documents, more than a quarter of them.
+        tree.write_categories({**CATEGORIES, "billing": {**CATEGORIES["billing"],
+                                                         "title": {"en": "Zeppelin payments"}}})
+        app.state.kb.site.load()
+        wait_for(lambda: search._child is None and search._build_queued)  # the build, held
+        assert health(client) == "ok"  # the open index answers meanwhile, as it was
+        assert total(client, "router") == 120 and total(client, "zeppelin") == 0
+        gate.set()
+        idle(client)
+        assert current.read_text() != first  # a new build, not 120 writes in place
+        assert total(client, "zeppelin") == 120
+        # One article is still written in place.
+        search.before_build = None
+        built = current.read_text()
+        tree.add("en", "router-7", id=7, title="Router question 7 airship")
+        app.state.kb.site.load()
+        idle(client)
+        assert total(client, "airship") == 1 and current.read_text() == built

@@ -20,7 +20,7 @@ from kb.search import service, updates
 from kb.search.errors import SearchBusy
 from kb.search.index import SearchIndex
 from kb.search.query import parse_query
-from tests.conftest import ContentTree, MakeClient
+from tests.conftest import CATEGORIES, ContentTree, MakeClient
 
 
 def titles(client: Any, q: str, lang: str = "en") -> list[str]:
@@ -65,6 +65,17 @@ def test_an_edited_article_is_searchable_within_a_second(make_client: MakeClient
     client.app.state.kb.site.load()
     wait_for(lambda: titles(client, "modem") == [])
     assert titles(client, "router") == ["Router lights"]
+
+
+def test_a_renamed_category_is_searched_by_its_new_name_at_once(make_client: MakeClient, tree: ContentTree) -> None:
+    tree.add("en", "router", id=1, title="Router lights", category="refunds")  # under billing
+    tree.add("en", "login", id=2, title="Login help", category="accounts")
+    client = make_client(tree.root, watch_seconds=60)
+    assert titles(client, "zeppelin") == []
+    tree.write_categories({**CATEGORIES, "billing": {**CATEGORIES["billing"], "title": {"en": "Zeppelin payments"}}})
+    client.app.state.kb.site.load()  # no article's file changed
+    client.portal.call(client.app.state.kb.search.wait_idle)
+    assert titles(client, "zeppelin") == ["Router lights"]  # a sub-category's article too
 
 
 def test_a_new_language_gets_its_own_index_while_serving(make_client: MakeClient, tree: ContentTree) -> None:

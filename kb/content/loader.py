@@ -34,7 +34,7 @@ from kb.content.model import (
     Problem,
     display_path,
 )
-from kb.content.scan import Stamp, file_stamp, iter_article_files, scan_article_files
+from kb.content.scan import Stamp, file_stamp, scan_article_files
 
 CATEGORIES_FILE = "categories.yaml"
 REQUIRED_FIELDS = ("id", "title", "summary", "category", "type", "status", "updated")
@@ -451,7 +451,7 @@ def _parts(file: str) -> list[str]:
 def next_free_id(root: Path) -> int:
     """One more than the highest id of any file, valid or not, so `kb new` never collides."""
     highest = 0
-    for relative in iter_article_files(root):
+    for relative in scan_article_files(root):  # the files a load reads, linked folders too
         try:
             split = split_front_matter((root / relative).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):

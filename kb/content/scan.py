@@ -5,16 +5,7 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-from collections.abc import Iterable
 from pathlib import Path
-
-
-def iter_article_files(root: Path) -> Iterable[Path]:
-    """Every .md file under the content folder, relative to it, in a stable order."""
-    if not root.is_dir():
-        return []
-    return sorted(p.relative_to(root) for p in root.rglob("*.md") if p.is_file())
-
 
 Stamp = tuple[int, int, int]  # (inode, mtime in ns, size): changes whenever the file does
 
@@ -31,9 +22,9 @@ def file_stamp(path: Path | str) -> Stamp | None:
 
 
 def scan_article_files(root: Path) -> dict[str, Stamp]:
-    """The files iter_article_files lists ('/'-separated, relative: the parse cache's keys) with
-    their stamps: one stat per file, and no Path made (at 50,000 files, making them and walking
-    with os.walk was most of a start's scan)."""
+    """Every .md file under the content folder, linked folders followed ('/'-separated,
+    relative: the parse cache's keys), with its stamp: one stat per file, and no Path made (at
+    50,000 files, making them and walking with os.walk was most of a start's scan)."""
     found: dict[str, Stamp] = {}
     if root.is_dir():
         _scan(str(root), "", found)

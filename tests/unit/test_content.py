@@ -138,6 +138,15 @@ def test_kb_check_exits_0_on_good_content(sample_tree: Path, capsys: pytest.Capt
     assert main(["check", "--content-dir", str(sample_tree), "--data-dir", str(tmp_path / "d")]) == 0
 
 
+def test_the_next_free_id_counts_every_file_a_load_reads_linked_folders_too(tree: ContentTree, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    ContentTree(shared).add("en", "router", id=41, title="Router lights")
+    tree.add("en", "modem", id=2, title="Modem setup")
+    (tree.root / "en" / "shared").symlink_to(shared / "en" / "billing")
+    assert ("en", "router") in load_content(tree.root).articles
+    assert next_free_id(tree.root) == 42
+
+
 def test_kb_new_scaffolds_a_valid_draft_with_the_next_free_id(sample_tree: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     expected_id = next_free_id(sample_tree)
     code = main(["new", "How do I reset my password?", "--lang", "en", "--category", "support-codes",

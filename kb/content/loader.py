@@ -375,7 +375,7 @@ class Snapshot:
     across restarts with the parse cache. `derived` is what the site derived from `articles`
     (its catalog, ~0.25 s more), kept with them."""
 
-    stamps: dict[str, Stamp | None]
+    stamps: dict[str, Stamp]
     articles: dict[tuple[str, str], Article]
     problems: list[Problem]  # the files' (categories.yaml's are read again each time)
     addresses: Addresses

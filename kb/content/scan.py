@@ -13,9 +13,13 @@ Stamp = tuple[int, int, int]  # (inode, mtime in ns, size): changes whenever the
 def file_stamp(path: Path | str) -> Stamp | None:
     """The file's stamp; None when it is not a regular file (gone, a folder)."""
     try:
-        found = os.stat(path)
+        return stamp_of(os.stat(path))
     except OSError:
         return None
+
+
+def stamp_of(found: os.stat_result) -> Stamp | None:
+    """The stamp of what `found` describes; None when it is not a regular file."""
     if not stat_module.S_ISREG(found.st_mode):
         return None
     return (found.st_ino, found.st_mtime_ns, found.st_size)
@@ -39,10 +43,9 @@ def _scan(folder: str, prefix: str, found: dict[str, Stamp]) -> None:
     for entry in entries:
         try:
             if entry.name.endswith(".md"):
-                found_stat = entry.stat()  # follows links, as file_stamp does
-                if stat_module.S_ISREG(found_stat.st_mode):
-                    found[prefix + entry.name] = (found_stat.st_ino, found_stat.st_mtime_ns,
-                                                  found_stat.st_size)
+                stamp = stamp_of(entry.stat())  # follows links, as file_stamp does
+                if stamp is not None:
+                    found[prefix + entry.name] = stamp
                     continue
             if entry.is_dir():
                 _scan(entry.path, f"{prefix}{entry.name}/", found)

@@ -11,7 +11,6 @@ changing what a test sees:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
@@ -37,7 +36,7 @@ from kb.config import PROJECT_ROOT, Settings, load_settings
 from kb.storage.db import Database
 from kb.web.app import create_app
 from kb.web.services import Services
-from tests.pg_cluster import INSTALL_HINT, Cluster, find_binaries
+from tests.pg_cluster import INSTALL_HINT, Cluster, find_binaries, migrate
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -245,13 +244,7 @@ async def db(database_url: str | None, tmp_path: Path) -> AsyncIterator[Database
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty SQLite database with every migration applied (and closed: no WAL beside it)."""
     path = tmp_path_factory.mktemp("sqlite") / "kb.sqlite3"
-
-    async def migrate() -> None:
-        database = Database(path)
-        await database.open()
-        await database.close()
-
-    asyncio.run(migrate())
+    migrate(path)
     return path
 
 

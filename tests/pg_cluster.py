@@ -14,6 +14,7 @@ disk, as in production), so that its votes/s are those of acknowledged, durable 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import glob
 import itertools
 import os
@@ -28,6 +29,21 @@ import psycopg
 from kb.storage.db import Database
 
 INSTALL_HINT = "PostgreSQL binaries not found: apt-get install postgresql"
+
+
+def migrate(target: str | Path) -> None:
+    """Apply every migration to a database (a PostgreSQL URL or a SQLite file), and close it.
+
+    In a thread of its own, with its own event loop: a session fixture may be set up from inside
+    an async test, whose loop is running (pytest-asyncio 1.5), where asyncio.run refuses to run."""
+
+    async def run() -> None:
+        database = Database(target)
+        await database.open()
+        await database.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 TEMPLATE = "kb_template"
 
 # What a test could change of a migrated database besides its rows: relations and their columns,
@@ -101,15 +117,9 @@ class Cluster:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start")
         with self.admin() as conn:
             conn.execute(f"CREATE DATABASE {TEMPLATE}")
-        asyncio.run(self._migrate(self.url(TEMPLATE)))
+        migrate(self.url(TEMPLATE))
         with psycopg.connect(self.url(TEMPLATE)) as conn:
             self._template_shape = self._shape(conn)
-
-    @staticmethod
-    async def _migrate(url: str) -> None:
-        db = Database(url)
-        await db.open()
-        await db.close()
 
     def stop(self) -> None:
         try:

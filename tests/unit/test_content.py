@@ -170,8 +170,12 @@ def test_a_bad_article_does_not_stop_the_others_from_being_served(make_client: M
     tree.add("en", "good", id=1)
     tree.add("en", "bad", id=2, category="nowhere")
     client = make_client(tree.root)
-    assert client.get("/en/articles/good").status_code == 200
-    assert client.get("/en/articles/bad").status_code == 404
+    good = client.get("/en/articles/good")
+    assert good.status_code == 200
+    assert "<title>Good · Help Center</title>" in good.text
+    bad = client.get("/en/articles/bad")
+    assert bad.status_code == 404
+    assert "Page not found" in bad.text
 
 
 def test_a_reload_parses_only_the_files_that_changed(tree: ContentTree) -> None:

@@ -171,9 +171,13 @@ def test_a_role_change_ends_the_session(app_client: TestClient) -> None:
     signed_in(app_client, "ed", "editor")
     auth = app_client.app.state.kb.auth
     app_client.portal.call(auth.set_role, "ed", "analyst")
-    assert app_client.get("/admin/articles").status_code == 303
+    ended = app_client.get("/admin/articles")
+    assert ended.status_code == 303
+    assert ended.headers["location"].startswith("/admin/login")
     login(app_client, "ed")
-    assert app_client.get("/admin/articles").status_code == 403
+    refused = app_client.get("/admin/articles")
+    assert refused.status_code == 403
+    assert "role" in refused.text.lower(), refused.text
 
 
 def test_logout_ends_the_session_even_for_a_copied_cookie(app_client: TestClient) -> None:

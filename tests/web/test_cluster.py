@@ -102,7 +102,9 @@ def test_a_session_made_on_one_node_works_on_the_other(nodes: tuple[Node, Node, 
     a, b, _ = nodes
     a.sign_in("eli")  # each test of the pair its own account
     b.http.cookies = a.http.cookies
-    assert b.http.get("/admin/articles/en/refund-policy").status_code == 200
+    editor = b.http.get("/admin/articles/en/refund-policy")
+    assert editor.status_code == 200
+    assert 'name="csrf_token"' in editor.text and "refund-policy" in editor.text  # the editor, not a login page
 
 
 

@@ -212,7 +212,9 @@ def test_404_page_is_in_the_visitors_language_with_a_search_box(sample_client: T
 
 
 def test_unknown_language_is_a_404(sample_client: TestClient) -> None:
-    assert sample_client.get("/ja/").status_code == 404
+    page = sample_client.get("/ja/")
+    assert page.status_code == 404
+    assert "<h1>Page not found</h1>" in page.text, page.text
 
 
 def test_pages_answer_304_when_unchanged(sample_client: TestClient) -> None:

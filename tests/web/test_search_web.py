@@ -66,8 +66,12 @@ def test_a_long_query_is_cut_not_refused(sample_client: TestClient) -> None:
 
 @pytest.mark.parametrize("raw", ["q=%ff%fe", "q=premium%c3%28", "q=%80support", "q=%ed%a0%80"])
 def test_invalid_utf8_in_the_url_is_read_as_replacement_characters(shared: TestClient, raw: str) -> None:
-    assert shared.get(f"/api/v1/search?lang=en&{raw}").status_code == 200
-    assert shared.get(f"/en/search?{raw}").status_code == 200
+    api = shared.get(f"/api/v1/search?lang=en&{raw}")
+    assert api.status_code == 200
+    assert "\ufffd" in api.json()["query"]  # what could not be read shows as such, not dropped
+    page = shared.get(f"/en/search?{raw}")
+    assert page.status_code == 200
+    assert "\ufffd" in page.text
     assert shared.get(f"/api/v1/suggest?lang=en&{raw}").status_code == 200
 
 

@@ -98,7 +98,10 @@ def test_a_save_without_a_valid_csrf_token_is_refused(client: TestClient) -> Non
     signed_in(client, "eve", "editor")
     fields = form_fields(client.get("/admin/synonyms?lang=en").text, "synonyms-form")
     fields.update(csrf_token="forged", action="save", text="equivalent:\n  - [a, b]\n")
-    assert client.post("/admin/synonyms", data=fields).status_code == 403
+    refused = client.post("/admin/synonyms", data=fields)
+    assert refused.status_code == 403
+    assert "The form has expired or did not come from this site" in refused.text
+    assert "[a, b]" not in client.get("/admin/synonyms?lang=en").text  # nothing was saved
 
 
 def test_a_saved_draft_applies_to_the_next_search_and_keeps_the_other_languages(client: TestClient) -> None:

@@ -21,7 +21,7 @@ from whoosh.scoring import BM25F
 
 from kb.content.model import Synonyms
 from kb.content.site import Site
-from kb.search import builds, mapped, results, updates  # noqa: F401 - mapped: index files read in place
+from kb.search import builds, mapped, readers, results, updates  # noqa: F401 - mapped: index files read in place
 from kb.search.builds import Build
 from kb.search.documents import Fingerprints, changes, document
 from kb.search.errors import LargeChange, SearchUnavailable
@@ -147,15 +147,19 @@ class SearchIndex:
         held = mine.get(lang)
         if held is not None and held[0] == build.name and held[1] == generation:
             return held[2]
-        # A fresh searcher, not Searcher.refresh(): refresh reuses the reader of a segment
-        # whose deletions changed, so updated or removed articles would still be found.
+        # The readers of the segments that did not change are kept (readers.open_searcher).
+        previous = held[2] if held is not None and held[0] == build.name else None
         if held is not None:
             with self._state_lock:
                 self._searchers.discard(held[2])
-            held[2].close()
+            if previous is None:
+                held[2].close()
         try:
-            searcher = build.indexes[lang].searcher(weighting=self.weighting)
+            searcher = readers.open_searcher(build.indexes[lang], self.weighting, previous)
         except Exception:  # noqa: BLE001 - the build was replaced and removed by another process: look again
+            if previous is not None:
+                with contextlib.suppress(Exception):  # closing what may already be gone
+                    previous.close()
             self._polled = 0.0
             build = self._current()
             if build is None or lang not in build.indexes:

@@ -335,6 +335,16 @@ def edit_latency(client: httpx.Client, content: Path) -> list[float]:
     return timings
 
 
+def machine_speed() -> float:
+    """CPU seconds of a fixed pure-Python loop: a shared machine's speed moves between runs, and
+    every figure here moves with it; this one tells two runs' machines apart."""
+    started = time.process_time()
+    total = 0
+    for number in range(10_000_000):
+        total += number
+    return time.process_time() - started
+
+
 def timed_build(site: Site, index_dir: Path) -> tuple[float, float]:
     """The server's build process, as the server starts it: (wall s, CPU s of it and its workers)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -408,7 +418,8 @@ def main() -> None:
     live = live_server(workdir, content, index_dir, sets)
 
     scale = 50_000 / args.n
-    print(f"\n{args.n} articles, {os.cpu_count()} CPUs, load average now {os.getloadavg()[0]:.1f}")
+    print(f"\n{args.n} articles, {os.cpu_count()} CPUs, load average now {os.getloadavg()[0]:.1f}, "
+          f"machine speed: 10 million additions in pure Python took {machine_speed():.2f} s")
     print(f"full build: {whoosh_build:.1f} s ({args.n / whoosh_build:.0f} articles/s, {build_cpu:.1f} CPU s); "
           f"goal <= 60 s at 50,000 (at this rate {whoosh_build * scale:.0f} s): "
           f"{goal(whoosh_build * scale <= 60)}; FTS5 (rendered already) {fts_build:.1f} s")

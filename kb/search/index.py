@@ -147,7 +147,7 @@ class SearchIndex:
         held = mine.get(lang)
         if held is not None and held[0] == build.name and held[1] == generation:
             return held[2]
-        # The readers of the segments that did not change are kept (readers.open_searcher).
+        # A searcher of the same build keeps its unchanged segments' readers (kb.search.readers).
         previous = held[2] if held is not None and held[0] == build.name else None
         if held is not None:
             with self._state_lock:
@@ -157,9 +157,6 @@ class SearchIndex:
         try:
             searcher = readers.open_searcher(build.indexes[lang], self.weighting, previous)
         except Exception:  # noqa: BLE001 - the build was replaced and removed by another process: look again
-            if previous is not None:
-                with contextlib.suppress(Exception):  # closing what may already be gone
-                    previous.close()
             self._polled = 0.0
             build = self._current()
             if build is None or lang not in build.indexes:

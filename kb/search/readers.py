@@ -14,6 +14,7 @@ segment gets a new reader, and the old readers nobody kept are closed.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from whoosh.reading import MultiReader, SegmentReader
@@ -26,10 +27,19 @@ def _identity(segment: Any) -> tuple[str, int]:
 
 def open_searcher(ix: Any, weighting: Any, previous: Any | None = None) -> Any:
     """A searcher on `ix`'s last generation. With `previous` (a searcher on an older generation
-    of the same index, not used after this call), the readers of its unchanged segments are
-    kept and the others closed; `previous` itself must not be closed."""
+    of the same index, not used after this call, also when it raises), the readers of its
+    unchanged segments are kept and the others closed."""
     if previous is None:
         return ix.searcher(weighting=weighting)
+    try:
+        return _keeping(ix, weighting, previous)
+    except BaseException:
+        with contextlib.suppress(Exception):  # closing what may be gone already (a removed build)
+            previous.close()
+        raise
+
+
+def _keeping(ix: Any, weighting: Any, previous: Any) -> Any:
     toc = ix._read_toc()
     if len(toc.segments) < 2:  # a full build or a fold: nothing to keep
         searcher = ix.searcher(weighting=weighting)

@@ -384,12 +384,12 @@ class Snapshot:
 
 
 def load_content(root: Path, cache: ParseCache | None = None,
-                 changed: Collection[Path] | None = None) -> ContentSet:
+                 changed: Collection[Path] | None = None, *, scanned: dict[str, Stamp] | None = None) -> ContentSet:
     """Read the whole tree; never raises for bad content, only reports it.
 
     With `changed` (relative paths of .md files created, modified or deleted, as a file watcher
     reports them), only those are looked at again: every other file is taken from `cache` as
-    it was. The result is the same as a full load's."""
+    it was. The result is the same as a full load's. `scanned`: the tree's scan, made already."""
     content = ContentSet(root=root)
     if not root.is_dir():
         content.problems.append(Problem(str(root), 1, "content folder does not exist"))
@@ -401,7 +401,7 @@ def load_content(root: Path, cache: ParseCache | None = None,
         cache.categories, cache.files, cache.snapshot = content.categories, {}, None
         changed = None  # every file is parsed again: list them all
     if changed is None:
-        stamps: dict[str, Stamp | None] = dict(scan_article_files(root))
+        stamps: dict[str, Stamp | None] = dict(scan_article_files(root) if scanned is None else scanned)
         kept = cache.snapshot
         if kept is not None and kept.stamps == stamps:  # not a file changed since
             content.articles = kept.articles  # never changed in place: a reload makes a new one

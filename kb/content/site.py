@@ -24,8 +24,9 @@ from kb.content import stored
 from kb.content.loader import ParseCache, load_content
 from kb.content.model import Article, Category, ContentSet, Problem, display_path
 from kb.content.renders import RenderCache
+from kb.content.scan import scan_article_files
 from kb.content.synonyms import load_into
-from kb.content.update import update_content
+from kb.content.update import start_from_snapshot, update_content
 from kb.errors import NotFound
 from kb.policy.document import Policy, keys_overlap
 from kb.policy.holder import PolicyHolder
@@ -191,8 +192,14 @@ def _count(versions: dict[int, dict[str, Article]], counts: dict[tuple[str, str]
 
 
 def _load_all(site: Site, changed_files: Collection[Path] | None) -> ContentSet:
-    """Site.load's full load (the stat of every file unless `changed_files`)."""
-    fresh = load_content(site.content_dir, site._parsed, changed_files)
+    """Site.load's full load (the stat of every file unless `changed_files`); a few files
+    changed since the last one (at a start: while stopped) are read again alone."""
+    fresh, scanned = None, None
+    if changed_files is None and site.content_dir.is_dir():
+        scanned = scan_article_files(site.content_dir)
+        fresh = start_from_snapshot(site.content_dir, site._parsed, scanned)
+    if fresh is None:
+        fresh = load_content(site.content_dir, site._parsed, changed_files, scanned=scanned)
     load_into(fresh)  # synonyms.yaml: its problems join the content's
     return fresh
 

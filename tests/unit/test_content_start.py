@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kb.content import stored
+from kb.content.loader import ParseCache
 from kb.content.model import Article
 from kb.content.scan import file_stamp, scan_article_files
 from kb.content.site import Site, _listed, _sorted_listed
@@ -146,3 +147,74 @@ def test_an_edit_made_while_serving_is_what_the_next_start_shows(tree: ContentTr
     serving.load([edited.relative_to(tree.root)])  # a watcher's reload: not stored
     assert serving.article("en", "router").title == "Router lights, edited"
     assert _site(tree, cache).article("en", "router").title == "Router lights, edited"
+
+
+def _fresh_reading(tree: ContentTree) -> Site:
+    """The tree read for the first time: no parse cache."""
+    site = Site(tree.root)
+    site.load()
+    return site
+
+
+def test_a_start_after_a_few_edits_while_stopped_reads_only_those(
+        tree: ContentTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in range(1, 21):
+        tree.add("en", f"article-{n}", id=n, title=f"Article {n}")
+    cache = tmp_path / "content-cache.pickle"
+    _site(tree, cache)
+    tree.add("en", "article-3", id=3, title="Article 3, pulled while stopped")
+    tree.add("en", "article-7", id=7, category="nowhere", folder="billing")  # a problem now: refused
+    read: list[str] = []
+    parse = ParseCache.parse
+    monkeypatch.setattr(ParseCache, "parse", lambda self, root, file, *rest: read.append(file) or parse(
+        self, root, file, *rest))
+    started = _site(tree, cache)
+    monkeypatch.undo()
+    assert sorted(read) == ["en/billing/article-3.md", "en/billing/article-7.md"]  # not the twenty
+    fresh = _fresh_reading(tree)
+    assert list(started.content.articles.items()) == list(fresh.content.articles.items())
+    assert started.content.problems == fresh.content.problems
+    assert started.published() == fresh.published()
+    read.clear()
+    monkeypatch.setattr(ParseCache, "parse", lambda self, root, file, *rest: read.append(file) or parse(
+        self, root, file, *rest))
+    again = _site(tree, cache)  # the cache was not stored again: the next start reads them again
+    monkeypatch.undo()
+    assert sorted(read) == ["en/billing/article-3.md", "en/billing/article-7.md"]
+    assert list(again.content.articles.items()) == list(fresh.content.articles.items())
+
+
+EDITS = st.lists(st.tuples(st.integers(1, 12), st.sampled_from(["title", "id clash", "slug clash", "broken",
+                                                                 "unknown category", "draft"])),
+                 min_size=1, max_size=4)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=EDITS)
+def test_a_start_after_any_few_edits_gives_what_a_first_reading_gives(tmp_path: Path,
+                                                                      edits: list[tuple[int, str]]) -> None:
+    folder = tmp_path / f"run-{os.urandom(4).hex()}"
+    tree = ContentTree(folder / "articles")
+    for n in range(1, 13):
+        tree.add("en" if n % 3 else "pt", f"article-{n}", id=n, title=f"Article {n}")
+    cache = folder / "content-cache.pickle"
+    _site(tree, cache)
+    for step, (n, edit) in enumerate(edits):
+        lang, slug = ("en" if n % 3 else "pt"), f"article-{n}"
+        fields: dict[str, object] = {"id": n, "title": f"Article {n}, edit {step}"}
+        if edit == "id clash":
+            fields["id"] = 3 if n != 3 else 6
+        elif edit == "unknown category":
+            fields["category"] = "nowhere"
+        elif edit == "draft":
+            fields["status"] = "draft"
+        path = tree.add(lang, slug, folder="billing", **fields)
+        if edit == "slug clash":  # its file now claims another's slug
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace("---\n", f"---\nslug: article-{n % 12 + 1}\n", 1), encoding="utf-8")
+        elif edit == "broken":
+            path.write_text(f"---\ntitle: [unclosed {step}\n---\nbody", encoding="utf-8")
+    started, fresh = _site(tree, cache), _fresh_reading(tree)
+    assert list(started.content.articles.items()) == list(fresh.content.articles.items())
+    assert started.content.problems == fresh.content.problems
+    assert started.published() == fresh.published()

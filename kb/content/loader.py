@@ -383,6 +383,16 @@ class Snapshot:
     derived: Any = None
 
 
+def take_snapshot(cache: ParseCache, content: ContentSet) -> ContentSet:
+    """`content` (categories read) with the cache's snapshot's articles, problems and addresses."""
+    kept = cache.snapshot
+    assert kept is not None
+    content.articles = kept.articles  # never changed in place: a reload makes a new one
+    content.problems = sorted(content.problems + kept.problems)
+    cache.addresses, cache.clashes = kept.addresses, kept.clashes
+    return content
+
+
 def load_content(root: Path, cache: ParseCache | None = None,
                  changed: Collection[Path] | None = None, *, scanned: dict[str, Stamp] | None = None) -> ContentSet:
     """Read the whole tree; never raises for bad content, only reports it.
@@ -402,12 +412,8 @@ def load_content(root: Path, cache: ParseCache | None = None,
         changed = None  # every file is parsed again: list them all
     if changed is None:
         stamps: dict[str, Stamp | None] = dict(scan_article_files(root) if scanned is None else scanned)
-        kept = cache.snapshot
-        if kept is not None and kept.stamps == stamps:  # not a file changed since
-            content.articles = kept.articles  # never changed in place: a reload makes a new one
-            content.problems = sorted(content.problems + kept.problems)
-            cache.addresses, cache.clashes = kept.addresses, kept.clashes
-            return content
+        if cache.snapshot is not None and cache.snapshot.stamps == stamps:  # not a file changed since
+            return take_snapshot(cache, content)
     else:
         stamps = {file: entry[0] for file, entry in cache.files.items()}
         for relative in changed:

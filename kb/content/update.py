@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from kb.content.loader import ParseCache, load_categories
+from kb.content.loader import ParseCache, load_categories, take_snapshot
 from kb.content.model import ContentSet, Problem, display_path
 from kb.content.scan import Stamp, file_stamp
 
@@ -82,9 +82,7 @@ def start_from_snapshot(root: Path, cache: ParseCache, stamps: dict[str, Stamp])
     categories = load_categories(root, problems)
     if categories != cache.categories:
         return None
-    cache.addresses, cache.clashes = kept.addresses, kept.clashes
-    previous = ContentSet(root=root, categories=categories, articles=kept.articles,
-                          problems=sorted(problems + kept.problems))
+    previous = take_snapshot(cache, ContentSet(root=root, categories=categories, problems=problems))
     updated = update_content(previous, cache, modified)
     # Not stored as the next start's snapshot: pickling 50,000 articles again would cost this
     # start ~0.9 s, and the next one reads these few files again in milliseconds.

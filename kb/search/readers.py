@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from whoosh.reading import MultiReader, SegmentReader
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
 
@@ -41,10 +41,11 @@ def open_searcher(ix: Any, weighting: Any, previous: Any | None = None) -> Any:
 
 def _keeping(ix: Any, weighting: Any, previous: Any) -> Any:
     toc = ix._read_toc()
-    if len(toc.segments) < 2:  # a full build or a fold: nothing to keep
-        searcher = ix.searcher(weighting=weighting)
+    if len(toc.segments) < 2:  # a full build or a fold: nothing to keep (what ix.searcher() opens)
+        fresh = SegmentReader(ix.storage, ix.schema, toc.segments[0], generation=toc.generation) \
+            if toc.segments else EmptyReader(ix.schema)
         previous.close()
-        return searcher
+        return Searcher(fresh, weighting=weighting, fromindex=ix)
     unused = {_identity(leaf.segment()): leaf for leaf, _ in previous.reader().leaf_readers()
               if leaf.segment() is not None}
     readers: list[Any] = []

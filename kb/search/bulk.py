@@ -7,10 +7,9 @@ commit was half of a full build's CPU. A full build writes one new segment from 
 document order, so each term's postings arrive sorted already: BulkWriter keeps them per term,
 keeps the field lengths in memory, and hands the postings writer whole blocks.
 
-The analysis of the fields kb's schema defines (kb.search.analysis) is done here too, as
-Whoosh's chain of token generators would do it but with one dictionary look-up per word: what
-each word form becomes (lowercased, folded, stop word or not, stemmed) is worked out once per
-build. A field analysed otherwise goes through Whoosh's own `field.index`.
+Each field's postings are gathered by kb.search.bulkfields, which analyses the fields kb's
+schema defines (kb.search.analysis) as Whoosh's chain of token generators would, on arrays, and
+any other field through Whoosh's own `field.index`.
 
 The files are those Whoosh's writer makes from the same documents (same terms, postings,
 weights, lengths, block statistics, stored fields and columns): tests/unit/test_search_bulk.py
@@ -27,41 +26,20 @@ from __future__ import annotations
 
 import zlib
 from array import array
-from collections import Counter
-from collections.abc import Callable
 from operator import sub
 from pickle import dumps
 from typing import Any
 
-from whoosh.analysis import CharsetFilter, IDTokenizer, LowercaseFilter, NgramFilter, RegexTokenizer
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3TermInfo
-from whoosh.fields import FieldType
-from whoosh.formats import Existence, Frequency, Positions
-from whoosh.support.charset import accent_map
-from whoosh.system import emptybytes, pack_int, pack_uint, pack_ushort
+from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from kb.search import flatpostings
 from kb.search import positions as flat_positions
-from kb.search.analysis import (
-    FIELD_BOOSTS,
-    SECTION_GAP,
-    SECTION_MARK,
-    LanguageFilter,
-    SectionTokenizer,
-    stem_pair,
-    stopwords,
-)
+from kb.search.bulkfields import Gatherer, Postings, gatherer
 
-# A term's postings while the segment is written: document numbers, weights (doubles: Whoosh
-# compares the weights as given, then stores them as floats) and encoded values.
-_Postings = tuple["array[int]", "array[float]", list[bytes]]
-# A positions field's terms as the analyser gives them: the positions' count in each posting and
-# the positions, one posting after another (kb.search.positions' file is made of them).
-_Flat = tuple["array[int]", "array[int]"]
 _ZERO = array("I", [0])
-_WORD_CACHE = 1_000_000  # word forms remembered per field (a build's vocabulary is far smaller)
 
 
 class BulkWriter(SegmentWriter):  # type: ignore[misc]
@@ -76,13 +54,8 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
             if field.vector or field.separate_spelling():
                 self.cancel()
                 raise ValueError(f"BulkWriter cannot write the term vectors or spelling of {name!r}")
-        # field -> term -> its postings' positions, for the fields the fast analysers index
-        self._flat: dict[str, dict[bytes, _Flat]] = {
-            name: {} for name, field in self.schema.items() if field.indexed and type(field.format) is Positions}
-        self._analysers: dict[str, tuple[Analyser | None, Analyser]] = {
-            name: (fast_analyser(field, self._flat.get(name)), whoosh_analyser(field))
-            for name, field in self.schema.items() if field.indexed}
-        self._terms: dict[str, dict[bytes, _Postings]] = {name: {} for name in self._analysers}
+        self._fields: dict[str, Gatherer] = {
+            name: gatherer(field) for name, field in self.schema.items() if field.indexed}
         # field -> docnum -> the length the lengths column gives back (quantized to a byte)
         self._lengths: dict[str, dict[int, int]] = {}
 
@@ -103,11 +76,7 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
                 field = self.schema[name]
                 length = 0
                 if field.indexed:
-                    fast, whooshs = self._analysers[name]
-                    analyse = fast if fast is not None and isinstance(value, str) else whooshs
-                    if analyse is whooshs:
-                        self._flat.pop(name, None)  # positions the fast analyser does not keep
-                    length = analyse(value, docnum, self._terms[name])
+                    length = self._fields[name].add(value, docnum)
                     if not field.scorable:
                         length = 0
                     elif length:
@@ -134,34 +103,31 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
         writer = self.fieldwriter
         flat = flat_positions.Terms()
         flat_postings = flatpostings.Terms()
-        for name in sorted(self._terms):
-            terms = self._terms[name]
-            if not terms:
-                continue
-            kept = self._flat.get(name)
+        for name in sorted(self._fields):
             lengths = None
             if name in self._lengths:  # by docnum (0: none), for the blocks' shortest and longest
                 lengths = [0] * self.docnum
                 for docnum, length in self._lengths[name].items():
                     lengths[docnum] = length
-            writer.start_field(name, self.schema[name])
-            for tbytes in sorted(terms):
-                postings = terms[tbytes]
+            started = False
+            for tbytes, postings, positions in self._fields[name].grouped():
+                if not started:
+                    writer.start_field(name, self.schema[name])
+                    started = True
                 start = _write_term(writer, tbytes, postings, lengths) + len(WHOOSH3_HEADER_MAGIC)
                 flat_postings.add(start, postings[0], postings[1])
-                if kept is not None:
-                    counts, at = kept[tbytes]
-                    flat.add(start, counts, at)
-            writer.finish_field()
+                if positions is not None:
+                    flat.add(start, *positions)
+            if started:
+                writer.finish_field()
         writer.close()
         # Two of the segment's files: made compound with the others, in the same commit.
         flat.write(self.storage, self.newsegment, self.docnum)
         flat_postings.write(self.storage, self.newsegment, self.docnum)
-        self._terms.clear()
-        self._flat.clear()
+        self._fields.clear()
 
 
-def _write_term(fields: W3FieldWriter, term: bytes, postings: _Postings, lengths: list[int] | None) -> int:
+def _write_term(fields: W3FieldWriter, term: bytes, postings: Postings, lengths: list[int] | None) -> int:
     """The bytes fields.start_term(term), add_posting for each posting and fields.finish_term()
     write (W3PostingsWriter._write_block, W3TermInfo.add_block, finish_postings), a block at a
     time instead of a posting at a time; returns where they start in the postings file."""
@@ -220,198 +186,3 @@ def _write_term(fields: W3FieldWriter, term: bytes, postings: _Postings, lengths
     info.set_extent(start, len(written))
     fields._tindex.add(pack_ushort(fields._fieldid) + term, info.to_bytes())
     return int(start)
-
-
-# --- analysis ---------------------------------------------------------------------------------
-# An analyser adds one document's postings of one field to the field's terms and returns the
-# field's length (the sum of its frequencies), as Whoosh's add_document would from field.index.
-Analyser = Callable[[Any, int, dict[bytes, _Postings]], int]
-_UINTS = [pack_uint(count) for count in range(256)]  # Frequency's values of the usual counts
-
-
-def _posting(terms: dict[bytes, _Postings], term: bytes, docnum: int, weight: float, value: bytes) -> None:
-    postings = terms.get(term)
-    if postings is None:
-        postings = terms[term] = (array("I"), array("d"), [])
-    postings[0].append(docnum)
-    postings[1].append(weight)
-    postings[2].append(value)
-
-
-def whoosh_analyser(field: Any) -> Analyser:
-    """field.index itself; its answers kept for values seen before when they are few (dates,
-    categories, types: not the keys)."""
-    seen: dict[Any, list[tuple[bytes, int, float, bytes]]] = {}
-
-    def analyse(value: Any, docnum: int, terms: dict[bytes, _Postings]) -> int:
-        try:
-            items = seen.get(value)
-        except TypeError:  # a list of words
-            items = None
-        if items is None:
-            items = list(field.index(value))
-            if len(seen) < _WORD_CACHE // 100 and not isinstance(value, list):
-                seen[value] = items
-        length = 0
-        for term, frequency, weight, encoded in items:
-            length += frequency
-            _posting(terms, term, docnum, weight, encoded)
-        return length
-
-    return analyse
-
-
-def fast_analyser(field: Any, flat: dict[bytes, _Flat] | None = None) -> Analyser | None:
-    """What field.index gives, made faster, for the analyzers of kb.search.analysis; None for
-    any other field (whoosh_analyser). Only for text: a list of words is whoosh_analyser's.
-    A field stored with positions also adds each posting's positions to `flat`, by term."""
-    if type(field).index is not FieldType.index:  # NUMERIC, DATETIME...: their own terms
-        return None
-    analyzer = getattr(field, "analyzer", None)
-    fmt: Any = getattr(field, "format", None)
-    if type(analyzer) is IDTokenizer and type(fmt) is Existence:
-        return _id_analyser(fmt.field_boost)
-    steps = getattr(analyzer, "items", None)
-    if not steps or type(fmt) not in (Positions, Frequency):
-        return None
-    tokenizer, filters = steps[0], steps[1:]
-    if type(tokenizer) not in (RegexTokenizer, SectionTokenizer) or tokenizer.gaps:
-        return None
-    kinds = [type(step) for step in filters]
-    findall = tokenizer.expression.findall
-    positions = type(fmt) is Positions
-    if kinds == [LowercaseFilter, LanguageFilter]:
-        language = filters[1]
-        return _language_analyser(fmt, findall, type(tokenizer) is SectionTokenizer, positions,
-                                  language.lang, language.keep_stops, flat if positions else None)
-    if positions or kinds[:2] != [LowercaseFilter, CharsetFilter] or filters[1].charmap is not accent_map:
-        return None
-    if len(kinds) == 2:
-        return _plain_analyser(fmt, findall, 1, 0)
-    if kinds[2:] == [NgramFilter] and filters[2].at == -1:
-        return _plain_analyser(fmt, findall, filters[2].min, filters[2].max)
-    return None
-
-
-def _id_analyser(field_boost: float) -> Analyser:
-    """IDTokenizer, stored as Existence: the value is the term."""
-
-    def analyse(value: str, docnum: int, terms: dict[bytes, _Postings]) -> int:
-        _posting(terms, value.encode("utf-8"), docnum, field_boost, emptybytes)
-        return 1
-
-    return analyse
-
-
-def _language_analyser(fmt: Any, findall: Callable[[str], list[str]], sections: bool,
-                       positions: bool, lang: str, keep_stops: bool,
-                       flat: dict[bytes, _Flat] | None = None) -> Analyser:
-    """LowercaseFilter | LanguageFilter after a RegexTokenizer or SectionTokenizer, stored with
-    positions (Positions, kept in `flat` too) or frequencies (Frequency)."""
-    stops = stopwords(lang)
-    pair = stem_pair(lang)
-    forms: dict[str, tuple[bytes, ...] | None] = {}  # word as written -> its terms (None: dropped)
-    boosts = list(FIELD_BOOSTS.values())
-    field_boost = fmt.field_boost
-    encode: Any = fmt.encode if positions else None
-    at_one: dict[int, bytes] = {}  # position -> the pickle in Positions' value of a word said once, there
-
-    def terms_of(word: str) -> tuple[bytes, ...] | None:
-        text = word.lower()
-        if not keep_stops and text.translate(accent_map) in stops:
-            return None
-        first, second = pair(text)
-        return (first.encode("utf-8"),) if second is None else (first.encode("utf-8"), second.encode("utf-8"))
-
-    def analyse(value: str, docnum: int, terms: dict[bytes, _Postings]) -> int:
-        split = sections and SECTION_MARK in value
-        found: dict[bytes, list[int]] = {}
-        weights: dict[bytes, float] = {}
-        pos = removed = 0  # renumbered over removed stop words, as LanguageFilter does
-        for index, section in enumerate(value.split(SECTION_MARK) if split else (value,)):
-            boost = boosts[index] if split and index < len(boosts) else 1.0
-            words = findall(section)
-            for offset, word in enumerate(words):
-                if word in forms:
-                    word_terms = forms[word]
-                else:
-                    if len(forms) >= _WORD_CACHE:
-                        forms.clear()
-                    word_terms = forms[word] = terms_of(word)
-                if word_terms is None:
-                    removed += 1
-                    continue
-                at = pos + offset - removed
-                for term in word_terms:
-                    if term in found:
-                        found[term].append(at)
-                        weights[term] += boost
-                    else:
-                        found[term] = [at]
-                        weights[term] = 0.0 + boost
-            pos += len(words) + SECTION_GAP  # SectionTokenizer's gap (only after a section mark)
-        length = 0
-        for term, at_list in found.items():
-            count = len(at_list)
-            length += count
-            if not positions:
-                encoded = _UINTS[count] if count < 256 else pack_uint(count)
-            elif count == 1:  # Positions.encode([at]), the pickled part made once per position
-                tail = at_one.get(at_list[0])
-                if tail is None:
-                    tail = at_one[at_list[0]] = encode(at_list)[len(_UINTS[1]):]
-                encoded = _UINTS[1] + tail  # a new object, as Whoosh's: pickle would share one
-            else:
-                encoded = encode(at_list)
-            postings = terms.get(term)  # _posting, inline: once per posting
-            if postings is None:
-                postings = terms[term] = (array("I"), array("d"), [])
-            postings[0].append(docnum)
-            postings[1].append(weights[term] * field_boost)
-            postings[2].append(encoded)
-            if flat is not None:
-                kept = flat.get(term)
-                if kept is None:
-                    kept = flat[term] = (array("I"), array("I"))
-                kept[0].append(count)
-                kept[1].extend(at_list)
-        return length
-
-    return analyse
-
-
-def _plain_analyser(fmt: Any, findall: Callable[[str], list[str]], smallest: int,
-                    largest: int) -> Analyser:
-    """LowercaseFilter | CharsetFilter(accent_map), then, with `largest`, NgramFilter at the
-    start (every prefix of `smallest` to `largest` letters), stored with frequencies."""
-    forms: dict[str, tuple[bytes, ...]] = {}
-    field_boost = fmt.field_boost
-
-    def terms_of(word: str) -> tuple[bytes, ...]:
-        text = word.lower().translate(accent_map)
-        if not largest:
-            return (text.encode("utf-8"),)
-        return tuple(text[:size].encode("utf-8") for size in range(smallest, min(largest, len(text)) + 1))
-
-    def analyse(value: str, docnum: int, terms: dict[bytes, _Postings]) -> int:
-        counts: dict[bytes, int] = {}
-        for word, said in Counter(findall(value)).items():  # each word as written, once
-            word_terms = forms.get(word)
-            if word_terms is None:
-                if len(forms) >= _WORD_CACHE:
-                    forms.clear()
-                word_terms = forms[word] = terms_of(word)
-            for term in word_terms:
-                counts[term] = counts.get(term, 0) + said
-        length = 0
-        for term, count in counts.items():
-            length += count
-            postings = terms.get(term)  # _posting, inline: once per posting
-            if postings is None:
-                postings = terms[term] = (array("I"), array("d"), [])
-            postings[0].append(docnum)
-            postings[1].append(float(count) * field_boost)
-            postings[2].append(_UINTS[count] if count < 256 else pack_uint(count))
-        return length
-
-    return analyse

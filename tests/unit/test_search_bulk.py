@@ -16,7 +16,8 @@ from kb.config import PROJECT_ROOT
 from kb.content.site import Site
 from kb.search import flatpostings, positions
 from kb.search.analysis import SECTION_MARK, build_schema
-from kb.search.bulk import BulkWriter, fast_analyser
+from kb.search.bulk import BulkWriter
+from kb.search.bulkfields import fast_gatherer
 from kb.search.documents import document
 
 LANGS = ("en", "pt", "fr", "de", "it", "es", "nl", "zz")  # nl: another stemmer; zz: none at all
@@ -92,11 +93,10 @@ def test_any_text_gives_the_terms_weights_and_positions_whooshs_analysis_gives(t
         schema = build_schema(lang)
         for name in ("text", "words", "prefixes", "title_words", "key", "title_exact"):
             field = schema[name]
-            analyse = fast_analyser(field)
-            assert analyse is not None
-            terms: dict[bytes, Any] = {}
-            length = analyse(text, 0, terms)
-            ours = sorted((term, weights[0], values[0]) for term, (_, weights, values) in terms.items())
+            gatherer = fast_gatherer(field)
+            assert gatherer is not None
+            length = gatherer.add(text, 0)
+            ours = [(term, weights[0], values[0]) for term, (_, weights, values), _ in gatherer.grouped()]
             whooshs = sorted(field.index(text))
             assert ours == [(term, weight, value) for term, _, weight, value in whooshs], (lang, name)
             assert length == sum(frequency for _, frequency, _, _ in whooshs)
@@ -104,7 +104,7 @@ def test_any_text_gives_the_terms_weights_and_positions_whooshs_analysis_gives(t
 
 def test_only_the_analysers_kb_defines_are_taken_over() -> None:
     schema = build_schema("en")
-    assert {name for name in schema.names() if fast_analyser(schema[name])} == {
+    assert {name for name in schema.names() if fast_gatherer(schema[name])} == {
         "text", "words", "prefixes", "title_words", "key", "category", "type", "fingerprint", "title_exact"}
 
 

@@ -181,20 +181,23 @@ class WordArrays:
         counts = counts_in_order[order]
         count_list = counts.tolist()
         if self.positions:
-            at, at_firsts, values = _positions(np.concatenate(at_chunks), counts_in_order, order, count_list)
+            at, at_firsts, deltas = _positions(np.concatenate(at_chunks), counts_in_order, order)
             del at_chunks
             flat_counts = counts.astype(np.uint32)
+            values = PositionValues(deltas)
         else:
-            values = list(map(_uint, count_list))
+            all_values = list(map(_uint, count_list))
         firsts_list = firsts.tolist()
         for term_id in sorted(range(len(self.term_list)), key=self.term_list.__getitem__):
             begin, end = firsts_list[term_id], firsts_list[term_id + 1]
             if begin == end:  # a document that failed after its words were looked up
                 continue
-            flat = None
-            if self.positions:
+            if self.positions:  # made term by term: all of them at once would be ~60 bytes a posting
+                term_values = values.of(count_list[begin:end], at_firsts[begin])
                 flat = (flat_counts[begin:end], at[at_firsts[begin]:at_firsts[end]])
-            yield self.term_list[term_id], (docs[begin:end], weights[begin:end], values[begin:end]), flat
+            else:
+                term_values, flat = all_values[begin:end], None
+            yield self.term_list[term_id], (docs[begin:end], weights[begin:end], term_values), flat
 
 
 def _section_boosts(sections: int) -> Any:
@@ -202,35 +205,48 @@ def _section_boosts(sections: int) -> Any:
     return np.array(boosts + [1.0] * max(0, sections - len(boosts)), dtype=np.float64)
 
 
-def _positions(at: Any, counts: Any, order: Any, count_list: list[int]) -> tuple[Any, list[int], list[bytes]]:
+def _positions(at: Any, counts: Any, order: Any) -> tuple[Any, list[int], list[int]]:
     """The positions of the postings `order` lists (each posting's are a run of `at`, in the
-    postings' first order), their runs' starts, and each posting's Positions value: the count
-    and the pickled deltas (Positions.encode). Each value is a bytes object of its own, as
-    Whoosh's: a block's values are pickled together, and pickle would write a shared one once."""
+    postings' first order), their runs' starts, and the deltas Positions.encode pickles (a
+    posting's first position is its own)."""
     ends = np.cumsum(counts)
     grouped_counts = counts[order]
     grouped_ends = np.cumsum(grouped_counts)
     # every position of the postings in their new order: a run per posting, from its old start
-    shift = np.repeat(ends[order] - grouped_ends, grouped_counts)
-    grouped = at[np.arange(len(shift)) + shift]
+    source = np.repeat(ends[order] - grouped_ends, grouped_counts)
+    source += np.arange(len(source))
+    grouped = at[source]
+    del source
     deltas = grouped.copy()
     deltas[1:] -= grouped[:-1]
     starts = np.concatenate(([0], grouped_ends[:-1]))
-    deltas[starts] = grouped[starts]  # a posting's first position is its own delta
-    delta_list = deltas.tolist()
-    once: dict[int, bytes] = {}  # a position -> the pickle of a posting that has only it
-    values: list[bytes] = []
-    begin = 0
-    for count in count_list:
-        if count == 1:
-            tail = once.get(delta_list[begin])
-            if tail is None:
-                tail = once[delta_list[begin]] = dumps(delta_list[begin:begin + 1], 2)
-            values.append(_UINTS[1] + tail)
-        else:
-            values.append(_uint(count) + dumps(delta_list[begin:begin + count], 2))
-        begin += count
-    return grouped, [0, *grouped_ends.tolist()], values
+    deltas[starts] = grouped[starts]
+    return grouped, [0, *grouped_ends.tolist()], deltas.tolist()
+
+
+class PositionValues:
+    """Positions' values (Positions.encode: the count, then the pickled deltas) of runs of
+    `deltas`. Each value is a bytes object of its own, as Whoosh's: a block's values are
+    pickled together, and pickle would write a shared one once."""
+
+    def __init__(self, deltas: list[int]) -> None:
+        self.deltas = deltas
+        self.once: dict[int, bytes] = {}  # a position -> the pickle of a posting that has only it
+
+    def of(self, counts: list[int], begin: int) -> list[bytes]:
+        """The values of postings of `counts` positions each, whose deltas start at `begin`."""
+        deltas, once = self.deltas, self.once
+        values: list[bytes] = []
+        for count in counts:
+            if count == 1:
+                tail = once.get(deltas[begin])
+                if tail is None:
+                    tail = once[deltas[begin]] = dumps(deltas[begin:begin + 1], 2)
+                values.append(_UINTS[1] + tail)
+            else:
+                values.append(_uint(count) + dumps(deltas[begin:begin + count], 2))
+            begin += count
+        return values
 
 
 # --- which gatherer, and the analysers of TermDict --------------------------------------------

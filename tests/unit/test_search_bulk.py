@@ -3,12 +3,13 @@ flat positions besides)."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
@@ -87,7 +88,19 @@ def test_words_of_every_kind_in_every_language_are_indexed_as_whooshs_writer_ind
         assert_same_index(tmp_path, lang, _docs(texts))
 
 
-@given(st.lists(st.sampled_from(list("aeiouAEIOUçéüßİ .-_'2\u0301\x1e") + WORDS), max_size=30).map("".join))
+TEXTS = st.lists(st.sampled_from(list("aeiouAEIOUçéüßİ .-_'2\u0301\x1e") + WORDS), max_size=30).map("".join)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(TEXTS, min_size=1, max_size=12), st.sampled_from(LANGS))
+def test_any_documents_are_indexed_byte_for_byte_as_whooshs_writer_indexes_them(texts: list[str], lang: str) -> None:
+    # Several documents: each term's postings are gathered from all of them, in document order,
+    # with the positions of each posting regrouped by term.
+    with tempfile.TemporaryDirectory() as folder:
+        assert_same_index(Path(folder), lang, _docs(texts))
+
+
+@given(TEXTS)
 def test_any_text_gives_the_terms_weights_and_positions_whooshs_analysis_gives(text: str) -> None:
     for lang in ("en", "fr", "de"):
         schema = build_schema(lang)

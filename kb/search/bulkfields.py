@@ -11,7 +11,8 @@ filters would: lowercased, folded, stop word or not, stemmed) and leaves the res
 positions (renumbered over removed stop words, a gap between sections), each term's count and
 weight (the sum of its occurrences' section boosts) in the document, then at commit the
 postings of every document grouped by term. Per word, that is a dictionary look-up in C instead
-of a dozen Python steps. The fields with few words per document (ids, prefixes of the title) go
+of a dozen Python steps (the words of the title, few, are gathered the same way). The ids and
+the prefixes of the title and tags, and any field kb.search.analysis does not define, go
 through `TermDict`, a term's postings appended as they come.
 """
 
@@ -77,7 +78,8 @@ class TermDict:
 
 class WordArrays:
     """A text field whose words have at most two terms each (LanguageFilter's stems, or the
-    folded word), gathered as arrays."""
+    folded word), gathered as arrays. It takes text only (a list of words is refused with
+    TypeError, where Whoosh's writer would index it: kb's documents never give one)."""
 
     def __init__(self, findall: Callable[[str], list[str]], terms_of: Callable[[str], tuple[bytes, ...]], *,
                  sections: bool, positions: bool, field_boost: float) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import cache
 from pickle import dumps
 from typing import Any
 
@@ -37,6 +38,7 @@ from kb.search.analysis import (
     SECTION_MARK,
     LanguageFilter,
     SectionTokenizer,
+    fold,
     stem_pair,
     stopwords,
 )
@@ -202,7 +204,9 @@ class WordArrays:
             yield self.term_list[term_id], (docs[begin:end], weights[begin:end], term_values), flat
 
 
+@cache
 def _section_boosts(sections: int) -> Any:
+    """The boost of each of `sections` sections (made once per count, not per document)."""
     boosts = list(FIELD_BOOSTS.values())
     return np.array(boosts + [1.0] * max(0, sections - len(boosts)), dtype=np.float64)
 
@@ -310,7 +314,7 @@ def _stems(lang: str, keep_stops: bool) -> Callable[[str], tuple[bytes, ...]]:
 
 def _folded(word: str) -> tuple[bytes, ...]:
     """LowercaseFilter | CharsetFilter(accent_map)."""
-    return (word.lower().translate(accent_map).encode("utf-8"),)
+    return (fold(word).encode("utf-8"),)
 
 
 def _posting(terms: dict[bytes, Postings], term: bytes, docnum: int, weight: float, value: bytes) -> None:

@@ -10,11 +10,12 @@ class SearchBusy(Exception):
 
 
 class LargeChange(Exception):
-    """More articles changed than an update in place should write: the service builds the
-    index anew aside (kb.search.service), searching the open one meanwhile."""
+    """More articles changed, or more documents would be folded, than an update in place
+    should write: the service builds the index anew aside (kb.search.service), searching the
+    open one meanwhile."""
 
-    def __init__(self, count: int) -> None:
-        super().__init__(f"{count} articles changed")
+    def __init__(self, count: int, what: str = "articles changed") -> None:
+        super().__init__(f"{count} {what}")
         self.count = count
 
 

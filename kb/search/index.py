@@ -187,8 +187,8 @@ class SearchIndex:
         the languages written fold their segments past `fold_beyond` (see `fold`).
 
         Returns how many documents were written or deleted. Raises SearchBusy when another
-        process holds the write lock past WRITE_TIMEOUT, LargeChange (writing nothing) when more
-        than `most` documents would be.
+        process holds the write lock past WRITE_TIMEOUT, LargeChange when more than `most`
+        documents would be (writing nothing) or, once the changes are written, folded.
         """
         with self._write_lock:
             build = self._current()
@@ -217,7 +217,7 @@ class SearchIndex:
                 folded.append(change.lang)
             if written:
                 self.written_at = time.monotonic()
-            self.fold(folded, fold_beyond)  # once every change is searchable
+            self.fold(folded, fold_beyond, most)  # once every change is searchable
             return written
 
     def read_keys(self) -> None:
@@ -226,14 +226,16 @@ class SearchIndex:
             if (build := self._current()) is not None:
                 updates.read_keys(build)
 
-    def fold(self, langs: Collection[str] | None = None, beyond: int = updates.MAX_SEGMENTS) -> None:
-        """Fold the segments of `langs` (None: every language) that have more than `beyond`."""
+    def fold(self, langs: Collection[str] | None = None, beyond: int = updates.MAX_SEGMENTS,
+             most: int | None = None) -> None:
+        """Fold the segments of `langs` (None: every language) that have more than `beyond`; raises
+        LargeChange, leaving the rest unfolded, when one would rewrite more than `most` documents."""
         with self._write_lock:
             build = self._current()
             if build is None:
                 return
             for lang in list(build.indexes) if langs is None else langs:
-                ix = updates.fold_segments(build, lang, beyond)
+                ix = updates.fold_segments(build, lang, beyond, most)
                 if ix is not None:
                     with self._state_lock:
                         build.indexes[lang] = ix

@@ -36,7 +36,8 @@ BUILD_RETRY_SECONDS = 30.0  # after a failed full build (disk full, folder not w
 READY_WAIT_SECONDS = 5.0  # a search made while the index is built waits this long before a 503
 PROCESS_BUILD_MIN = 300  # published articles from which a full build runs in a child process
 # From there, a change to more than this share of them (a renamed category, a policy version
-# most articles show, a large pull) is not written in place but built anew aside, in the build
+# most articles show, a large pull), or a fold of segments that would rewrite as many (months of
+# edits in one language), is not written in place but built anew aside, in the build
 # process: the server would hold Whoosh's writer pool for all of them (memory a process does not
 # give back) and leave a segment without the full build's flat postings and positions.
 LARGE_CHANGE_SHARE = 0.25
@@ -236,9 +237,7 @@ class SearchService:
             return  # being built (the build job indexes everything), or gone (on_lost rebuilds)
         started = time.perf_counter()
         try:
-            published = len(self.site.published())
-            most = int(published * LARGE_CHANGE_SHARE) if published >= self.process_build_min else None
-            written = self.index.sync(self.site, keys, fold_beyond=2 * updates.MAX_SEGMENTS, most=most)
+            written = self.index.sync(self.site, keys, fold_beyond=2 * updates.MAX_SEGMENTS, most=self._most())
         except LargeChange as exc:
             log.info("search index: %s; building it anew aside", exc)
             self._schedule_build("ok")
@@ -254,6 +253,11 @@ class SearchService:
         else:
             if written:
                 _written(self, written, time.perf_counter() - started if report else None)
+
+    def _most(self) -> int | None:
+        """The most documents a change or a fold writes in place; None: any (a small site)."""
+        published = len(self.site.published())
+        return int(published * LARGE_CHANGE_SHARE) if published >= self.process_build_min else None
 
     async def wait_idle(self) -> None:
         """Wait until every queued index update (or build) is committed (tests, benchmarks)."""
@@ -324,7 +328,10 @@ def _fold_when_quiet(service: SearchService) -> None:
         if service._closed or time.monotonic() - service.index.written_at < FOLD_DELAY_SECONDS * 0.9:
             return
         try:
-            service.index.fold()
+            service.index.fold(most=service._most())
+        except LargeChange as exc:
+            log.info("search index: %s; building it anew aside", exc)
+            service._schedule_build("ok")
         except SearchBusy as exc:
             log.warning("%s; the next change folds", exc)
         except Exception:  # an optimisation: the next change's fold tries again

@@ -12,7 +12,7 @@ from whoosh.writing import NO_MERGE
 from kb.search import columns
 from kb.search.analysis import build_schema
 from kb.search.builds import Build
-from kb.search.errors import SearchBusy
+from kb.search.errors import LargeChange, SearchBusy
 
 WRITE_TIMEOUT = 10.0  # seconds to wait for another writer's lock (another process)
 MAX_SEGMENTS = 8  # per language index, before an incremental commit merges some (_merge_small)
@@ -85,13 +85,20 @@ def _keys_of(storage: Any, schema: Any, segment: Any) -> dict[str, list[int]]:
     return found
 
 
-def fold_segments(build: Build, lang: str, beyond: int = MAX_SEGMENTS) -> Any | None:
+def fold_segments(build: Build, lang: str, beyond: int = MAX_SEGMENTS, most: int | None = None) -> Any | None:
     """A commit of its own that folds segments when a language has more than `beyond`
     (_merge_small), made after the commit that added one is searchable: folding takes ~100 ms
-    at 10,000 articles, which an edit no longer waits for. Returns the index when it folded."""
+    at 10,000 articles, which an edit no longer waits for. Returns the index when it folded.
+
+    Raises LargeChange, folding nothing, when the fold would rewrite more than `most` documents
+    (None: any number): on a large site, after months of edits, the fold that takes everything
+    would hold the server's writer for the whole language and leave a segment without the full
+    build's flat postings and positions, which a build aside writes."""
     ix = build.indexes.get(lang)
-    if ix is None or len(ix._segments()) <= beyond:
+    if ix is None or len(segments := ix._segments()) <= beyond:
         return None
+    if most is not None and (count := sum(s.doc_count() for s in _to_fold(segments))) > most:
+        raise LargeChange(count, f"{lang} documents to fold")
     try:
         writer = ix.writer(timeout=WRITE_TIMEOUT)
     except whoosh_index.LockError as exc:
@@ -110,15 +117,22 @@ def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
     smaller half of them is folded into the new one, so each document is rewritten a few times
     at most (sizes grow geometrically) and searches open few segments. When the small segments
     hold more than half as many documents as the largest, everything is folded into one."""
-    if len(segments) <= MAX_SEGMENTS:
+    folded = _to_fold(segments)
+    if not folded:
         return segments
-    ordered = sorted(segments, key=lambda segment: segment.doc_count_all(), reverse=True)
-    if sum(seg.doc_count_all() for seg in ordered[1:]) * 2 > ordered[0].doc_count_all():
-        keep = []
-    else:
-        keep = ordered[:len(ordered) - len(ordered) // 2]
-    for segment in ordered[len(keep):]:
+    for segment in folded:
         reader = SegmentReader(writer.storage, writer.schema, segment)
         writer.add_reader(reader)
         reader.close()
-    return keep
+    ordered = sorted(segments, key=lambda segment: segment.doc_count_all(), reverse=True)
+    return ordered[:len(ordered) - len(folded)]
+
+
+def _to_fold(segments: list[Any]) -> list[Any]:
+    """The segments _merge_small folds: the smaller half, or all of them (largest first)."""
+    if len(segments) <= MAX_SEGMENTS:
+        return []
+    ordered = sorted(segments, key=lambda segment: segment.doc_count_all(), reverse=True)
+    if sum(seg.doc_count_all() for seg in ordered[1:]) * 2 > ordered[0].doc_count_all():
+        return ordered
+    return ordered[len(ordered) - len(ordered) // 2:]

@@ -303,10 +303,9 @@ def _stems(lang: str, keep_stops: bool) -> Callable[[str], tuple[bytes, ...]]:
     pair = stem_pair(lang)
 
     def terms_of(word: str) -> tuple[bytes, ...]:
-        text = word.lower()
-        if not keep_stops and text.translate(accent_map) in stops:
+        if not keep_stops and fold(word) in stops:
             return ()
-        first, second = pair(text)
+        first, second = pair(word.lower())
         return (first.encode("utf-8"),) if second is None else (first.encode("utf-8"), second.encode("utf-8"))
 
     return terms_of
@@ -357,7 +356,7 @@ def _prefix_analyser(fmt: Any, findall: Callable[[str], list[str]], smallest: in
     field_boost = fmt.field_boost
 
     def terms_of(word: str) -> tuple[bytes, ...]:
-        text = word.lower().translate(accent_map)
+        text = fold(word)
         return tuple(text[:size].encode("utf-8") for size in range(smallest, min(largest, len(text)) + 1))
 
     def analyse(value: str, docnum: int, terms: dict[bytes, Postings]) -> int:

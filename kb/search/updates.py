@@ -97,7 +97,7 @@ def fold_segments(build: Build, lang: str, beyond: int = MAX_SEGMENTS, most: int
     ix = build.indexes.get(lang)
     if ix is None or len(segments := ix._segments()) <= beyond:
         return None
-    if most is not None and (count := sum(s.doc_count() for s in _to_fold(segments))) > most:
+    if most is not None and (count := sum(s.doc_count() for s in _split(segments)[1])) > most:
         raise LargeChange(count, f"{lang} documents to fold")
     try:
         writer = ix.writer(timeout=WRITE_TIMEOUT)
@@ -117,22 +117,20 @@ def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
     smaller half of them is folded into the new one, so each document is rewritten a few times
     at most (sizes grow geometrically) and searches open few segments. When the small segments
     hold more than half as many documents as the largest, everything is folded into one."""
-    folded = _to_fold(segments)
-    if not folded:
-        return segments
+    keep, folded = _split(segments)
     for segment in folded:
         reader = SegmentReader(writer.storage, writer.schema, segment)
         writer.add_reader(reader)
         reader.close()
-    ordered = sorted(segments, key=lambda segment: segment.doc_count_all(), reverse=True)
-    return ordered[:len(ordered) - len(folded)]
+    return keep
 
 
-def _to_fold(segments: list[Any]) -> list[Any]:
-    """The segments _merge_small folds: the smaller half, or all of them (largest first)."""
+def _split(segments: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The segments _merge_small keeps and those it folds: the smaller half, or all of them."""
     if len(segments) <= MAX_SEGMENTS:
-        return []
+        return segments, []
     ordered = sorted(segments, key=lambda segment: segment.doc_count_all(), reverse=True)
     if sum(seg.doc_count_all() for seg in ordered[1:]) * 2 > ordered[0].doc_count_all():
-        return ordered
-    return ordered[len(ordered) - len(ordered) // 2:]
+        return [], ordered
+    kept = len(ordered) - len(ordered) // 2
+    return ordered[:kept], ordered[kept:]
